@@ -1,0 +1,101 @@
+// HTTP API request signing (PROTOCOL.md §5.2, the `pusher-signature` gem's algorithm).
+import { hmacHex, md5Hex, safeEqual } from './signatures.js';
+
+export const TIMESTAMP_SKEW_SECONDS = 600;
+
+/** Decodes a query string; keys lower-cased, `+` as space, repeated keys joined with `,` (PHP arrays). */
+export function parseQuery(rawQuery: string): Map<string, string> {
+  const params = new Map<string, string>();
+  if (rawQuery === '') return params;
+  for (const part of rawQuery.split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const key = decode(eq === -1 ? part : part.slice(0, eq)).toLowerCase().replace(/\[\]$/, '');
+    const value = eq === -1 ? '' : decode(part.slice(eq + 1));
+    const previous = params.get(key);
+    params.set(key, previous === undefined ? value : `${previous},${value}`);
+  }
+  return params;
+}
+
+function decode(text: string): string {
+  const spaced = text.replace(/\+/g, ' ');
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return spaced;
+  }
+}
+
+export function stringToSign(method: string, path: string, params: ReadonlyMap<string, string>): string {
+  const keys = [...params.keys()].filter((k) => k !== 'auth_signature').sort();
+  const query = keys.map((k) => `${k}=${params.get(k)}`).join('&');
+  return `${method.toUpperCase()}\n${path}\n${query}`;
+}
+
+export interface SignRequestInput {
+  method: string;
+  path: string;
+  key: string;
+  secret: string;
+  body?: string;
+  query?: Record<string, string>;
+  timestamp?: number;
+}
+
+/** Returns the full signed query string (values RFC 3986-encoded) for a request. */
+export function signRequest(input: SignRequestInput): string {
+  const params = new Map<string, string>(Object.entries(input.query ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+  params.set('auth_key', input.key);
+  params.set('auth_timestamp', String(input.timestamp ?? Math.floor(Date.now() / 1000)));
+  params.set('auth_version', '1.0');
+  if (input.body !== undefined && input.body !== '') params.set('body_md5', md5Hex(input.body));
+  params.set('auth_signature', hmacHex(input.secret, stringToSign(input.method, input.path, params)));
+  return [...params].map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+}
+
+export interface VerifyRequestInput {
+  method: string;
+  /** Request path without the server's prefix, as sent (still percent-encoded). */
+  path: string;
+  rawQuery: string;
+  body: Uint8Array;
+  /** The secret of the app named in the path when `key` is one of its keys, else undefined. */
+  secretForKey(key: string): string | undefined;
+  nowSeconds: number;
+}
+
+export type VerifyResult = { ok: true; params: Map<string, string> } | { ok: false; status: 401; message: string };
+
+const fail = (message: string): VerifyResult => ({ ok: false, status: 401, message });
+
+export function verifyRequest(input: VerifyRequestInput): VerifyResult {
+  const params = parseQuery(input.rawQuery);
+  const version = params.get('auth_version');
+  if (version === undefined) return fail('Version required');
+  if (version !== '1.0') return fail('Version not supported');
+  const timestamp = params.get('auth_timestamp');
+  if (timestamp === undefined || timestamp === '') return fail('Timestamp required');
+  const ts = Number(timestamp);
+  if (!Number.isFinite(ts) || Math.abs(input.nowSeconds - ts) >= TIMESTAMP_SKEW_SECONDS) {
+    const given = Number.isFinite(ts) ? new Date(ts * 1000).toISOString() : timestamp;
+    return fail(
+      `Timestamp expired: Given timestamp (${given}) not within ${TIMESTAMP_SKEW_SECONDS}s of server time (${new Date(input.nowSeconds * 1000).toISOString()})`,
+    );
+  }
+  const key = params.get('auth_key');
+  if (key === undefined || key === '') return fail('Key required');
+  const secret = input.secretForKey(key);
+  if (secret === undefined) return fail('Unknown auth_key');
+  const signature = params.get('auth_signature');
+  if (signature === undefined || signature === '') return fail('Signature required');
+  // The body's MD5 is computed, never trusted: a tampered body then fails the signature.
+  if (input.body.length > 0) params.set('body_md5', md5Hex(input.body));
+  const candidates = [input.path];
+  if (input.path.includes('%')) candidates.push(decode(input.path));
+  for (const path of candidates) {
+    if (safeEqual(signature, hmacHex(secret, stringToSign(input.method, path, params)))) return { ok: true, params };
+  }
+  const expected = JSON.stringify(stringToSign(input.method, input.path, params)).slice(1, -1);
+  return fail(`Invalid signature: you should have sent HmacSHA256Hex("${expected}", your_secret_key), but you sent "${signature}"`);
+}

@@ -1,0 +1,5 @@
+export * from './channels.js';
+export * from './errors.js';
+export * from './frames.js';
+export * from './http-signing.js';
+export * from './signatures.js';

@@ -1,0 +1,65 @@
+// Validation of one trigger (POST /events body, or one batch item) — PROTOCOL.md §5.3.
+import { channelNameError, channelType, SERVER_TO_USER_PREFIX, SOCKET_ID } from '../../protocol/index.js';
+import type { App } from '../apps/registry.js';
+import type { ServerEvent } from '../publish/publisher.js';
+import { HttpError } from './reply.js';
+
+export const MAX_CHANNELS_PER_TRIGGER = 100;
+const MAX_EVENT_NAME = 200;
+/** The HTTP side accepts names the Node SDK allows (200), whatever the socket-side limit. */
+const MAX_HTTP_CHANNEL_NAME = 200;
+
+export interface TriggerInput extends ServerEvent {
+  info: string[];
+}
+
+export function parseJsonObject(body: Buffer): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new HttpError(400, 'Invalid JSON body');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new HttpError(400, 'Request body must be a JSON object');
+  return value as Record<string, unknown>;
+}
+
+export function parseTrigger(app: App, input: unknown): TriggerInput {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new HttpError(400, 'Each event must be a JSON object');
+  const body = input as Record<string, unknown>;
+  const name = body.name;
+  if (typeof name !== 'string' || name === '') throw new HttpError(400, 'Missing or invalid "name": a non-empty string is required');
+  if (name.length > MAX_EVENT_NAME) throw new HttpError(400, `Event name too long: at most ${MAX_EVENT_NAME} characters`);
+  if (name.startsWith('pusher:') || name.startsWith('pusher_internal:')) throw new HttpError(400, `Event name ${name} is reserved`);
+  if (body.data === undefined || body.data === null) throw new HttpError(400, 'Missing "data"');
+  // Data is forwarded verbatim; non-strings are serialised once, leniently.
+  const data = typeof body.data === 'string' ? body.data : JSON.stringify(body.data);
+  const channels = channelList(body);
+  for (const channel of channels) {
+    const error = channel.startsWith(SERVER_TO_USER_PREFIX) ? null : channelNameError(channel, MAX_HTTP_CHANNEL_NAME);
+    if (error !== null) throw new HttpError(400, error);
+    if (channelType(channel).kind === 'reserved') throw new HttpError(400, `Channel names starting with # are reserved: ${channel}`);
+  }
+  if (channels.length > 1 && channels.some((c) => channelType(c).kind === 'encrypted')) {
+    throw new HttpError(400, 'An encrypted channel cannot be triggered together with other channels');
+  }
+  const socketId = body.socket_id;
+  if (socketId !== undefined && socketId !== null && (typeof socketId !== 'string' || !SOCKET_ID.test(socketId))) {
+    throw new HttpError(400, 'Invalid socket_id: expected two integers joined by a dot');
+  }
+  if (Buffer.byteLength(data) > app.maxEventPayloadKb * 1024) throw new HttpError(413, `Event data too large: at most ${app.maxEventPayloadKb} KB`);
+  const info = typeof body.info === 'string' && body.info !== '' ? body.info.split(',').map((s) => s.trim()) : [];
+  return { name, data, channels, socketId: typeof socketId === 'string' ? socketId : undefined, info };
+}
+
+function channelList(body: Record<string, unknown>): string[] {
+  const { channels, channel } = body;
+  let list: unknown[];
+  if (Array.isArray(channels)) list = channels;
+  else if (typeof channel === 'string') list = [channel];
+  else throw new HttpError(400, 'Missing "channels" (array) or "channel" (string)');
+  if (list.length === 0) throw new HttpError(400, 'The channel list is empty');
+  if (list.length > MAX_CHANNELS_PER_TRIGGER) throw new HttpError(400, `Too many channels: at most ${MAX_CHANNELS_PER_TRIGGER} per event`);
+  if (!list.every((c): c is string => typeof c === 'string')) throw new HttpError(400, 'Channel names must be strings');
+  return [...new Set(list)];
+}

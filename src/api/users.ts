@@ -1,0 +1,8 @@
+// POST /users/{id}/terminate_connections (PROTOCOL.md §5.7).
+import type { Endpoint } from './router.js';
+import { json } from './reply.js';
+
+export const terminateConnections: Endpoint = async ({ app, route, ctx }) => {
+  await ctx.engine.terminateUser(app.id, route.userId!);
+  return json({});
+};

@@ -1,0 +1,69 @@
+// pusher:signin (PROTOCOL.md §2.11) and the watchlist (§2.14).
+import {
+  dataObject,
+  ErrorCode,
+  ErrorMessage,
+  serverToUserChannel,
+  signinData,
+  signinSuccess,
+  userData,
+  userStringToSign,
+  verifyToken,
+  watchlistEvents,
+  type WatchlistEvent,
+} from '../../protocol/index.js';
+import type { Connection } from '../connections/connection.js';
+import { topicOf } from '../connections/hub.js';
+import type { ServerContext } from '../context.js';
+
+const MAX_WATCHLIST = 100;
+
+export async function signin(ctx: ServerContext, connection: Connection, data: unknown): Promise<void> {
+  const app = connection.app!;
+  const parsed = signinData.safeParse(dataObject(data));
+  if (!parsed.success) {
+    connection.error(ErrorCode.Unauthorized, 'Invalid signin message: data.auth and data.user_data must be strings');
+    return;
+  }
+  const { auth, user_data: userDataString } = parsed.data;
+  const check = verifyToken(auth, app.key, app.secret, userStringToSign(connection.socketId, userDataString));
+  if (!check.ok) {
+    connection.error(ErrorCode.Unauthorized, check.message);
+    return;
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(userDataString);
+  } catch {
+    connection.error(ErrorCode.Unauthorized, 'Invalid user_data: not valid JSON');
+    return;
+  }
+  const user = userData.safeParse(value);
+  if (!user.success) {
+    connection.error(ErrorCode.Unauthorized, 'Invalid user_data: id must be a non-empty string');
+    return;
+  }
+  const { id, user_info: info, watchlist = [] } = user.data;
+  if (connection.user !== undefined) {
+    if (connection.user.id !== id) connection.error(ErrorCode.Unauthorized, `Already signed in as user ${connection.user.id}`);
+    else connection.send(signinSuccess(userDataString));
+    return;
+  }
+  const watched = app.watchlist ? watchlist.slice(0, MAX_WATCHLIST) : [];
+  connection.user = { id, info, watchlist: watched };
+  ctx.hub.signedIn(connection);
+  connection.socket.subscribe(topicOf(app.id, serverToUserChannel(id)));
+  await ctx.engine.addUserSocket(app.id, id, connection.socketId);
+  if (connection.closed) return;
+  connection.send(signinSuccess(userDataString));
+  if (watchlist.length > MAX_WATCHLIST) connection.error(ErrorCode.WatchlistLimit, ErrorMessage.watchlistLimit);
+  if (watched.length > 0) {
+    const online = await ctx.engine.onlineUsers(app.id, watched);
+    const events: WatchlistEvent[] = [];
+    const onlineIds = watched.filter((w) => online.has(w));
+    const offlineIds = watched.filter((w) => !online.has(w));
+    if (onlineIds.length > 0) events.push({ name: 'online', user_ids: onlineIds });
+    if (offlineIds.length > 0) events.push({ name: 'offline', user_ids: offlineIds });
+    connection.send(watchlistEvents(events));
+  }
+}

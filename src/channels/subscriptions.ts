@@ -1,0 +1,165 @@
+// pusher:subscribe / pusher:unsubscribe and the side effects of joining and leaving
+// (PROTOCOL.md §2.5-§2.7, §2.12, §2.13).
+import {
+  cacheMiss,
+  channelNameError,
+  channelType,
+  encodeEvent,
+  memberAdded,
+  memberRemoved,
+  subscribeData,
+  subscriptionCount,
+  subscriptionError,
+  subscriptionSucceeded,
+  unsubscribeData,
+  dataObject,
+  type ChannelKind,
+  type PresenceRoster,
+} from '../../protocol/index.js';
+import type { App } from '../apps/registry.js';
+import type { Connection } from '../connections/connection.js';
+import { topicOf } from '../connections/hub.js';
+import type { ServerContext } from '../context.js';
+import type { PresenceMember } from '../engine/types.js';
+import { authorize } from './authorize.js';
+import type { SubscriptionCounts } from './subscription-counts.js';
+
+export class Subscriptions {
+  constructor(
+    private readonly ctx: ServerContext,
+    private readonly counts: SubscriptionCounts,
+  ) {}
+
+  async subscribe(connection: Connection, data: unknown): Promise<void> {
+    const app = connection.app!;
+    const parsed = subscribeData.safeParse(dataObject(data));
+    if (!parsed.success) {
+      connection.error(null, 'Invalid subscribe message: data.channel must be a string');
+      return;
+    }
+    const request = parsed.data;
+    const { channel } = request;
+    const nameError = channelNameError(channel, app.maxChannelNameLength);
+    if (nameError !== null) {
+      this.reject(connection, channel, nameError, 'InvalidChannel', 400);
+      return;
+    }
+    if (connection.subscriptions.has(channel) || connection.subscribing.has(channel)) {
+      connection.error(null, `Existing subscription to channel ${channel}`, channel);
+      return;
+    }
+    const type = channelType(channel);
+    const authorization = authorize(app, connection, type.kind, request);
+    if (!authorization.ok) {
+      this.reject(connection, channel, authorization.message, 'AuthError', 401);
+      return;
+    }
+    connection.subscribing.add(channel);
+    try {
+      await this.join(connection, app, channel, type.kind, type.cache, authorization.member);
+    } finally {
+      connection.subscribing.delete(channel);
+    }
+  }
+
+  private async join(connection: Connection, app: App, channel: string, kind: ChannelKind, cache: boolean, member?: PresenceMember): Promise<void> {
+    const { engine } = this.ctx;
+    if (member !== undefined) {
+      const members = await engine.presenceMembers(app.id, channel);
+      if (!members.has(member.userId) && members.size >= app.maxPresenceMembers) {
+        this.reject(connection, channel, 'The maximum members per presence channel limit was reached', 'LimitReached', 4100);
+        return;
+      }
+    }
+    if (connection.closed) return;
+    // Record first so a close during the awaits below undoes exactly what was done.
+    connection.subscriptions.set(channel, {
+      kind,
+      presence: member === undefined ? undefined : { userId: member.userId, rawUserId: member.rawUserId },
+    });
+    if (kind === 'server-to-user') {
+      // Delivery to signed-in users rides on the signin topic; the explicit subscribe is an ack.
+      connection.send(subscriptionSucceeded(channel));
+      return;
+    }
+    const count = await engine.addSubscription(app.id, channel, connection.socketId);
+    let firstForUser = false;
+    if (member !== undefined) firstForUser = await engine.joinPresence(app.id, channel, connection.socketId, member);
+    const roster = member === undefined ? undefined : rosterOf(await engine.presenceMembers(app.id, channel));
+    if (connection.closed) {
+      await this.leave(connection, app, channel);
+      return;
+    }
+    connection.socket.subscribe(topicOf(app.id, channel));
+    connection.send(subscriptionSucceeded(channel, roster));
+    if (count === 1) this.ctx.observer.channelOccupied(app, channel);
+    if (member !== undefined && firstForUser) {
+      await engine.publish({
+        appId: app.id,
+        channel,
+        frame: memberAdded(channel, member.rawUserId, member.info),
+        exceptSocketId: connection.socketId,
+        sequenced: false,
+      });
+      this.ctx.observer.memberAdded(app, channel, member.userId);
+    }
+    if (cache) await this.sendCached(connection, app, channel);
+    if (member === undefined) this.counts.changed(app, channel, count);
+  }
+
+  private async sendCached(connection: Connection, app: App, channel: string): Promise<void> {
+    const cached = await this.ctx.engine.getCache(app.id, channel);
+    if (cached !== undefined) {
+      connection.send(encodeEvent(cached.event, cached.data, channel));
+      return;
+    }
+    connection.send(cacheMiss(channel));
+    this.ctx.observer.cacheMiss(app, channel);
+  }
+
+  private reject(connection: Connection, channel: string, message: string, type: string, status: number): void {
+    connection.error(null, message, channel);
+    if (connection.app!.subscriptionErrorFrames) connection.send(subscriptionError(channel, type, message, status));
+  }
+
+  async unsubscribe(connection: Connection, data: unknown): Promise<void> {
+    const parsed = unsubscribeData.safeParse(dataObject(data));
+    if (!parsed.success) {
+      connection.error(null, 'Invalid unsubscribe message: data.channel must be a string');
+      return;
+    }
+    // Unsubscribing from a channel the socket is not in is ignored, as soketi and Reverb do.
+    if (!connection.subscriptions.has(parsed.data.channel)) return;
+    await this.leave(connection, connection.app!, parsed.data.channel);
+  }
+
+  /** Leaves every channel: the implicit unsubscribe of a closing socket. */
+  async leaveAll(connection: Connection): Promise<void> {
+    const app = connection.app;
+    if (app === undefined) return;
+    await Promise.all([...connection.subscriptions.keys()].map((channel) => this.leave(connection, app, channel)));
+  }
+
+  private async leave(connection: Connection, app: App, channel: string): Promise<void> {
+    const subscription = connection.subscriptions.get(channel);
+    if (subscription === undefined) return;
+    connection.subscriptions.delete(channel);
+    if (subscription.kind === 'server-to-user') return;
+    const { engine, observer } = this.ctx;
+    connection.socket.unsubscribe(topicOf(app.id, channel));
+    const presence = subscription.presence;
+    if (presence !== undefined && (await engine.leavePresence(app.id, channel, connection.socketId, presence.userId))) {
+      await engine.publish({ appId: app.id, channel, frame: memberRemoved(channel, presence.rawUserId), sequenced: false });
+      observer.memberRemoved(app, channel, presence.userId);
+    }
+    const remaining = await engine.removeSubscription(app.id, channel, connection.socketId);
+    if (remaining === 0) observer.channelVacated(app, channel);
+    if (presence === undefined) this.counts.changed(app, channel, remaining);
+  }
+}
+
+function rosterOf(members: Map<string, PresenceMember>): PresenceRoster {
+  const hash: Record<string, unknown> = {};
+  for (const [id, member] of members) hash[id] = member.info ?? null;
+  return { count: members.size, ids: [...members.keys()], hash };
+}

@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+// `broadcasty start [--config FILE] [--port N] [--host H]`
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from './config/load.js';
+import { createLogger } from './logger.js';
+import { startServer } from './server.js';
+import type { ServerConfig } from './config/schema.js';
+
+const DEV_SECRET = 'app-secret';
+const USAGE = 'usage: broadcasty start [--config FILE] [--port N] [--host HOST] [--path-prefix /PATH]';
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'path-prefix': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const command = positionals[0] ?? 'start';
+  if (values.help || command !== 'start') {
+    console.error(USAGE);
+    return values.help ? 0 : 2;
+  }
+  const overrides: Record<string, unknown> = {};
+  if (values.port !== undefined) {
+    if (!/^\d+$/.test(values.port)) {
+      console.error(`Invalid setting --port: got ${JSON.stringify(values.port)}; expected an integer from 0 to 65535`);
+      return 2;
+    }
+    overrides.port = Number(values.port);
+  }
+  if (values.host !== undefined) overrides.host = values.host;
+  if (values['path-prefix'] !== undefined) overrides.pathPrefix = values['path-prefix'];
+
+  let config: ServerConfig;
+  try {
+    config = loadConfig({ configFile: values.config, overrides });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      return 2;
+    }
+    throw error;
+  }
+  const log = createLogger(config.logLevel);
+  const server = await startServer(config, { log });
+  printWelcome(config, server.port);
+
+  const stop = async (signal: string) => {
+    log.info({ signal }, 'draining: closing every socket with 4200');
+    await server.shutdown();
+    setTimeout(() => process.exit(0), config.shutdownGraceMs).unref();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+  return -1;
+}
+
+function printWelcome(config: ServerConfig, port: number): void {
+  const shownHost = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
+  const scheme = config.tlsCert ? 'https' : 'http';
+  const app = config.apps[0];
+  const lines = [
+    `Broadcasty listening on ${scheme}://${shownHost}:${port}${config.pathPrefix}`,
+    '',
+    `Laravel .env (app "${app.id}"):`,
+    'BROADCAST_CONNECTION=pusher',
+    `PUSHER_APP_ID=${app.id}`,
+    `PUSHER_APP_KEY=${app.key}`,
+    // Only the built-in dev secret is printed; a real one never reaches stdout or logs.
+    `PUSHER_APP_SECRET=${app.secret === DEV_SECRET ? DEV_SECRET : '<the secret from your config>'}`,
+    `PUSHER_HOST=${shownHost}`,
+    `PUSHER_PORT=${port}`,
+    `PUSHER_SCHEME=${scheme}`,
+    'PUSHER_APP_CLUSTER=mt1',
+    '',
+    'Echo options:',
+    `  { broadcaster: 'pusher', key: '${app.key}', cluster: 'mt1', wsHost: '${shownHost}', wsPort: ${port}, wssPort: ${port},` +
+      ` forceTLS: ${scheme === 'https'}, enabledTransports: ['ws', 'wss']${config.pathPrefix ? `, wsPath: '${config.pathPrefix}'` : ''} }`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (error: unknown) => {
+    console.error(`broadcasty: ${(error as Error).message}`);
+    process.exit(1);
+  },
+);

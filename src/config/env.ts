@@ -1,0 +1,80 @@
+// One table of every environment name. Users bring the names they already have in .env
+// (Pusher, Reverb, soketi); BROADCASTY_* wins over them.
+
+type Kind = 'string' | 'int' | 'bool' | 'json';
+
+interface EnvSetting {
+  /** Names tried in order; the first one set wins. */
+  names: string[];
+  /** Dotted path in the config object; `app.` means the single app built from env. */
+  path: string;
+  kind: Kind;
+}
+
+export const ENV_TABLE: EnvSetting[] = [
+  { names: ['BROADCASTY_HOST', 'REVERB_SERVER_HOST', 'SOKETI_HOST'], path: 'host', kind: 'string' },
+  { names: ['BROADCASTY_PORT', 'PORT', 'REVERB_SERVER_PORT', 'SOKETI_PORT'], path: 'port', kind: 'int' },
+  { names: ['BROADCASTY_PATH_PREFIX', 'REVERB_SERVER_PATH', 'SOKETI_PATH_PREFIX'], path: 'pathPrefix', kind: 'string' },
+  { names: ['BROADCASTY_TLS_CERT', 'SOKETI_SSL_CERT'], path: 'tlsCert', kind: 'string' },
+  { names: ['BROADCASTY_TLS_KEY', 'SOKETI_SSL_KEY'], path: 'tlsKey', kind: 'string' },
+  { names: ['BROADCASTY_LOG_LEVEL'], path: 'logLevel', kind: 'string' },
+  { names: ['BROADCASTY_MAX_BACKPRESSURE_BYTES'], path: 'maxBackpressureBytes', kind: 'int' },
+  { names: ['BROADCASTY_SHUTDOWN_GRACE_MS'], path: 'shutdownGraceMs', kind: 'int' },
+  { names: ['BROADCASTY_APPS'], path: 'apps', kind: 'json' },
+  { names: ['BROADCASTY_APP_ID', 'PUSHER_APP_ID', 'REVERB_APP_ID', 'SOKETI_DEFAULT_APP_ID'], path: 'app.id', kind: 'string' },
+  { names: ['BROADCASTY_APP_KEY', 'PUSHER_APP_KEY', 'REVERB_APP_KEY', 'SOKETI_DEFAULT_APP_KEY'], path: 'app.key', kind: 'string' },
+  { names: ['BROADCASTY_APP_SECRET', 'PUSHER_APP_SECRET', 'REVERB_APP_SECRET', 'SOKETI_DEFAULT_APP_SECRET'], path: 'app.secret', kind: 'string' },
+  { names: ['BROADCASTY_APP_MAX_CONNECTIONS', 'SOKETI_DEFAULT_APP_MAX_CONNECTIONS'], path: 'app.maxConnections', kind: 'int' },
+  { names: ['BROADCASTY_APP_CLIENT_EVENTS', 'SOKETI_DEFAULT_APP_ENABLE_CLIENT_MESSAGES'], path: 'app.clientEvents', kind: 'bool' },
+  { names: ['BROADCASTY_APP_ACTIVITY_TIMEOUT', 'REVERB_APP_ACTIVITY_TIMEOUT'], path: 'app.activityTimeout', kind: 'int' },
+  { names: ['BROADCASTY_APP_ALLOWED_ORIGINS'], path: 'app.allowedOrigins', kind: 'json' },
+  { names: ['BROADCASTY_APP_SUBSCRIPTION_COUNT'], path: 'app.subscriptionCount', kind: 'bool' },
+  { names: ['BROADCASTY_APP_USER_AUTHENTICATION', 'SOKETI_DEFAULT_APP_USER_AUTHENTICATION'], path: 'app.userAuthentication', kind: 'bool' },
+  { names: ['BROADCASTY_APP_MAX_PRESENCE_MEMBERS'], path: 'app.maxPresenceMembers', kind: 'int' },
+  { names: ['BROADCASTY_APP_WEBHOOKS'], path: 'app.webhooks', kind: 'json' },
+];
+
+export class ConfigError extends Error {}
+
+function convert(name: string, raw: string, kind: Kind): unknown {
+  switch (kind) {
+    case 'string':
+      return raw;
+    case 'int': {
+      if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(`Invalid setting ${name}: got ${JSON.stringify(raw)}; expected an integer`);
+      return Number(raw);
+    }
+    case 'bool': {
+      const v = raw.trim().toLowerCase();
+      if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+      if (['0', 'false', 'no', 'off'].includes(v)) return false;
+      throw new ConfigError(`Invalid setting ${name}: got ${JSON.stringify(raw)}; expected true or false`);
+    }
+    case 'json':
+      try {
+        return JSON.parse(raw);
+      } catch {
+        throw new ConfigError(`Invalid setting ${name}: got ${JSON.stringify(raw.slice(0, 60))}; expected JSON`);
+      }
+  }
+}
+
+export interface EnvOverlay {
+  server: Record<string, unknown>;
+  app: Record<string, unknown>;
+  /** Which env name set each config path, for error messages. */
+  sources: Map<string, string>;
+}
+
+export function readEnv(env: NodeJS.ProcessEnv): EnvOverlay {
+  const overlay: EnvOverlay = { server: {}, app: {}, sources: new Map() };
+  for (const setting of ENV_TABLE) {
+    const name = setting.names.find((n) => env[n] !== undefined && env[n] !== '');
+    if (name === undefined) continue;
+    const value = convert(name, env[name]!, setting.kind);
+    overlay.sources.set(setting.path, name);
+    if (setting.path.startsWith('app.')) overlay.app[setting.path.slice(4)] = value;
+    else overlay.server[setting.path] = value;
+  }
+  return overlay;
+}

@@ -1,0 +1,62 @@
+// One client socket: identity, subscriptions, signed-in user, liveness and rate state.
+import { randomInt } from 'node:crypto';
+import { closeReason, encodeError } from '../../protocol/index.js';
+import type { App } from '../apps/registry.js';
+import type { ChannelKind } from '../../protocol/channels.js';
+import type { Socket } from '../transport/types.js';
+
+export interface Subscription {
+  kind: ChannelKind;
+  /** Set on presence channels: the member's id as a string and as sent in channel_data. */
+  presence?: { userId: string; rawUserId: string | number };
+}
+
+export interface SignedInUser {
+  id: string;
+  info: unknown;
+  watchlist: string[];
+}
+
+const SOCKET_ID_MAX = 2 ** 31 - 1;
+
+export function newSocketId(): string {
+  return `${randomInt(1, SOCKET_ID_MAX)}.${randomInt(1, SOCKET_ID_MAX)}`;
+}
+
+export class Connection {
+  readonly socketId = newSocketId();
+  app: App | undefined;
+  /** Set once the connection counted against an app's quota (also when then refused for it). */
+  countedAppId: string | undefined;
+  /** False until connection_established was sent; frames that arrive earlier wait. */
+  ready = false;
+  pending: string[] = [];
+  readonly subscriptions = new Map<string, Subscription>();
+  /** Channels whose subscribe is being authorized (guards duplicate concurrent subscribes). */
+  readonly subscribing = new Set<string>();
+  user: SignedInUser | undefined;
+  lastActivity = Date.now();
+  pingSentAt = 0;
+  openedAt = Date.now();
+  clientEventWindowStart = 0;
+  clientEventCount = 0;
+  closed = false;
+
+  constructor(readonly socket: Socket) {}
+
+  send(frame: string): void {
+    this.socket.send(frame);
+  }
+
+  /** In-band error: the socket stays open. */
+  error(code: number | null, message: string, channel?: string): void {
+    this.socket.send(encodeError(code, message, channel));
+  }
+
+  /** Fatal error: pusher:error then Close with the same code (PROTOCOL.md §1.4). */
+  fail(code: number, message: string): void {
+    if (this.socket.isClosed) return;
+    this.socket.send(encodeError(code, message));
+    this.socket.close(code, closeReason(message));
+  }
+}

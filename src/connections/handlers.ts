@@ -1,0 +1,121 @@
+// Socket lifecycle: handshake checks (PROTOCOL.md §1.2), the per-frame dispatcher, and cleanup.
+import {
+  connectionEstablished,
+  ErrorCode,
+  ErrorMessage,
+  parseClientFrame,
+  parseQuery,
+  PONG,
+} from '../../protocol/index.js';
+import type { App } from '../apps/registry.js';
+import type { Subscriptions } from '../channels/subscriptions.js';
+import { signin } from '../channels/signin.js';
+import type { ServerContext } from '../context.js';
+import { relayClientEvent } from '../publish/client-events.js';
+import type { Socket, SocketHandlers, UpgradeInfo } from '../transport/types.js';
+import { Connection } from './connection.js';
+
+const SUPPORTED_PROTOCOLS = new Set(['4', '5', '6', '7']);
+
+export function socketHandlers(ctx: ServerContext, subscriptions: Subscriptions): SocketHandlers<Connection> {
+  async function handshake(connection: Connection, info: UpgradeInfo): Promise<void> {
+    if (ctx.draining) return connection.fail(ErrorCode.ReconnectImmediately, ErrorMessage.shuttingDown);
+    const app = await ctx.registry.findByKey(info.appKey);
+    if (connection.closed) return;
+    const refusal = refuse(app, info);
+    if (refusal !== undefined) return connection.fail(refusal.code, refusal.message);
+    const count = await ctx.engine.connectionOpened(app!.id);
+    connection.countedAppId = app!.id;
+    if (connection.closed) return;
+    if (app!.maxConnections !== null && count > app!.maxConnections) {
+      return connection.fail(ErrorCode.OverQuota, ErrorMessage.overQuota);
+    }
+    connection.app = app;
+    connection.send(connectionEstablished(connection.socketId, app!.activityTimeout));
+    connection.ready = true;
+    for (const text of connection.pending.splice(0)) dispatch(connection, text);
+  }
+
+  function dispatch(connection: Connection, text: string): void {
+    const parsed = parseClientFrame(text);
+    if (!parsed.ok) return connection.error(null, parsed.message);
+    const frame = parsed.frame;
+    let work: Promise<void> | undefined;
+    switch (frame.event) {
+      case 'pusher:ping':
+        connection.send(PONG);
+        return;
+      case 'pusher:pong':
+        return;
+      case 'pusher:subscribe':
+        work = subscriptions.subscribe(connection, frame.data);
+        break;
+      case 'pusher:unsubscribe':
+        work = subscriptions.unsubscribe(connection, frame.data);
+        break;
+      case 'pusher:signin':
+        work = signin(ctx, connection, frame.data);
+        break;
+      default:
+        if (frame.event.startsWith('client-')) work = relayClientEvent(ctx, connection, frame);
+        else connection.error(null, `Unsupported event ${frame.event.slice(0, 100)}`);
+    }
+    work?.catch((error: unknown) => {
+      ctx.log.error({ err: error, event: frame.event }, 'frame handling failed');
+      connection.error(null, 'Internal error handling the message');
+    });
+  }
+
+  return {
+    open(socket: Socket, info: UpgradeInfo): Connection {
+      const connection = new Connection(socket);
+      ctx.hub.add(connection);
+      handshake(connection, info).catch((error: unknown) => {
+        ctx.log.error({ err: error }, 'handshake failed');
+        connection.fail(ErrorCode.OverCapacity, ErrorMessage.overCapacity);
+      });
+      return connection;
+    },
+    message(connection, text) {
+      connection.lastActivity = Date.now();
+      connection.pingSentAt = 0;
+      if (connection.closed) return;
+      if (!connection.ready) connection.pending.push(text);
+      else dispatch(connection, text);
+    },
+    activity(connection) {
+      connection.lastActivity = Date.now();
+      connection.pingSentAt = 0;
+    },
+    drain() {},
+    close(connection) {
+      connection.closed = true;
+      ctx.hub.remove(connection);
+      const app = connection.app;
+      const cleanup: Promise<unknown>[] = [subscriptions.leaveAll(connection)];
+      if (app !== undefined && connection.user !== undefined) {
+        cleanup.push(ctx.engine.removeUserSocket(app.id, connection.user.id, connection.socketId));
+      }
+      if (connection.countedAppId !== undefined) cleanup.push(ctx.engine.connectionClosed(connection.countedAppId));
+      Promise.all(cleanup).catch((error: unknown) => ctx.log.error({ err: error }, 'connection cleanup failed'));
+    },
+  };
+}
+
+function refuse(app: App | undefined, info: UpgradeInfo): { code: number; message: string } | undefined {
+  if (app === undefined) return { code: ErrorCode.UnknownApp, message: ErrorMessage.unknownApp(info.appKey) };
+  if (!app.enabled) return { code: ErrorCode.AppDisabled, message: ErrorMessage.appDisabled };
+  if (app.tlsOnly && !info.tls) return { code: ErrorCode.TlsOnly, message: ErrorMessage.tlsOnly };
+  const protocol = parseQuery(info.query).get('protocol');
+  if (protocol !== undefined && !SUPPORTED_PROTOCOLS.has(protocol)) {
+    return { code: ErrorCode.UnsupportedProtocol, message: ErrorMessage.unsupportedProtocol };
+  }
+  if (!originAllowed(app.allowedOrigins, info.origin)) return { code: ErrorCode.Unauthorized, message: ErrorMessage.originNotAllowed };
+  return undefined;
+}
+
+function originAllowed(allowed: string[], origin: string): boolean {
+  if (allowed.includes('*')) return true;
+  const host = origin.replace(/^[a-z]+:\/\//i, '');
+  return allowed.some((pattern) => pattern === origin || pattern === host || (pattern.startsWith('*.') && host.endsWith(pattern.slice(1))));
+}

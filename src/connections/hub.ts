@@ -1,0 +1,69 @@
+// This node's sockets: lookup by socket id, signed-in users and watchers, and the local end of
+// engine delivery. Fan-out goes through transport topics, so per-subscriber work stays in C++.
+import { ErrorCode, ErrorMessage, watchlistEvents } from '../../protocol/index.js';
+import type { LocalDelivery } from '../engine/types.js';
+import type { Transport } from '../transport/types.js';
+import type { Connection } from './connection.js';
+
+export const topicOf = (appId: string, channel: string) => `${appId}\u0000${channel}`;
+
+export class Hub implements LocalDelivery {
+  readonly connections = new Map<string, Connection>();
+  private readonly users = new Map<string, Set<Connection>>();
+  private readonly watchers = new Map<string, Set<Connection>>();
+
+  constructor(private readonly transport: Transport) {}
+
+  add(connection: Connection): void {
+    this.connections.set(connection.socketId, connection);
+  }
+
+  remove(connection: Connection): void {
+    this.connections.delete(connection.socketId);
+    const user = connection.user;
+    if (user === undefined || connection.app === undefined) return;
+    const appId = connection.app.id;
+    removeFrom(this.users, topicOf(appId, user.id), connection);
+    for (const watched of user.watchlist) removeFrom(this.watchers, topicOf(appId, watched), connection);
+  }
+
+  signedIn(connection: Connection): void {
+    const appId = connection.app!.id;
+    const user = connection.user!;
+    addTo(this.users, topicOf(appId, user.id), connection);
+    for (const watched of user.watchlist) addTo(this.watchers, topicOf(appId, watched), connection);
+  }
+
+  deliver(appId: string, channel: string, frame: string, exceptSocketId?: string): void {
+    const topic = topicOf(appId, channel);
+    const sender = exceptSocketId === undefined ? undefined : this.connections.get(exceptSocketId);
+    if (sender !== undefined && !sender.socket.isClosed && sender.app?.id === appId) sender.socket.publishToOthers(topic, frame);
+    else this.transport.publish(topic, frame);
+  }
+
+  terminateUser(appId: string, userId: string): void {
+    for (const connection of [...(this.users.get(topicOf(appId, userId)) ?? [])]) {
+      connection.fail(ErrorCode.Unauthorized, ErrorMessage.terminated);
+    }
+  }
+
+  userStatusChanged(appId: string, userId: string, online: boolean): void {
+    const watching = this.watchers.get(topicOf(appId, userId));
+    if (watching === undefined) return;
+    const frame = watchlistEvents([{ name: online ? 'online' : 'offline', user_ids: [userId] }]);
+    for (const connection of watching) connection.send(frame);
+  }
+}
+
+function addTo(index: Map<string, Set<Connection>>, k: string, connection: Connection): void {
+  let set = index.get(k);
+  if (set === undefined) index.set(k, (set = new Set()));
+  set.add(connection);
+}
+
+function removeFrom(index: Map<string, Set<Connection>>, k: string, connection: Connection): void {
+  const set = index.get(k);
+  if (set === undefined) return;
+  set.delete(connection);
+  if (set.size === 0) index.delete(k);
+}

@@ -1,0 +1,31 @@
+// One sweep per second over this node's sockets instead of a timer per socket: activity
+// timeout → pusher:ping, no answer → 4201; slow consumers → 4100; authorized-connections mode.
+import { ErrorCode, ErrorMessage, PING } from '../../protocol/index.js';
+import type { Connection } from './connection.js';
+
+export interface LivenessOptions {
+  maxBackpressureBytes: number;
+  onSlowConsumer(connection: Connection): void;
+}
+
+export function sweep(connections: Iterable<Connection>, now: number, options: LivenessOptions): void {
+  for (const connection of connections) {
+    const app = connection.app;
+    if (app === undefined || connection.socket.isClosed) continue;
+    if (connection.socket.bufferedBytes() > options.maxBackpressureBytes) {
+      options.onSlowConsumer(connection);
+      connection.fail(ErrorCode.OverCapacity, ErrorMessage.slowConsumer);
+      continue;
+    }
+    if (connection.pingSentAt !== 0) {
+      if (now - connection.pingSentAt >= app.pongTimeout * 1000) connection.fail(ErrorCode.PongNotReceived, ErrorMessage.pongNotReceived);
+    } else if (now - connection.lastActivity >= app.activityTimeout * 1000) {
+      connection.pingSentAt = now;
+      connection.send(PING);
+    }
+    if (app.userAuthentication && connection.user === undefined && now - connection.openedAt >= app.userAuthenticationTimeout * 1000) {
+      const authorized = [...connection.subscriptions.values()].some((s) => s.kind !== 'public');
+      if (!authorized) connection.fail(ErrorCode.Unauthorized, ErrorMessage.notAuthorizedInTime);
+    }
+  }
+}

@@ -1,0 +1,153 @@
+// Single-process engine: all state in Maps, delivery straight into the local hub.
+import type { CachedEvent, Engine, LocalDelivery, PresenceMember, Publication } from './types.js';
+
+const key = (appId: string, name: string) => `${appId}\u0000${name}`;
+
+interface Roster {
+  /** userId → member and the sockets it is connected with. */
+  members: Map<string, { member: PresenceMember; sockets: Set<string> }>;
+}
+
+export class LocalEngine implements Engine {
+  private delivery!: LocalDelivery;
+  private readonly subscriptions = new Map<string, Set<string>>();
+  private readonly rosters = new Map<string, Roster>();
+  private readonly userSockets = new Map<string, Set<string>>();
+  private readonly sequences = new Map<string, number>();
+  private readonly cache = new Map<string, { event: string; data: string; expiresAt: number }>();
+  private readonly connections = new Map<string, number>();
+
+  async start(delivery: LocalDelivery): Promise<void> {
+    this.delivery = delivery;
+  }
+
+  async stop(): Promise<void> {}
+
+  async publish(p: Publication): Promise<number> {
+    let position = 0;
+    if (p.sequenced) {
+      const k = key(p.appId, p.channel);
+      position = (this.sequences.get(k) ?? 0) + 1;
+      this.sequences.set(k, position);
+    }
+    this.delivery.deliver(p.appId, p.channel, p.frame, p.exceptSocketId);
+    return position;
+  }
+
+  async addSubscription(appId: string, channel: string, socketId: string): Promise<number> {
+    const k = key(appId, channel);
+    let sockets = this.subscriptions.get(k);
+    if (sockets === undefined) this.subscriptions.set(k, (sockets = new Set()));
+    sockets.add(socketId);
+    return sockets.size;
+  }
+
+  async removeSubscription(appId: string, channel: string, socketId: string): Promise<number> {
+    const k = key(appId, channel);
+    const sockets = this.subscriptions.get(k);
+    if (sockets === undefined) return 0;
+    sockets.delete(socketId);
+    if (sockets.size === 0) {
+      this.subscriptions.delete(k);
+      this.sequences.delete(k);
+    }
+    return sockets.size;
+  }
+
+  async subscriptionCount(appId: string, channel: string): Promise<number> {
+    return this.subscriptions.get(key(appId, channel))?.size ?? 0;
+  }
+
+  async channels(appId: string, prefix = ''): Promise<Map<string, number>> {
+    const result = new Map<string, number>();
+    const appPrefix = key(appId, prefix);
+    for (const [k, sockets] of this.subscriptions) {
+      if (k.startsWith(appPrefix)) result.set(k.slice(appId.length + 1), sockets.size);
+    }
+    return result;
+  }
+
+  async joinPresence(appId: string, channel: string, socketId: string, member: PresenceMember): Promise<boolean> {
+    const k = key(appId, channel);
+    let roster = this.rosters.get(k);
+    if (roster === undefined) this.rosters.set(k, (roster = { members: new Map() }));
+    const entry = roster.members.get(member.userId);
+    if (entry !== undefined) {
+      entry.sockets.add(socketId);
+      return false;
+    }
+    roster.members.set(member.userId, { member, sockets: new Set([socketId]) });
+    return true;
+  }
+
+  async leavePresence(appId: string, channel: string, socketId: string, userId: string): Promise<boolean> {
+    const k = key(appId, channel);
+    const roster = this.rosters.get(k);
+    const entry = roster?.members.get(userId);
+    if (roster === undefined || entry === undefined || !entry.sockets.delete(socketId)) return false;
+    if (entry.sockets.size > 0) return false;
+    roster.members.delete(userId);
+    if (roster.members.size === 0) this.rosters.delete(k);
+    return true;
+  }
+
+  async presenceMembers(appId: string, channel: string): Promise<Map<string, PresenceMember>> {
+    const result = new Map<string, PresenceMember>();
+    for (const [userId, entry] of this.rosters.get(key(appId, channel))?.members ?? []) result.set(userId, entry.member);
+    return result;
+  }
+
+  async addUserSocket(appId: string, userId: string, socketId: string): Promise<void> {
+    const k = key(appId, userId);
+    let sockets = this.userSockets.get(k);
+    if (sockets === undefined) this.userSockets.set(k, (sockets = new Set()));
+    sockets.add(socketId);
+    if (sockets.size === 1) this.delivery.userStatusChanged(appId, userId, true);
+  }
+
+  async removeUserSocket(appId: string, userId: string, socketId: string): Promise<void> {
+    const k = key(appId, userId);
+    const sockets = this.userSockets.get(k);
+    if (sockets === undefined || !sockets.delete(socketId)) return;
+    if (sockets.size === 0) {
+      this.userSockets.delete(k);
+      this.delivery.userStatusChanged(appId, userId, false);
+    }
+  }
+
+  async onlineUsers(appId: string, userIds: string[]): Promise<Set<string>> {
+    return new Set(userIds.filter((id) => this.userSockets.has(key(appId, id))));
+  }
+
+  async terminateUser(appId: string, userId: string): Promise<void> {
+    this.delivery.terminateUser(appId, userId);
+  }
+
+  async setCache(appId: string, channel: string, event: string, data: string, ttlSeconds: number): Promise<void> {
+    this.cache.set(key(appId, channel), { event, data, expiresAt: Date.now() + ttlSeconds * 1000 });
+  }
+
+  async getCache(appId: string, channel: string): Promise<CachedEvent | undefined> {
+    const k = key(appId, channel);
+    const entry = this.cache.get(k);
+    if (entry === undefined) return undefined;
+    const ttl = Math.ceil((entry.expiresAt - Date.now()) / 1000);
+    if (ttl <= 0) {
+      this.cache.delete(k);
+      return undefined;
+    }
+    return { event: entry.event, data: entry.data, ttl };
+  }
+
+  async connectionOpened(appId: string): Promise<number> {
+    const count = (this.connections.get(appId) ?? 0) + 1;
+    this.connections.set(appId, count);
+    return count;
+  }
+
+  async connectionClosed(appId: string): Promise<void> {
+    const count = (this.connections.get(appId) ?? 1) - 1;
+    if (count <= 0) this.connections.delete(appId);
+    else this.connections.set(appId, count);
+  }
+}

@@ -1,0 +1,72 @@
+// The engine: everything that must be one truth across nodes — fan-out, occupancy, presence
+// rosters, signed-in users, cache entries, connection counts, stream positions. LocalEngine
+// keeps it in process; a clustered engine keeps it in Redis. Callers never know which.
+
+export interface Publication {
+  appId: string;
+  channel: string;
+  /** The encoded frame, built once per publish. */
+  frame: string;
+  /** socket_id that must not receive it (toOthers, client-event sender, presence joiner). */
+  exceptSocketId?: string;
+  /** Assign a stream position (channel events); presence/count frames are not sequenced. */
+  sequenced: boolean;
+}
+
+export interface PresenceMember {
+  userId: string;
+  /** user_id as it appeared in channel_data (number or string), echoed in member frames. */
+  rawUserId: string | number;
+  info: unknown;
+}
+
+export interface CachedEvent {
+  event: string;
+  data: string;
+  /** Seconds until it expires. */
+  ttl: number;
+}
+
+/** Where the engine delivers on this node. Implemented by the connection hub. */
+export interface LocalDelivery {
+  deliver(appId: string, channel: string, frame: string, exceptSocketId?: string): void;
+  /** Closes this node's sockets signed in as the user (terminate_connections). */
+  terminateUser(appId: string, userId: string): void;
+  /** A user went online (first signed-in connection anywhere) or offline (last one gone). */
+  userStatusChanged(appId: string, userId: string, online: boolean): void;
+}
+
+export interface Engine {
+  start(delivery: LocalDelivery): Promise<void>;
+  stop(): Promise<void>;
+  /** Fans out on every node; resolves to the channel's stream position (0 when unsequenced). */
+  publish(publication: Publication): Promise<number>;
+
+  /** Adds a socket to a channel; resolves to the channel's subscription count afterwards. */
+  addSubscription(appId: string, channel: string, socketId: string): Promise<number>;
+  /** Removes it; resolves to the remaining count. */
+  removeSubscription(appId: string, channel: string, socketId: string): Promise<number>;
+  subscriptionCount(appId: string, channel: string): Promise<number>;
+  /** Occupied channels of an app (optionally by prefix) → subscription count. */
+  channels(appId: string, prefix?: string): Promise<Map<string, number>>;
+
+  /** Resolves true when this is the user's first connection in the channel. */
+  joinPresence(appId: string, channel: string, socketId: string, member: PresenceMember): Promise<boolean>;
+  /** Resolves true when that was the user's last connection in the channel. */
+  leavePresence(appId: string, channel: string, socketId: string, userId: string): Promise<boolean>;
+  /** user id → member, one entry per distinct user. */
+  presenceMembers(appId: string, channel: string): Promise<Map<string, PresenceMember>>;
+
+  /** Registers a signed-in socket; a first connection anywhere reports the user online. */
+  addUserSocket(appId: string, userId: string, socketId: string): Promise<void>;
+  removeUserSocket(appId: string, userId: string, socketId: string): Promise<void>;
+  onlineUsers(appId: string, userIds: string[]): Promise<Set<string>>;
+  terminateUser(appId: string, userId: string): Promise<void>;
+
+  setCache(appId: string, channel: string, event: string, data: string, ttlSeconds: number): Promise<void>;
+  getCache(appId: string, channel: string): Promise<CachedEvent | undefined>;
+
+  /** Counts a connection against the app; resolves to the app's count including it. */
+  connectionOpened(appId: string): Promise<number>;
+  connectionClosed(appId: string): Promise<void>;
+}

@@ -1,0 +1,65 @@
+// Client events (PROTOCOL.md §2.8): members only, never echoed to the sender, rate limited.
+import { encodeEvent, ErrorCode, ErrorMessage, type ClientFrame } from '../../protocol/index.js';
+import type { Connection } from '../connections/connection.js';
+import type { ServerContext } from '../context.js';
+
+const MAX_EVENT_NAME = 200;
+
+export async function relayClientEvent(ctx: ServerContext, connection: Connection, frame: ClientFrame): Promise<void> {
+  const app = connection.app!;
+  const channel = frame.channel;
+  if (!app.clientEvents) {
+    connection.error(null, 'To send client events, you must enable this feature in the Settings page of your dashboard.', channel);
+    return;
+  }
+  if (channel === undefined) {
+    connection.error(null, 'Client event rejected - channel is required', channel);
+    return;
+  }
+  const subscription = connection.subscriptions.get(channel);
+  if (subscription === undefined) {
+    connection.error(null, `Client event rejected - not subscribed to channel ${channel}`, channel);
+    return;
+  }
+  if (subscription.kind === 'encrypted') {
+    connection.error(null, 'Client event rejected - not supported on encrypted channels', channel);
+    return;
+  }
+  if (subscription.kind !== 'private' && subscription.kind !== 'presence') {
+    connection.error(null, 'Client event rejected - only supported on private and presence channels', channel);
+    return;
+  }
+  if (!takeRateToken(connection, app.clientEventRateLimit)) {
+    connection.error(ErrorCode.ClientEventRateLimit, ErrorMessage.clientEventRateLimit, channel);
+    return;
+  }
+  if (frame.event.length > MAX_EVENT_NAME) {
+    connection.error(null, `Client event rejected - event name longer than ${MAX_EVENT_NAME} characters`, channel);
+    return;
+  }
+  const data = typeof frame.data === 'string' ? frame.data : JSON.stringify(frame.data ?? {});
+  if (Buffer.byteLength(data) > app.maxEventPayloadKb * 1024) {
+    connection.error(null, `Client event rejected - data larger than ${app.maxEventPayloadKb} KB`, channel);
+    return;
+  }
+  const userId = subscription.presence?.userId;
+  await ctx.engine.publish({
+    appId: app.id,
+    channel,
+    frame: encodeEvent(frame.event, data, channel, userId),
+    exceptSocketId: connection.socketId,
+    sequenced: true,
+  });
+  ctx.observer.clientEvent(app, { channel, event: frame.event, data, socketId: connection.socketId, userId });
+}
+
+/** Fixed one-second window per connection: no timers, two numbers of state. */
+function takeRateToken(connection: Connection, limit: number): boolean {
+  const now = Date.now();
+  if (now - connection.clientEventWindowStart >= 1000) {
+    connection.clientEventWindowStart = now;
+    connection.clientEventCount = 0;
+  }
+  connection.clientEventCount += 1;
+  return connection.clientEventCount <= limit;
+}

@@ -1,0 +1,31 @@
+// The one publish path for server-side events (HTTP API, and later Broadcasty publish and
+// internal events): cache store, then engine fan-out with the frame encoded once per channel.
+import { channelType, encodeEvent } from '../../protocol/index.js';
+import type { App } from '../apps/registry.js';
+import type { Engine } from '../engine/types.js';
+
+export interface ServerEvent {
+  name: string;
+  data: string;
+  channels: string[];
+  socketId?: string;
+}
+
+export class Publisher {
+  constructor(private readonly engine: Engine) {}
+
+  async publish(app: App, event: ServerEvent): Promise<void> {
+    await Promise.all(event.channels.map((channel) => this.publishOne(app, event, channel)));
+  }
+
+  private async publishOne(app: App, event: ServerEvent, channel: string): Promise<number> {
+    if (channelType(channel).cache) await this.engine.setCache(app.id, channel, event.name, event.data, app.cacheTtl);
+    return this.engine.publish({
+      appId: app.id,
+      channel,
+      frame: encodeEvent(event.name, event.data, channel),
+      exceptSocketId: event.socketId,
+      sequenced: true,
+    });
+  }
+}

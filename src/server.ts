@@ -1,0 +1,91 @@
+// Wiring: config → registry, engine, hub, transport, HTTP API, ticker. Start, drain, stop.
+import { ErrorCode, ErrorMessage } from '../protocol/index.js';
+import { createApiRouter } from './api/router.js';
+import { StaticAppRegistry, type AppRegistry } from './apps/registry.js';
+import { Subscriptions } from './channels/subscriptions.js';
+import { SubscriptionCounts } from './channels/subscription-counts.js';
+import type { ServerConfig } from './config/schema.js';
+import type { Connection } from './connections/connection.js';
+import { socketHandlers } from './connections/handlers.js';
+import { Hub } from './connections/hub.js';
+import { sweep } from './connections/liveness.js';
+import type { ServerContext } from './context.js';
+import { LocalEngine } from './engine/local.js';
+import type { Engine } from './engine/types.js';
+import { createLogger, type Logger } from './logger.js';
+import { ObserverFanout, type ChannelObserver } from './publish/observer.js';
+import { Publisher } from './publish/publisher.js';
+import { createUwsTransport } from './transport/uws.js';
+
+export interface ServerDeps {
+  engine?: Engine;
+  registry?: AppRegistry;
+  observers?: ChannelObserver[];
+  log?: Logger;
+}
+
+export interface RunningServer {
+  port: number;
+  ctx: ServerContext;
+  /** Closes every socket with 4200, stops listening and the engine. */
+  shutdown(): Promise<void>;
+}
+
+const SWEEP_MS = 1000;
+const COUNT_FLUSH_MS = 5000;
+
+export async function startServer(config: ServerConfig, deps: ServerDeps = {}): Promise<RunningServer> {
+  const log = deps.log ?? createLogger(config.logLevel);
+  const engine = deps.engine ?? new LocalEngine();
+  const observer = new ObserverFanout(deps.observers ?? []);
+  let hub!: Hub;
+  const ctx: ServerContext = {
+    config,
+    registry: deps.registry ?? new StaticAppRegistry(config.apps),
+    engine,
+    get hub() {
+      return hub;
+    },
+    observer,
+    log,
+    draining: false,
+  };
+  const counts = new SubscriptionCounts(engine, observer);
+  const subscriptions = new Subscriptions(ctx, counts);
+  const publisher = new Publisher(engine);
+  const transport = createUwsTransport<Connection>({
+    host: config.host,
+    port: config.port,
+    pathPrefix: config.pathPrefix,
+    tlsCert: config.tlsCert,
+    tlsKey: config.tlsKey,
+    maxMessageBytes: config.maxMessageBytes,
+    maxRequestBytes: config.maxRequestBytes,
+    hardBackpressureBytes: config.maxBackpressureBytes * 2,
+    sockets: socketHandlers(ctx, subscriptions),
+    http: createApiRouter(ctx, publisher),
+  });
+  hub = new Hub(transport);
+  await engine.start(hub);
+  const port = await transport.listen();
+
+  const liveness = { maxBackpressureBytes: config.maxBackpressureBytes, onSlowConsumer: (c: Connection) => log.warn({ socketId: c.socketId }, 'slow consumer closed') };
+  const sweepTimer = setInterval(() => sweep(hub.connections.values(), Date.now(), liveness), SWEEP_MS);
+  const countsTimer = setInterval(() => void counts.flush().catch((err: unknown) => log.error({ err }, 'count flush failed')), COUNT_FLUSH_MS);
+  sweepTimer.unref();
+  countsTimer.unref();
+
+  return {
+    port,
+    ctx,
+    async shutdown() {
+      ctx.draining = true;
+      clearInterval(sweepTimer);
+      clearInterval(countsTimer);
+      transport.stopListening();
+      for (const connection of [...hub.connections.values()]) connection.fail(ErrorCode.ReconnectImmediately, ErrorMessage.shuttingDown);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await engine.stop();
+    },
+  };
+}
