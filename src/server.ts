@@ -1,7 +1,8 @@
 // Wiring: config → registry, engine, hub, transport, HTTP API, ticker. Start, drain, stop.
 import { ErrorCode, ErrorMessage } from '../protocol/index.js';
 import { createApiRouter } from './api/router.js';
-import { StaticAppRegistry, type AppRegistry } from './apps/registry.js';
+import { createRegistry } from './apps/index.js';
+import type { AppRegistry } from './apps/registry.js';
 import { Subscriptions } from './channels/subscriptions.js';
 import { SubscriptionCounts } from './channels/subscription-counts.js';
 import type { ServerConfig } from './config/schema.js';
@@ -10,7 +11,7 @@ import { socketHandlers } from './connections/handlers.js';
 import { Hub } from './connections/hub.js';
 import { sweep } from './connections/liveness.js';
 import type { ServerContext } from './context.js';
-import { LocalEngine } from './engine/local.js';
+import { createEngine } from './engine/index.js';
 import type { Engine } from './engine/types.js';
 import { createLogger, type Logger } from './logger.js';
 import { ObserverFanout, type ChannelObserver } from './publish/observer.js';
@@ -36,12 +37,12 @@ const COUNT_FLUSH_MS = 5000;
 
 export async function startServer(config: ServerConfig, deps: ServerDeps = {}): Promise<RunningServer> {
   const log = deps.log ?? createLogger(config.logLevel);
-  const engine = deps.engine ?? new LocalEngine();
+  const engine = deps.engine ?? createEngine(config, log);
   const observer = new ObserverFanout(deps.observers ?? []);
   let hub!: Hub;
   const ctx: ServerContext = {
     config,
-    registry: deps.registry ?? new StaticAppRegistry(config.apps),
+    registry: deps.registry ?? createRegistry(config),
     engine,
     get hub() {
       return hub;

@@ -64,11 +64,24 @@ export const serverSchema = z
     maxRequestBytes: z.number().int().positive().default(1024 * 1024),
     /** Grace time after SIGTERM before the process exits, ms. */
     shutdownGraceMs: z.number().int().min(0).default(1000),
+    /** Redis URL for the clustered engine (redis://, rediss://); absent = in-memory engine. */
+    redisUrl: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+    /** Prefix of every Redis key and pub/sub channel, so deployments can share one Redis. */
+    redisPrefix: z.string().min(1).regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only').default('broadcasty'),
+    /** Seconds after which a silent node's presence members and sockets are removed. */
+    nodeTtl: seconds(2, 3600).default(30),
+    /** Per-channel event history kept for replay (0 = off; sequence numbers are always assigned). */
+    historyLength: z.number().int().min(0).max(100000).default(0),
+    /** Processes sharing the port (SO_REUSEPORT); more than 1 requires redisUrl. */
+    workers: z.number().int().min(1).max(64).default(1),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     apps: z.array(appSchema).min(1).default([{ id: 'app-id', key: 'app-key', secret: 'app-secret' } as AppConfig]),
   })
   .strict()
   .superRefine((config, ctx) => {
+    if (config.workers > 1 && config.redisUrl === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['workers'], message: 'more than 1 worker needs redisUrl (BROADCASTY_REDIS_URL): workers share state through Redis' });
+    }
     if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['tlsCert'], message: 'tlsCert and tlsKey must be set together' });
     }
