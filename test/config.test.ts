@@ -1,0 +1,69 @@
+// Settings: defaults, the names users already have in .env, and errors that name
+// the setting, the bad value and what is allowed.
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../src/config/load.js';
+
+const load = (env: Record<string, string>, configFile?: string) => loadConfig({ env, configFile });
+
+function configFile(content: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'broadcasty-config-')), 'config.json');
+  writeFileSync(file, content);
+  return file;
+}
+
+describe('config', () => {
+  it('serves one dev app on port 6001 with nothing set', () => {
+    const config = load({});
+    assert.equal(config.port, 6001);
+    assert.equal(config.host, '0.0.0.0');
+    assert.deepEqual(
+      config.apps.map((a) => [a.id, a.key, a.secret, a.maxPresenceMembers, a.maxEventPayloadKb, a.maxChannelNameLength, a.activityTimeout]),
+      [['app-id', 'app-key', 'app-secret', 100, 10, 164, 120]],
+    );
+  });
+
+  for (const prefix of ['PUSHER', 'REVERB', 'BROADCASTY']) {
+    it(`serves the one app named by ${prefix}_APP_ID/KEY/SECRET`, () => {
+      const config = load({ [`${prefix}_APP_ID`]: '42', [`${prefix}_APP_KEY`]: 'k', [`${prefix}_APP_SECRET`]: 's' });
+      assert.deepEqual(config.apps.map((a) => [a.id, a.key, a.secret]), [['42', 'k', 's']]);
+    });
+  }
+
+  it('reads SOKETI_DEFAULT_APP_* and the port from PORT, REVERB_SERVER_PORT or BROADCASTY_PORT', () => {
+    assert.equal(load({ SOKETI_DEFAULT_APP_ID: 'x', SOKETI_DEFAULT_APP_KEY: 'y', SOKETI_DEFAULT_APP_SECRET: 'z' }).apps[0].key, 'y');
+    assert.equal(load({ PORT: '7000' }).port, 7000);
+    assert.equal(load({ REVERB_SERVER_PORT: '8080', REVERB_SERVER_HOST: '127.0.0.1' }).port, 8080);
+    assert.equal(load({ PORT: '7000', BROADCASTY_PORT: '7001' }).port, 7001);
+  });
+
+  it('names the env setting, the value and what is allowed', () => {
+    assert.throws(() => load({ BROADCASTY_PORT: 'abc' }), (e: Error) => e instanceof ConfigError && /BROADCASTY_PORT: got "abc"; expected an integer/.test(e.message));
+    assert.throws(() => load({ PORT: '70000' }), (e: Error) => /Invalid setting PORT: got 70000; .*65535/.test(e.message));
+    assert.throws(() => load({ BROADCASTY_APP_CLIENT_EVENTS: 'maybe' }), /BROADCASTY_APP_CLIENT_EVENTS: got "maybe"; expected true or false/);
+    assert.throws(() => load({ BROADCASTY_REDIS_URL: 'http://x' }), /BROADCASTY_REDIS_URL: got "http:\/\/x"; must start with redis:\/\//);
+  });
+
+  it('reads several apps from a JSON file and names the file and field of a bad value', () => {
+    const good = configFile(JSON.stringify({ port: 7100, apps: [{ id: 'a', key: 'ka', secret: 'sa' }, { id: 'b', key: 'kb', secret: 'sb', clientEvents: false }] }));
+    const config = load({}, good);
+    assert.equal(config.port, 7100);
+    assert.deepEqual(config.apps.map((a) => [a.id, a.clientEvents]), [['a', true], ['b', false]]);
+
+    const bad = configFile(JSON.stringify({ apps: [{ id: 'a', key: 'ka', secret: 'sa', maxConnections: 'lots' }] }));
+    assert.throws(() => load({}, bad), (e: Error) => e.message.includes(`apps[0].maxConnections in ${bad}: got "lots"`));
+    assert.throws(() => load({}, configFile('{not json')), /is not a JSON object/);
+    assert.throws(() => load({}, configFile(JSON.stringify({ prot: 1 }))), /Unrecognized key/);
+    assert.throws(
+      () => load({}, configFile(JSON.stringify({ apps: [{ id: 'a', key: 'k', secret: 's' }, { id: 'b', key: 'k', secret: 's' }] }))),
+      /apps\[1\]\.key .*duplicate app key/,
+    );
+  });
+
+  it('refuses more than one worker without Redis', () => {
+    assert.throws(() => load({ BROADCASTY_WORKERS: '2' }), /BROADCASTY_WORKERS: got 2; more than 1 worker needs redisUrl/);
+  });
+});
