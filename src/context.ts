@@ -5,6 +5,7 @@ import type { Hub } from './connections/hub.js';
 import type { Engine } from './engine/types.js';
 import type { ChannelObserver } from './publish/observer.js';
 import type { Logger } from './logger.js';
+import type { Metrics } from './metrics/metrics.js';
 
 export interface ServerContext {
   config: ServerConfig;
@@ -13,6 +14,7 @@ export interface ServerContext {
   hub: Hub;
   observer: ChannelObserver;
   log: Logger;
+  metrics: Metrics;
   /** True once SIGTERM started the drain: /ready answers 503 and new sockets get 4200. */
   draining: boolean;
 }

@@ -16,6 +16,8 @@ import type { Engine } from './engine/types.js';
 import { createLogger, type Logger } from './logger.js';
 import { ObserverFanout, type ChannelObserver } from './publish/observer.js';
 import { Publisher } from './publish/publisher.js';
+import { Metrics } from './metrics/metrics.js';
+import { startMetricsServer } from './metrics/server.js';
 import { createUwsTransport } from './transport/uws.js';
 
 export interface ServerDeps {
@@ -27,6 +29,8 @@ export interface ServerDeps {
 
 export interface RunningServer {
   port: number;
+  /** Set when config.metrics is on. */
+  metricsPort: number | undefined;
   ctx: ServerContext;
   /** Closes every socket with 4200, stops listening and the engine. */
   shutdown(): Promise<void>;
@@ -39,6 +43,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const log = deps.log ?? createLogger(config.logLevel);
   const engine = deps.engine ?? createEngine(config, log);
   const observer = new ObserverFanout(deps.observers ?? []);
+  const metrics = new Metrics();
   let hub!: Hub;
   const ctx: ServerContext = {
     config,
@@ -49,11 +54,12 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     },
     observer,
     log,
+    metrics,
     draining: false,
   };
   const counts = new SubscriptionCounts(engine, observer);
   const subscriptions = new Subscriptions(ctx, counts);
-  const publisher = new Publisher(engine);
+  const publisher = new Publisher(engine, metrics);
   const transport = createUwsTransport<Connection>({
     host: config.host,
     port: config.port,
@@ -62,15 +68,26 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     tlsKey: config.tlsKey,
     maxMessageBytes: config.maxMessageBytes,
     maxRequestBytes: config.maxRequestBytes,
-    hardBackpressureBytes: config.maxBackpressureBytes * 2,
+    // Far above the soft limit: the 1 s sweep closes slow consumers with 4100 long before uWS must.
+    hardBackpressureBytes: config.maxBackpressureBytes * 8,
     sockets: socketHandlers(ctx, subscriptions),
     http: createApiRouter(ctx, publisher),
   });
-  hub = new Hub(transport);
+  hub = new Hub(transport, metrics);
   await engine.start(hub);
   const port = await transport.listen();
 
-  const liveness = { maxBackpressureBytes: config.maxBackpressureBytes, onSlowConsumer: (c: Connection) => log.warn({ socketId: c.socketId }, 'slow consumer closed') };
+  const metricsServer = config.metrics
+    ? await startMetricsServer(metrics, { connectionCount: () => hub.connections.size }, config.metricsHost, config.metricsPort)
+    : undefined;
+
+  const liveness = {
+    maxBackpressureBytes: config.maxBackpressureBytes,
+    onSlowConsumer: (c: Connection) => {
+      metrics.slowConsumers.labels(c.app!.id).inc();
+      log.warn({ socketId: c.socketId, appId: c.app!.id }, 'slow consumer closed with 4100');
+    },
+  };
   const sweepTimer = setInterval(() => sweep(hub.connections.values(), Date.now(), liveness), SWEEP_MS);
   const countsTimer = setInterval(() => void counts.flush().catch((err: unknown) => log.error({ err }, 'count flush failed')), COUNT_FLUSH_MS);
   sweepTimer.unref();
@@ -78,6 +95,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
 
   return {
     port,
+    metricsPort: metricsServer?.port,
     ctx,
     async shutdown() {
       ctx.draining = true;
@@ -87,6 +105,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       for (const connection of [...hub.connections.values()]) connection.fail(ErrorCode.ReconnectImmediately, ErrorMessage.shuttingDown);
       await new Promise((resolve) => setTimeout(resolve, 50));
       await engine.stop();
+      await metricsServer?.close();
     },
   };
 }

@@ -9,6 +9,7 @@ import { channelUsers, listChannels, showChannel } from './channels.js';
 import { triggerBatch, triggerEvent } from './events.js';
 import { HttpError, json, text } from './reply.js';
 import { terminateConnections } from './users.js';
+import { RequestRateLimiter } from './rate-limit.js';
 
 export interface RouteParams {
   channel?: string;
@@ -51,6 +52,7 @@ const ROUTES: Route[] = [
 ];
 
 export function createApiRouter(ctx: ServerContext, publisher: Publisher): (request: HttpRequest) => Promise<HttpReply> {
+  const limiter = new RequestRateLimiter();
   return async (request) => {
     if (request.method === 'GET' && (request.path === '/up' || request.path === '/')) return json({ health: 'OK' });
     if (request.method === 'GET' && request.path === '/ready') return ctx.draining ? json({ ready: false }, 503) : json({ ready: true });
@@ -74,6 +76,11 @@ export function createApiRouter(ctx: ServerContext, publisher: Publisher): (requ
       });
       if (!verified.ok) return text(verified.status, verified.message);
       if (!app.enabled) return text(403, 'Application disabled');
+      ctx.metrics.forApp(app.id).httpRequests.inc();
+      const retryAfter = limiter.take(app.id, app.httpRateLimit);
+      if (retryAfter > 0) {
+        return { ...text(429, `Too many requests: at most ${app.httpRateLimit} per second for this app`), headers: { 'Retry-After': String(retryAfter) } };
+      }
       return await route.endpoint({ app, body: request.body, params: verified.params, route: route.params(matched), ctx, publisher });
     } catch (error) {
       if (error instanceof HttpError) return text(error.status, error.message);

@@ -25,6 +25,9 @@ export const ENV_TABLE: EnvSetting[] = [
   { names: ['BROADCASTY_NODE_TTL'], path: 'nodeTtl', kind: 'int' },
   { names: ['BROADCASTY_HISTORY_LENGTH'], path: 'historyLength', kind: 'int' },
   { names: ['BROADCASTY_WORKERS'], path: 'workers', kind: 'int' },
+  { names: ['BROADCASTY_METRICS', 'SOKETI_METRICS_ENABLED'], path: 'metrics', kind: 'bool' },
+  { names: ['BROADCASTY_METRICS_HOST'], path: 'metricsHost', kind: 'string' },
+  { names: ['BROADCASTY_METRICS_PORT', 'SOKETI_METRICS_SERVER_PORT'], path: 'metricsPort', kind: 'int' },
   { names: ['BROADCASTY_APPS'], path: 'apps', kind: 'json' },
   { names: ['BROADCASTY_APP_ID', 'PUSHER_APP_ID', 'REVERB_APP_ID', 'SOKETI_DEFAULT_APP_ID'], path: 'app.id', kind: 'string' },
   { names: ['BROADCASTY_APP_KEY', 'PUSHER_APP_KEY', 'REVERB_APP_KEY', 'SOKETI_DEFAULT_APP_KEY'], path: 'app.key', kind: 'string' },
@@ -35,6 +38,7 @@ export const ENV_TABLE: EnvSetting[] = [
   { names: ['BROADCASTY_APP_ALLOWED_ORIGINS'], path: 'app.allowedOrigins', kind: 'json' },
   { names: ['BROADCASTY_APP_SUBSCRIPTION_COUNT'], path: 'app.subscriptionCount', kind: 'bool' },
   { names: ['BROADCASTY_APP_USER_AUTHENTICATION', 'SOKETI_DEFAULT_APP_USER_AUTHENTICATION'], path: 'app.userAuthentication', kind: 'bool' },
+  { names: ['BROADCASTY_APP_HTTP_RATE_LIMIT'], path: 'app.httpRateLimit', kind: 'int' },
   { names: ['BROADCASTY_APP_MAX_PRESENCE_MEMBERS'], path: 'app.maxPresenceMembers', kind: 'int' },
   { names: ['BROADCASTY_APP_WEBHOOKS'], path: 'app.webhooks', kind: 'json' },
 ];

@@ -25,6 +25,8 @@ export const appSchema = z
     maxConnections: z.number().int().positive().nullable().default(null),
     clientEvents: z.boolean().default(true),
     clientEventRateLimit: z.number().int().positive().default(10),
+    /** HTTP API requests per second for this app on one node; over it: 429 with Retry-After. */
+    httpRateLimit: z.number().int().positive().nullable().default(null),
     maxPresenceMembers: z.number().int().positive().default(100),
     maxPresenceUserInfoKb: z.number().positive().default(1),
     maxEventPayloadKb: z.number().positive().default(10),
@@ -74,6 +76,10 @@ export const serverSchema = z
     historyLength: z.number().int().min(0).max(100000).default(0),
     /** Processes sharing the port (SO_REUSEPORT); more than 1 requires redisUrl. */
     workers: z.number().int().min(1).max(64).default(1),
+    /** Prometheus /metrics and /usage on their own port. */
+    metrics: z.boolean().default(false),
+    metricsHost: z.string().min(1).default('0.0.0.0'),
+    metricsPort: z.number().int().min(0).max(65535).default(9601),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     apps: z.array(appSchema).min(1).default([{ id: 'app-id', key: 'app-key', secret: 'app-secret' } as AppConfig]),
   })

@@ -4,6 +4,7 @@ import { closeReason, encodeError } from '../../protocol/index.js';
 import type { App } from '../apps/registry.js';
 import type { ChannelKind } from '../../protocol/channels.js';
 import type { Socket } from '../transport/types.js';
+import type { AppMetrics } from '../metrics/metrics.js';
 
 export interface Subscription {
   kind: ChannelKind;
@@ -28,6 +29,8 @@ export class Connection {
   app: App | undefined;
   /** Set once the connection counted against an app's quota (also when then refused for it). */
   countedAppId: string | undefined;
+  /** Bound once the handshake succeeded. */
+  metrics: AppMetrics | undefined;
   /** False until connection_established was sent; frames that arrive earlier wait. */
   ready = false;
   pending: string[] = [];
@@ -45,12 +48,15 @@ export class Connection {
   constructor(readonly socket: Socket) {}
 
   send(frame: string): void {
-    this.socket.send(frame);
+    if (this.socket.send(frame) && this.metrics !== undefined) {
+      this.metrics.messagesOut.inc();
+      this.metrics.bytesOut.inc(frame.length);
+    }
   }
 
   /** In-band error: the socket stays open. */
   error(code: number | null, message: string, channel?: string): void {
-    this.socket.send(encodeError(code, message, channel));
+    this.send(encodeError(code, message, channel));
   }
 
   /** Fatal error: pusher:error then Close with the same code (PROTOCOL.md §1.4). */

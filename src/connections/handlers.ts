@@ -31,6 +31,9 @@ export function socketHandlers(ctx: ServerContext, subscriptions: Subscriptions)
       return connection.fail(ErrorCode.OverQuota, ErrorMessage.overQuota);
     }
     connection.app = app;
+    connection.metrics = ctx.metrics.forApp(app!.id);
+    connection.metrics.connections.inc();
+    connection.metrics.opened.inc();
     connection.send(connectionEstablished(connection.socketId, app!.activityTimeout));
     connection.ready = true;
     for (const text of connection.pending.splice(0)) dispatch(connection, text);
@@ -78,8 +81,16 @@ export function socketHandlers(ctx: ServerContext, subscriptions: Subscriptions)
     },
     message(connection, text) {
       connection.lastActivity = Date.now();
+      if (connection.metrics !== undefined) {
+        connection.metrics.messagesIn.inc();
+        connection.metrics.bytesIn.inc(text.length);
+      }
       connection.pingSentAt = 0;
       if (connection.closed) return;
+      if (text.length > ctx.config.maxMessageBytes) {
+        connection.error(null, `Message too large: at most ${ctx.config.maxMessageBytes} bytes`);
+        return;
+      }
       if (!connection.ready) connection.pending.push(text);
       else dispatch(connection, text);
     },
@@ -88,10 +99,11 @@ export function socketHandlers(ctx: ServerContext, subscriptions: Subscriptions)
       connection.pingSentAt = 0;
     },
     drain() {},
-    close(connection) {
+    close(connection, code) {
       connection.closed = true;
       ctx.hub.remove(connection);
       const app = connection.app;
+      if (app !== undefined) ctx.metrics.connectionClosed(app.id, code);
       const cleanup: Promise<unknown>[] = [subscriptions.leaveAll(connection)];
       if (app !== undefined && connection.user !== undefined) {
         cleanup.push(ctx.engine.removeUserSocket(app.id, connection.user.id, connection.socketId));

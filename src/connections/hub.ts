@@ -3,6 +3,7 @@
 import { ErrorCode, ErrorMessage, watchlistEvents } from '../../protocol/index.js';
 import type { LocalDelivery } from '../engine/types.js';
 import type { Transport } from '../transport/types.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { Connection } from './connection.js';
 
 export const topicOf = (appId: string, channel: string) => `${appId}\u0000${channel}`;
@@ -12,7 +13,10 @@ export class Hub implements LocalDelivery {
   private readonly users = new Map<string, Set<Connection>>();
   private readonly watchers = new Map<string, Set<Connection>>();
 
-  constructor(private readonly transport: Transport) {}
+  constructor(
+    private readonly transport: Transport,
+    private readonly metrics: Metrics,
+  ) {}
 
   add(connection: Connection): void {
     this.connections.set(connection.socketId, connection);
@@ -36,6 +40,13 @@ export class Hub implements LocalDelivery {
 
   deliver(appId: string, channel: string, frame: string, exceptSocketId?: string): void {
     const topic = topicOf(appId, channel);
+    // Fan-out happens in C++; count it from the topic size instead of per subscriber.
+    const recipients = this.transport.subscriberCount(topic) - (exceptSocketId !== undefined && this.connections.has(exceptSocketId) ? 1 : 0);
+    if (recipients > 0) {
+      const m = this.metrics.forApp(appId);
+      m.messagesOut.inc(recipients);
+      m.bytesOut.inc(recipients * frame.length);
+    }
     const sender = exceptSocketId === undefined ? undefined : this.connections.get(exceptSocketId);
     if (sender !== undefined && !sender.socket.isClosed && sender.app?.id === appId) sender.socket.publishToOthers(topic, frame);
     else this.transport.publish(topic, frame);

@@ -50,6 +50,7 @@ export async function relayClientEvent(ctx: ServerContext, connection: Connectio
     exceptSocketId: connection.socketId,
     sequenced: true,
   });
+  connection.metrics?.clientEventPublishes.inc();
   ctx.observer.clientEvent(app, { channel, event: frame.event, data, socketId: connection.socketId, userId });
 }
 

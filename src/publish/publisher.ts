@@ -3,6 +3,7 @@
 import { channelType, encodeEvent } from '../../protocol/index.js';
 import type { App } from '../apps/registry.js';
 import type { Engine } from '../engine/types.js';
+import type { Metrics } from '../metrics/metrics.js';
 
 export interface ServerEvent {
   name: string;
@@ -12,10 +13,17 @@ export interface ServerEvent {
 }
 
 export class Publisher {
-  constructor(private readonly engine: Engine) {}
+  constructor(
+    private readonly engine: Engine,
+    private readonly metrics: Metrics,
+  ) {}
 
   async publish(app: App, event: ServerEvent): Promise<void> {
+    const m = this.metrics.forApp(app.id);
+    const endTimer = m.publishLatency.startTimer();
     await Promise.all(event.channels.map((channel) => this.publishOne(app, event, channel)));
+    endTimer();
+    m.httpPublishes.inc();
   }
 
   private async publishOne(app: App, event: ServerEvent, channel: string): Promise<number> {

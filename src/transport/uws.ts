@@ -84,7 +84,8 @@ export function createUwsTransport<Owner>(options: UwsTransportOptions<Owner>): 
 
   app.ws<UserData<Owner>>(`${prefix}/app/:key`, {
     compression: uws.DISABLED,
-    maxPayloadLength: options.maxMessageBytes,
+    // The protocol-level cap (an in-band error) is the caller's; uWS only stops abuse far above it.
+    maxPayloadLength: Math.max(options.maxMessageBytes * 4, 1024 * 1024),
     // Liveness is the server's own activity sweep (pusher:ping / 4201); uWS must not cut sockets first.
     idleTimeout: 0,
     sendPingsAutomatically: false,
