@@ -44,14 +44,12 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const engine = deps.engine ?? createEngine(config, log);
   const observer = new ObserverFanout(deps.observers ?? []);
   const metrics = new Metrics();
-  let hub!: Hub;
+  const hub = new Hub(metrics);
   const ctx: ServerContext = {
     config,
     registry: deps.registry ?? createRegistry(config),
     engine,
-    get hub() {
-      return hub;
-    },
+    hub,
     observer,
     log,
     metrics,
@@ -73,7 +71,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     sockets: socketHandlers(ctx, subscriptions),
     http: createApiRouter(ctx, publisher),
   });
-  hub = new Hub(transport, metrics);
+  hub.attach(transport);
   await engine.start(hub);
   const port = await transport.listen();
 

@@ -8,7 +8,6 @@ import {
   memberAdded,
   memberRemoved,
   subscribeData,
-  subscriptionCount,
   subscriptionError,
   subscriptionSucceeded,
   unsubscribeData,

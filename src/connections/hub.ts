@@ -13,10 +13,14 @@ export class Hub implements LocalDelivery {
   private readonly users = new Map<string, Set<Connection>>();
   private readonly watchers = new Map<string, Set<Connection>>();
 
-  constructor(
-    private readonly transport: Transport,
-    private readonly metrics: Metrics,
-  ) {}
+  private transport!: Transport;
+
+  constructor(private readonly metrics: Metrics) {}
+
+  /** The transport is built after the hub (its socket handlers need the hub): attach it once. */
+  attach(transport: Transport): void {
+    this.transport = transport;
+  }
 
   add(connection: Connection): void {
     this.connections.set(connection.socketId, connection);

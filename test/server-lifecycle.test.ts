@@ -1,0 +1,104 @@
+// Starting, configuring and stopping the server as a user does: the CLI, env names, TLS,
+// origin checks, health endpoints and the SIGTERM drain.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { WebSocket } from 'ws';
+import { RawClient, startTestServer } from './support/in-process.js';
+import { freePort, runCli, untilListening } from './support/cli-process.js';
+
+describe('the CLI', () => {
+  it('starts on PUSHER_APP_* env, prints the URL, the Laravel .env lines and Echo options, and drains on SIGTERM', async () => {
+    const port = await freePort();
+    const cli = runCli(['start', '--host', '127.0.0.1'], { PUSHER_APP_ID: '42', PUSHER_APP_KEY: 'laravel-key', PUSHER_APP_SECRET: 'laravel-secret', PORT: String(port) });
+    await untilListening(cli);
+    const out = cli.stdout();
+    assert.match(out, new RegExp(`Broadcasty listening on http://127\\.0\\.0\\.1:${port}`));
+    for (const line of ['BROADCAST_CONNECTION=pusher', 'PUSHER_APP_ID=42', 'PUSHER_APP_KEY=laravel-key', `PUSHER_PORT=${port}`, 'PUSHER_SCHEME=http']) {
+      assert.ok(out.includes(line), `missing ${line} in:\n${out}`);
+    }
+    assert.ok(!out.includes('laravel-secret'), 'a real secret must never be printed');
+    assert.match(out, /enabledTransports: \['ws', 'wss'\]/);
+
+    const client = await RawClient.connect(port, 'laravel-key');
+    await client.established();
+    assert.equal((await fetch(`http://127.0.0.1:${port}/ready`)).status, 200);
+    cli.child.kill('SIGTERM');
+    const error = await client.next((f) => f.event === 'pusher:error');
+    assert.equal((error.data as { code: number }).code, 4200);
+    assert.equal((await client.closed).code, 4200);
+    assert.equal(await cli.exited, 0);
+  });
+
+  it('refuses a bad setting at start, naming the setting, the value and what is allowed', async () => {
+    const cli = runCli(['start'], { BROADCASTY_PORT: 'sixty' });
+    assert.equal(await cli.exited, 2);
+    assert.match(cli.stderr(), /Invalid setting BROADCASTY_PORT: got "sixty"; expected an integer/);
+    const missing = runCli(['start', '--config', '/nonexistent.json']);
+    assert.equal(await missing.exited, 2);
+    assert.match(missing.stderr(), /Invalid setting --config: cannot read \/nonexistent\.json/);
+  });
+});
+
+describe('TLS', () => {
+  it('serves wss and https with the configured certificate', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'broadcasty-tls-'));
+    const cert = join(dir, 'cert.pem');
+    const key = join(dir, 'key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
+    const server = await startTestServer({ tlsCert: cert, tlsKey: key });
+    try {
+      const ws = new WebSocket(`wss://127.0.0.1:${server.port}/app/app-key?protocol=7`, { rejectUnauthorized: false });
+      const first = await new Promise<string>((resolve, reject) => {
+        ws.once('message', (m) => resolve(m.toString()));
+        ws.once('error', reject);
+      });
+      assert.match(first, /^\{"event":"pusher:connection_established"/);
+      ws.close();
+    } finally {
+      await server.shutdown();
+    }
+  });
+});
+
+describe('origins and health', () => {
+  it('refuses a socket from an origin outside allowedOrigins with 4009', async () => {
+    const server = await startTestServer({ apps: [{ id: 'a', key: 'k', secret: 's', allowedOrigins: ['https://app.example.com', '*.trusted.test'] }] });
+    try {
+      const open = (origin: string) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${server.port}/app/k`, { origin });
+        return new Promise<{ first: string; code?: number }>((resolve) => {
+          ws.once('message', (m) => {
+            const first = m.toString();
+            if (first.includes('connection_established')) {
+              ws.close();
+              resolve({ first });
+            } else ws.once('close', (code) => resolve({ first, code }));
+          });
+        });
+      };
+      assert.match((await open('https://app.example.com')).first, /connection_established/);
+      assert.match((await open('https://eu.trusted.test')).first, /connection_established/);
+      const refused = await open('https://evil.example');
+      assert.equal(refused.first, '{"event":"pusher:error","data":{"code":4009,"message":"Origin not allowed"}}');
+      assert.equal(refused.code, 4009);
+    } finally {
+      await server.shutdown();
+    }
+  });
+
+  it('GET /up and /ready answer JSON; /ready is 503 while draining', async () => {
+    const server = await startTestServer();
+    const base = `http://127.0.0.1:${server.port}`;
+    assert.deepEqual(await (await fetch(`${base}/up`)).json(), { health: 'OK' });
+    assert.deepEqual(await (await fetch(`${base}/ready`)).json(), { ready: true });
+    server.ctx.draining = true;
+    const ready = await fetch(`${base}/ready`);
+    assert.equal(ready.status, 503);
+    server.ctx.draining = false;
+    await server.shutdown();
+  });
+});
