@@ -15,6 +15,8 @@ export interface ServerContext {
   observer: ChannelObserver;
   log: Logger;
   metrics: Metrics;
+  /** Sockets this process holds before refusing more with 4100. */
+  socketLimit: number;
   /** True once SIGTERM started the drain: /ready answers 503 and new sockets get 4200. */
   draining: boolean;
 }

@@ -1,4 +1,5 @@
 // Wiring: config → registry, engine, hub, transport, HTTP API, ticker. Start, drain, stop.
+import { readFileSync } from 'node:fs';
 import { ErrorCode, ErrorMessage } from '../protocol/index.js';
 import { createApiRouter } from './api/router.js';
 import { createRegistry } from './apps/index.js';
@@ -37,6 +38,19 @@ export interface RunningServer {
 }
 
 const SWEEP_MS = 1000;
+/** File descriptors kept free for Redis, HTTP API clients, webhooks and logs. */
+const FD_RESERVE = 256;
+
+/** The soft RLIMIT_NOFILE, read from /proc (Linux); unlimited elsewhere. */
+function openFileLimit(): number {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const soft = Number(line?.split(/\s{2,}/)[1]);
+    return Number.isFinite(soft) && soft > FD_RESERVE * 2 ? soft : Number.MAX_SAFE_INTEGER;
+  } catch {
+    return Number.MAX_SAFE_INTEGER;
+  }
+}
 const COUNT_FLUSH_MS = 5000;
 
 export async function startServer(config: ServerConfig, deps: ServerDeps = {}): Promise<RunningServer> {
@@ -53,6 +67,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     observer,
     log,
     metrics,
+    socketLimit: config.maxSocketsPerProcess ?? openFileLimit() - FD_RESERVE,
     draining: false,
   };
   const counts = new SubscriptionCounts(engine, observer);

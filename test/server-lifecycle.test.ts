@@ -64,6 +64,25 @@ describe('TLS', () => {
   });
 });
 
+describe('capacity', () => {
+  it('past maxSocketsPerProcess a new socket is refused with 4100 (retry after backoff), not left hanging', async () => {
+    const server = await startTestServer({ maxSocketsPerProcess: 2 });
+    try {
+      const first = await RawClient.connect(server.port);
+      const second = await RawClient.connect(server.port);
+      await Promise.all([first.established(), second.established()]);
+      const third = await RawClient.connect(server.port);
+      const error = await third.next();
+      assert.deepEqual(error, { event: 'pusher:error', data: { code: 4100, message: 'Over capacity' } });
+      assert.equal((await third.closed).code, 4100);
+      first.close();
+      second.close();
+    } finally {
+      await server.shutdown();
+    }
+  });
+});
+
 describe('origins and health', () => {
   it('refuses a socket from an origin outside allowedOrigins with 4009', async () => {
     const server = await startTestServer({ apps: [{ id: 'a', key: 'k', secret: 's', allowedOrigins: ['https://app.example.com', '*.trusted.test'] }] });

@@ -19,6 +19,7 @@ export const ENV_TABLE: EnvSetting[] = [
   { names: ['BROADCASTY_TLS_KEY', 'SOKETI_SSL_KEY'], path: 'tlsKey', kind: 'string' },
   { names: ['BROADCASTY_LOG_LEVEL'], path: 'logLevel', kind: 'string' },
   { names: ['BROADCASTY_MAX_BACKPRESSURE_BYTES'], path: 'maxBackpressureBytes', kind: 'int' },
+  { names: ['BROADCASTY_MAX_SOCKETS_PER_PROCESS'], path: 'maxSocketsPerProcess', kind: 'int' },
   { names: ['BROADCASTY_SHUTDOWN_GRACE_MS'], path: 'shutdownGraceMs', kind: 'int' },
   { names: ['BROADCASTY_REDIS_URL', 'REDIS_URL'], path: 'redisUrl', kind: 'string' },
   { names: ['BROADCASTY_REDIS_PREFIX'], path: 'redisPrefix', kind: 'string' },

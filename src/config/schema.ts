@@ -60,6 +60,11 @@ export const serverSchema = z
     tlsKey: z.string().optional(),
     /** Bytes buffered for one socket before it is closed as a slow consumer (4100). */
     maxBackpressureBytes: z.number().int().positive().default(4 * 1024 * 1024),
+    /**
+     * Sockets this process accepts before refusing new ones with 4100 (pusher-js retries after
+     * 1 s). null = the process's open-file limit minus a reserve for Redis, HTTP and files.
+     */
+    maxSocketsPerProcess: z.number().int().positive().nullable().default(null),
     /** Largest inbound WebSocket message, bytes. */
     maxMessageBytes: z.number().int().positive().default(100 * 1024),
     /** Largest HTTP request body, bytes (a whole batch of 10 events must fit). */

@@ -20,6 +20,7 @@ const SUPPORTED_PROTOCOLS = new Set(['4', '5', '6', '7']);
 export function socketHandlers(ctx: ServerContext, subscriptions: Subscriptions): SocketHandlers<Connection> {
   async function handshake(connection: Connection, info: UpgradeInfo): Promise<void> {
     if (ctx.draining) return connection.fail(ErrorCode.ReconnectImmediately, ErrorMessage.shuttingDown);
+    if (ctx.hub.connections.size > ctx.socketLimit) return connection.fail(ErrorCode.OverCapacity, ErrorMessage.overCapacity);
     const app = await ctx.registry.findByKey(info.appKey);
     if (connection.closed) return;
     const refusal = refuse(app, info);
