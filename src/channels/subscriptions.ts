@@ -43,7 +43,7 @@ export class Subscriptions {
       this.reject(connection, channel, nameError, 'InvalidChannel', 400);
       return;
     }
-    if (connection.subscriptions.has(channel) || connection.subscribing.has(channel)) {
+    if (connection.subscriptions.has(channel) || connection.joining?.has(channel)) {
       connection.error(null, `Existing subscription to channel ${channel}`, channel);
       return;
     }
@@ -53,11 +53,11 @@ export class Subscriptions {
       this.reject(connection, channel, authorization.message, 'AuthError', 401);
       return;
     }
-    connection.subscribing.add(channel);
+    (connection.joining ??= new Set()).add(channel);
     try {
       await this.join(connection, app, channel, type.kind, type.cache, authorization.member);
     } finally {
-      connection.subscribing.delete(channel);
+      connection.joining!.delete(channel);
     }
   }
 

@@ -31,12 +31,12 @@ export class Connection {
   countedAppId: string | undefined;
   /** Bound once the handshake succeeded. */
   metrics: AppMetrics | undefined;
-  /** False until connection_established was sent; frames that arrive earlier wait. */
+  /** False until connection_established was sent; frames that arrive earlier wait here. */
   ready = false;
-  pending: string[] = [];
+  pending: string[] | undefined;
   readonly subscriptions = new Map<string, Subscription>();
-  /** Channels whose subscribe is being authorized (guards duplicate concurrent subscribes). */
-  readonly subscribing = new Set<string>();
+  /** Channels being joined (guards duplicate concurrent subscribes); allocated on first use. */
+  joining: Set<string> | undefined;
   user: SignedInUser | undefined;
   lastActivity = Date.now();
   pingSentAt = 0;

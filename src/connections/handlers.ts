@@ -37,7 +37,9 @@ export function socketHandlers(ctx: ServerContext, subscriptions: Subscriptions)
     connection.metrics.opened.inc();
     connection.send(connectionEstablished(connection.socketId, app!.activityTimeout));
     connection.ready = true;
-    for (const text of connection.pending.splice(0)) dispatch(connection, text);
+    const pending = connection.pending;
+    connection.pending = undefined;
+    for (const text of pending ?? []) dispatch(connection, text);
   }
 
   function dispatch(connection: Connection, text: string): void {
@@ -92,7 +94,7 @@ export function socketHandlers(ctx: ServerContext, subscriptions: Subscriptions)
         connection.error(null, `Message too large: at most ${ctx.config.maxMessageBytes} bytes`);
         return;
       }
-      if (!connection.ready) connection.pending.push(text);
+      if (!connection.ready) (connection.pending ??= []).push(text);
       else dispatch(connection, text);
     },
     activity(connection) {

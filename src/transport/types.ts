@@ -12,7 +12,6 @@ export interface Socket {
   publishToOthers(topic: string, frame: string): void;
   bufferedBytes(): number;
   readonly isClosed: boolean;
-  readonly remoteAddress: string;
 }
 
 export interface UpgradeInfo {

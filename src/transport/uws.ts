@@ -19,7 +19,8 @@ export interface UwsTransportOptions<Owner> {
 }
 
 interface UserData<Owner> {
-  info: UpgradeInfo;
+  /** Handed to open() and then dropped: an idle socket keeps only what it needs. */
+  info: UpgradeInfo | undefined;
   socket?: UwsSocket;
   owner?: Owner;
 }
@@ -35,11 +36,8 @@ const STATUS_TEXT: Record<number, string> = {
 
 class UwsSocket implements Socket {
   isClosed = false;
-  readonly remoteAddress: string;
 
-  constructor(private readonly ws: uWS.WebSocket<unknown>) {
-    this.remoteAddress = decoder.decode(ws.getRemoteAddressAsText());
-  }
+  constructor(private readonly ws: uWS.WebSocket<unknown>) {}
 
   send(frame: string): boolean {
     if (this.isClosed) return false;
@@ -109,7 +107,8 @@ export function createUwsTransport<Owner>(options: UwsTransportOptions<Owner>): 
     open(ws) {
       const data = ws.getUserData();
       data.socket = new UwsSocket(ws as uWS.WebSocket<unknown>);
-      data.owner = sockets.open(data.socket, data.info);
+      data.owner = sockets.open(data.socket, data.info!);
+      data.info = undefined;
     },
     message(ws, message, isBinary) {
       const data = ws.getUserData();
