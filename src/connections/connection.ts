@@ -31,8 +31,7 @@ export class Connection {
   countedAppId: string | undefined;
   /** Bound once the handshake succeeded. */
   metrics: AppMetrics | undefined;
-  /** False until connection_established was sent; frames that arrive earlier wait here. */
-  ready = false;
+  /** Frames that arrive before connection_established was sent (app not yet resolved) wait here. */
   pending: string[] | undefined;
   readonly subscriptions = new Map<string, Subscription>();
   /** Channels being joined (guards duplicate concurrent subscribes); allocated on first use. */
@@ -43,9 +42,12 @@ export class Connection {
   openedAt = Date.now();
   clientEventWindowStart = 0;
   clientEventCount = 0;
-  closed = false;
 
   constructor(readonly socket: Socket) {}
+
+  get closed(): boolean {
+    return this.socket.isClosed;
+  }
 
   send(frame: string): void {
     if (this.socket.send(frame) && this.metrics !== undefined) {

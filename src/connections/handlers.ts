@@ -36,7 +36,6 @@ export function socketHandlers(ctx: ServerContext, subscriptions: Subscriptions)
     connection.metrics.connections.inc();
     connection.metrics.opened.inc();
     connection.send(connectionEstablished(connection.socketId, app!.activityTimeout));
-    connection.ready = true;
     const pending = connection.pending;
     connection.pending = undefined;
     for (const text of pending ?? []) dispatch(connection, text);
@@ -94,7 +93,7 @@ export function socketHandlers(ctx: ServerContext, subscriptions: Subscriptions)
         connection.error(null, `Message too large: at most ${ctx.config.maxMessageBytes} bytes`);
         return;
       }
-      if (!connection.ready) (connection.pending ??= []).push(text);
+      if (connection.app === undefined) (connection.pending ??= []).push(text);
       else dispatch(connection, text);
     },
     activity(connection) {
@@ -103,7 +102,6 @@ export function socketHandlers(ctx: ServerContext, subscriptions: Subscriptions)
     },
     drain() {},
     close(connection, code) {
-      connection.closed = true;
       ctx.hub.remove(connection);
       const app = connection.app;
       if (app !== undefined) ctx.metrics.connectionClosed(app.id, code);
