@@ -58,6 +58,7 @@ export class Subscriptions {
       await this.join(connection, app, channel, type.kind, type.cache, authorization.member);
     } finally {
       connection.joining!.delete(channel);
+      if (connection.joining!.size === 0) connection.joining = undefined;
     }
   }
 
