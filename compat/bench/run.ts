@@ -1,0 +1,94 @@
+// Runs scenarios against targets. Shared by the CLI and test/bench-smoke.test.ts.
+import { cpus, totalmem } from 'node:os';
+import { workerCount, type BenchOptions, type ScenarioName } from './options.js';
+import { Pool } from './pool.js';
+import { compare, type Comparison, type ScenarioResult } from './report.js';
+import { connect } from './scenarios/connect.js';
+import type { Scenario } from './scenarios/common.js';
+import { fanout } from './scenarios/fanout.js';
+import { idle } from './scenarios/idle.js';
+import { presence } from './scenarios/presence.js';
+import { publish } from './scenarios/publish.js';
+import { whisper } from './scenarios/whisper.js';
+import { startBroadcasty, startLimitServer, type Target } from './servers.js';
+
+export const scenarios: Record<ScenarioName, Scenario> = { idle, connect, fanout, publish, presence, whisper };
+
+export interface BenchReport {
+  startedAt: string;
+  machine: { cpus: number; memGb: number; node: string };
+  options: BenchOptions;
+  results: ScenarioResult[];
+  comparisons: Comparison[];
+}
+
+export interface Hooks {
+  log(message: string): void;
+  onResult?(result: ScenarioResult): void;
+}
+
+/** Runs every selected scenario against one target; a scenario that throws becomes a failed result. */
+export async function runAgainst(pool: Pool, target: Target, opts: BenchOptions, hooks: Hooks): Promise<ScenarioResult[]> {
+  const results: ScenarioResult[] = [];
+  for (const name of opts.scenarios) {
+    hooks.log(`${name} @ ${target.label} (${target.host}:${target.port})`);
+    let result: ScenarioResult;
+    try {
+      result = await scenarios[name]({ pool, target, opts, log: hooks.log });
+    } catch (err) {
+      result = { scenario: name, target: target.label, params: {}, columns: [], rows: [], notes: [], failures: [`error: ${(err as Error).message}`] };
+    } finally {
+      await pool.closeAll().catch(() => undefined); // leave no connections behind for the next scenario
+    }
+    const death = target.died?.();
+    if (death) result.failures.push(death);
+    results.push(result);
+    hooks.onResult?.(result);
+    if (death) break; // every further scenario would only repeat ECONNREFUSED
+  }
+  return results;
+}
+
+/** The target named on the command line, or a Broadcasty this run starts (--start-broadcasty). */
+export async function resolveTarget(opts: BenchOptions): Promise<Target> {
+  if (opts.startBroadcasty) return startBroadcasty();
+  return { label: `${opts.host}:${opts.port}`, host: opts.host, port: opts.port, appId: opts.appId, key: opts.key, secret: opts.secret, pid: opts.serverPid };
+}
+
+export async function runBench(opts: BenchOptions, hooks: Hooks): Promise<BenchReport> {
+  const report: BenchReport = {
+    startedAt: new Date().toISOString(),
+    machine: { cpus: cpus().length, memGb: Math.round(totalmem() / 2 ** 30), node: process.version },
+    options: opts,
+    results: [],
+    comparisons: [],
+  };
+  const pool = await Pool.start(workerCount(opts, opts.subs ?? 1000));
+  try {
+    let limitResults: ScenarioResult[] = [];
+    if (opts.vsLimit || opts.limitOnly) {
+      const limit = await startLimitServer();
+      try {
+        limitResults = await runAgainst(pool, limit, opts, hooks);
+      } finally {
+        await limit.stop?.();
+      }
+      report.results.push(...limitResults);
+    }
+    if (opts.limitOnly) return report;
+    const target = await resolveTarget(opts);
+    try {
+      const targetResults = await runAgainst(pool, target, opts, hooks);
+      report.results.push(...targetResults);
+      for (const result of targetResults) {
+        const base = limitResults.find((r) => r.scenario === result.scenario);
+        if (base && result.rows.length > 0) report.comparisons.push(compare(base, result));
+      }
+    } finally {
+      await target.stop?.();
+    }
+  } finally {
+    await pool.stop();
+  }
+  return report;
+}

@@ -1,0 +1,93 @@
+// fanout: N subscribers on one public channel, HTTP triggers at a fixed rate from this
+// (orchestrator) process, end-to-end latency from the send time carried in each payload.
+// --step raises the rate until a step loses messages, falls behind or exceeds --max-p99.
+import { runTriggerLoad } from '../http-client.js';
+import { clientCpuNote, type Row } from '../report.js';
+import { checkDelivery, connectAll, drain, latencyColumns, latencyValues, newResult, channelStats, triggerTarget, type Scenario, type ScenarioContext } from './common.js';
+
+const CHANNEL = 'bench-fanout';
+
+export const fanout: Scenario = async (ctx) => {
+  const { opts } = ctx;
+  const subs = opts.subs ?? 1000;
+  const result = newResult(ctx, 'fanout', { subs, rate: opts.rate ?? 100, durationS: opts.durationS, payloadBytes: opts.payloadBytes, step: opts.step }, [
+    { key: 'rate', title: 'target/s', better: 'exact' },
+    { key: 'published', title: 'published', better: 'exact' },
+    { key: 'deliveriesPerS', title: 'deliveries/s', better: 'higher' },
+    ...latencyColumns,
+    { key: 'lost', title: 'lost', better: 'exact' },
+  ]);
+  const conn = await connectAll(ctx, result, subs, { base: CHANNEL, kind: 'public', perChannel: 0 });
+  if (conn.subscribed === 0) return result;
+
+  let rate = opts.rate ?? 100;
+  let good: number | null = null;
+  let bad: number | null = null;
+  for (let step = 0; step < (opts.step ? opts.maxSteps : 1); step++) {
+    const { row, sustained, why, closed } = await runStep(ctx, rate, result);
+    result.rows.push(row);
+    if (!opts.step) break;
+    ctx.log(`  step ${rate}/s: ${sustained ? 'sustained' : `not sustained (${why})`}`);
+    if (closed > 0) {
+      result.notes.push(`the server closed ${closed} subscribers at ${rate}/s: search stopped (later steps would count them as lost)`);
+      if (!sustained) bad = rate;
+      break;
+    }
+    if (sustained) good = rate;
+    else bad = rate;
+    if (bad === null) rate = Math.round(rate * opts.stepFactor);
+    else if (good === null || bad - good <= Math.max(1, good * 0.1)) break; // within 10%: good enough
+    else rate = Math.round((good + bad) / 2); // bisect between the last good and first bad rate
+  }
+  if (opts.step) {
+    result.notes.push(good === null ? `no step was sustained; lower --rate` : `peak sustained rate: ${good}/s × ${conn.subscribed} subs = ${(good * conn.subscribed).toLocaleString('en-US')} deliveries/s with 0 lost`);
+    // A 'peak' row lets --vs-limit compare the two peaks even though the steps differ.
+    const peak = result.rows.find((r) => r.values.rate === good);
+    if (peak) result.rows.push({ label: 'peak', values: { ...peak.values } });
+    // Losses in the failing step are the expected outcome of a peak search, not a failure.
+    result.failures = result.failures.filter((f) => !f.startsWith('step '));
+  }
+  return result;
+};
+
+async function runStep(ctx: ScenarioContext, rate: number, result: ReturnType<typeof newResult>): Promise<{ row: Row; sustained: boolean; why: string; closed: number }> {
+  const { opts, pool } = ctx;
+  await pool.reset();
+  const load = await runTriggerLoad(triggerTarget(ctx.target), {
+    channel: CHANNEL,
+    event: 'bench',
+    payloadBytes: opts.payloadBytes,
+    connections: opts.concurrency ?? 64,
+    durationMs: opts.durationS * 1000,
+    rate,
+  });
+  const { stats, waitedMs } = await drain(pool, (s) => {
+    const t = channelStats(s, CHANNEL);
+    return { expected: load.ok * t.members, received: t.received };
+  });
+  const t = channelStats(stats, CHANNEL);
+  const expected = load.ok * t.members;
+  const lost = expected - t.received;
+  const latency = stats.latency.summary();
+  // Deliveries that trail in after the last publish still count, over the longer window.
+  const windowS = (load.elapsedMs + waitedMs) / 1000;
+  const label = opts.step ? `step ${rate}/s` : `${rate}/s`;
+  checkDelivery(result, label, lost, stats);
+  if (load.failed > 0) result.failures.push(`${label}: ${load.failed} triggers failed: ${load.errors.join(' | ')}`);
+  result.notes.push(`${label}: ${clientCpuNote(stats.cpuMs, load.elapsedMs)}`);
+  const why = [
+    lost !== 0 ? `${lost} lost` : '',
+    load.failed > 0 ? `${load.failed} triggers failed` : '',
+    load.sent < load.due * 0.99 ? `publisher fell behind (${load.sent}/${load.due} sent)` : '',
+    (latency.p99 ?? 0) > opts.maxP99Ms ? `p99 ${latency.p99?.toFixed(0)} ms > ${opts.maxP99Ms}` : '',
+  ].filter(Boolean).join(', ');
+  return {
+    row: {
+      label,
+      values: { rate, published: load.ok, deliveriesPerS: t.received / windowS, ...latencyValues(latency), lost },
+    },
+    sustained: why === '',
+    why,
+    closed: stats.closed,
+  };
+}

@@ -1,0 +1,172 @@
+// Child processes the bench starts itself: load-generator workers, the limit server and
+// (optionally) Broadcasty. All are started through one helper that raises the fd limit.
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sleep } from './stats.js';
+
+export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
+export const REPO_ROOT = resolve(BENCH_DIR, '..', '..');
+const TSX_LOADER = import.meta.resolve('tsx');
+
+/** A Pusher-compatible server under test. */
+export interface Target {
+  label: string;
+  host: string;
+  port: number;
+  appId: string;
+  key: string;
+  secret: string;
+  /** Known when we started it (or --server-pid): enables RSS measurement. */
+  pid?: number;
+  stop?: () => Promise<void>;
+  /** For servers we started: why it is gone (exit code + output tail), or null while it runs. */
+  died?: () => string | null;
+}
+
+const started = new Set<ChildProcess>();
+// Never leave servers or workers behind, whatever way the bench ends.
+process.on('exit', () => {
+  for (const child of started) if (child.exitCode === null && child.pid) child.kill('SIGKILL');
+});
+
+/**
+ * Spawns `node --import tsx script args` with the soft fd limit raised to the hard one.
+ * Node has no setrlimit, so a tiny sh wrapper runs `ulimit -n` and then execs node (same
+ * pid, and the IPC fd survives the exec).
+ */
+export function spawnTs(script: string, args: string[], stdio: StdioOptions, env?: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(
+    '/bin/sh',
+    ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', 'sh', process.execPath, '--import', TSX_LOADER, script, ...args],
+    { cwd: REPO_ROOT, stdio, env: env ?? process.env },
+  );
+  started.add(child);
+  child.once('exit', () => started.delete(child));
+  return child;
+}
+
+/** SIGTERM, then SIGKILL after graceMs; only ever the one process we started. */
+export async function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => done(port));
+    });
+  });
+}
+
+/**
+ * Waits (bounded) for the child's `listening on http://host:port` line on stdout or stderr.
+ * Resolves with a function returning the last 4 KB of output (for crash reports).
+ */
+function waitForListening(child: ChildProcess, what: string, timeoutMs: number): Promise<() => string> {
+  return new Promise((done, fail) => {
+    let output = '';
+    let settled = false;
+    const timer = setTimeout(() => finish(new Error(`${what} did not report listening within ${timeoutMs} ms:\n${output.slice(-2000)}`)), timeoutMs);
+    const onData = (chunk: Buffer): void => {
+      output = (output + chunk.toString()).slice(-4000); // bounded: the pipe is drained for the whole run
+      if (!settled && /listening on http:\/\//i.test(output)) finish(null);
+    };
+    const onExit = (code: number | null): void => finish(new Error(`${what} exited (${code}) before listening:\n${output.slice(-2000)}`));
+    function finish(err: Error | null): void {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      child.off('exit', onExit);
+      // onData stays attached so a chatty server never blocks on a full pipe.
+      if (err) fail(err);
+      else done(() => output);
+    }
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', onExit);
+  });
+}
+
+async function startServer(label: string, script: string, args: string[], port: number, creds: Omit<Target, 'label' | 'host' | 'port'>): Promise<Target> {
+  const child = spawnTs(script, args, ['ignore', 'pipe', 'pipe']);
+  const output = await waitForListening(child, label, 30_000).catch(async (err: Error) => {
+    await stopChild(child, 1000);
+    throw err;
+  });
+  let stopping = false;
+  const died = (): string | null =>
+    stopping || (child.exitCode === null && child.signalCode === null)
+      ? null
+      : `${label} exited (${child.exitCode ?? child.signalCode}); last output:\n${output().slice(-1500)}`;
+  const stop = (): Promise<void> => {
+    stopping = true;
+    return stopChild(child);
+  };
+  return { label, host: '127.0.0.1', port, ...creds, pid: child.pid, stop, died };
+}
+
+export const DEV_APP = { appId: 'app-id', key: 'app-key', secret: 'app-secret' } as const;
+
+export async function startLimitServer(): Promise<Target> {
+  const port = await freePort();
+  return startServer('limit', join(BENCH_DIR, 'limit-server.ts'), ['--port', String(port)], port, { ...DEV_APP });
+}
+
+export const broadcastyCli = join(REPO_ROOT, 'src', 'cli.ts');
+
+/**
+ * Starts Broadcasty with the dev app, client events on, a client-event rate limit high
+ * enough that whisper measures relay cost rather than the limiter, no connection cap and
+ * warn-level logs (logging every connection would be what we measure otherwise).
+ */
+export async function startBroadcasty(): Promise<Target> {
+  if (!existsSync(broadcastyCli)) throw new Error(`${broadcastyCli} does not exist yet`);
+  const port = await freePort();
+  const config = {
+    host: '127.0.0.1',
+    port,
+    logLevel: 'warn',
+    apps: [{ id: DEV_APP.appId, key: DEV_APP.key, secret: DEV_APP.secret, clientEvents: true, clientEventRateLimit: 1_000_000, maxConnections: null }],
+  };
+  const file = join(tmpdir(), `broadcasty-bench-${process.pid}-${port}.json`);
+  writeFileSync(file, JSON.stringify(config, null, 2));
+  return startServer('broadcasty', broadcastyCli, ['start', '--port', String(port), '--host', '127.0.0.1', '--config', file], port, { ...DEV_APP });
+}
+
+/** Resident set size of a process in KB from /proc, or null when unavailable. */
+export function readRssKb(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const match = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Polls RSS until it changes by < 1% between samples (GC and allocator settle), bounded. */
+export async function settledRssKb(pid: number | undefined, maxMs = 5000): Promise<number | null> {
+  let last = readRssKb(pid);
+  const deadline = Date.now() + maxMs;
+  while (last !== null && Date.now() < deadline) {
+    await sleep(500);
+    const current = readRssKb(pid);
+    if (current === null) return null;
+    if (Math.abs(current - last) < last * 0.01) return current;
+    last = current;
+  }
+  return last;
+}
