@@ -1,5 +1,5 @@
 // HTTP API request signing (PROTOCOL.md §5.2, the `pusher-signature` gem's algorithm).
-import { hmacHex, md5Hex, safeEqual } from './signatures.js';
+import { hmacHex, hmacMatches, md5Hex } from './signatures.js';
 
 export const TIMESTAMP_SKEW_SECONDS = 600;
 
@@ -19,6 +19,8 @@ export function parseQuery(rawQuery: string): Map<string, string> {
 }
 
 function decode(text: string): string {
+  // Most SDK query values need no decoding at all (hex signatures, digits, keys).
+  if (!text.includes('%') && !text.includes('+')) return text;
   const spaced = text.replace(/\+/g, ' ');
   try {
     return decodeURIComponent(spaced);
@@ -94,7 +96,7 @@ export function verifyRequest(input: VerifyRequestInput): VerifyResult {
   const candidates = [input.path];
   if (input.path.includes('%')) candidates.push(decode(input.path));
   for (const path of candidates) {
-    if (safeEqual(signature, hmacHex(secret, stringToSign(input.method, path, params)))) return { ok: true, params };
+    if (hmacMatches(secret, stringToSign(input.method, path, params), signature)) return { ok: true, params };
   }
   const expected = JSON.stringify(stringToSign(input.method, input.path, params)).slice(1, -1);
   return fail(`Invalid signature: you should have sent HmacSHA256Hex("${expected}", your_secret_key), but you sent "${signature}"`);

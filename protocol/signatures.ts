@@ -1,13 +1,33 @@
 // Auth signatures (PROTOCOL.md §4): lowercase hex HMAC-SHA256 keyed with the app secret,
 // over the exact bytes received. Tokens are "<app_key>:<hex>".
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, createSecretKey, hash, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 export function hmacHex(secret: string, message: string): string {
   return createHmac('sha256', secret).update(message, 'utf8').digest('hex');
 }
 
 export function md5Hex(body: string | Uint8Array): string {
-  return createHash('md5').update(body).digest('hex');
+  return hash('md5', body, 'hex');
+}
+
+const HEX_SHA256 = /^[0-9a-f]{64}$/;
+
+// Importing a key object once per secret saves a key copy on every verification.
+const keys = new Map<string, KeyObject>();
+function secretKey(secret: string): KeyObject {
+  let key = keys.get(secret);
+  if (key === undefined) {
+    if (keys.size > 10_000) keys.clear();
+    keys.set(secret, (key = createSecretKey(Buffer.from(secret, 'utf8'))));
+  }
+  return key;
+}
+
+/** Constant-time check of a hex HMAC-SHA256 against the one computed here, without hex-encoding ours. */
+export function hmacMatches(secret: string, message: string, givenHex: string): boolean {
+  const expected = createHmac('sha256', secretKey(secret)).update(message, 'utf8').digest();
+  if (!HEX_SHA256.test(givenHex)) return false;
+  return timingSafeEqual(expected, Buffer.from(givenHex, 'hex'));
 }
 
 export function channelStringToSign(socketId: string, channel: string, channelData?: string): string {

@@ -36,7 +36,6 @@ export interface HttpRequest {
   /** Path without the server's path prefix, as sent (percent-escapes kept). */
   path: string;
   query: string;
-  header(name: string): string;
   body: Buffer;
 }
 

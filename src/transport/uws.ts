@@ -140,12 +140,11 @@ export function createUwsTransport<Owner>(options: UwsTransportOptions<Owner>): 
     const url = req.getUrl();
     const method = req.getMethod().toUpperCase();
     const query = req.getQuery() ?? '';
-    const headers = new Map<string, string>();
-    req.forEach((k, v) => headers.set(k, v));
     const reply = (r: HttpReply) => {
       if (aborted) return;
       res.cork(() => {
-        res.writeStatus(STATUS_TEXT[r.status] ?? String(r.status));
+        // uWS answers 200 OK unless told otherwise.
+        if (r.status !== 200) res.writeStatus(STATUS_TEXT[r.status] ?? String(r.status));
         res.writeHeader('Content-Type', r.contentType ?? 'application/json');
         for (const [k, v] of Object.entries(r.headers ?? {})) res.writeHeader(k, v);
         res.end(r.body);
@@ -162,10 +161,15 @@ export function createUwsTransport<Owner>(options: UwsTransportOptions<Owner>): 
         reply({ status: 413, body: 'Request body too large', contentType: 'text/plain; charset=utf-8' });
         return;
       }
-      const request: HttpRequest = { method, path, query, header: (name) => headers.get(name.toLowerCase()) ?? '', body };
-      Promise.resolve()
-        .then(() => options.http(request))
-        .then(reply, () => reply({ status: 500, body: 'Internal server error', contentType: 'text/plain; charset=utf-8' }));
+      const request: HttpRequest = { method, path, query, body };
+      const internalError = () => reply({ status: 500, body: 'Internal server error', contentType: 'text/plain; charset=utf-8' });
+      try {
+        const result = options.http(request);
+        if (result instanceof Promise) result.then(reply, internalError);
+        else reply(result);
+      } catch {
+        internalError();
+      }
     });
   });
 
