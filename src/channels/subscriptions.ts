@@ -72,13 +72,10 @@ export class Subscriptions {
       }
     }
     if (connection.closed) return;
-    // Record first so a close during the awaits below undoes exactly what was done.
-    connection.subscriptions.set(channel, {
-      kind,
-      presence: member === undefined ? undefined : { userId: member.userId, rawUserId: member.rawUserId },
-    });
+    const presence = member === undefined ? undefined : { userId: member.userId, rawUserId: member.rawUserId };
     if (kind === 'server-to-user') {
       // Delivery to signed-in users rides on the signin topic; the explicit subscribe is an ack.
+      connection.subscriptions.set(channel, { kind });
       connection.send(subscriptionSucceeded(channel));
       return;
     }
@@ -87,9 +84,13 @@ export class Subscriptions {
     if (member !== undefined) firstForUser = await engine.joinPresence(app.id, channel, connection.socketId, member);
     const roster = member === undefined ? undefined : rosterOf(await engine.presenceMembers(app.id, channel));
     if (connection.closed) {
-      await this.leave(connection, app, channel);
+      // The close handler only leaves channels that finished joining: undo this half-join here,
+      // without announcing anything, so no ghost member or count stays behind.
+      if (member !== undefined) await engine.leavePresence(app.id, channel, connection.socketId, member.userId);
+      await engine.removeSubscription(app.id, channel, connection.socketId);
       return;
     }
+    connection.subscriptions.set(channel, { kind, presence });
     connection.socket.subscribe(topicOf(app.id, channel));
     connection.send(subscriptionSucceeded(channel, roster));
     if (count === 1) this.ctx.observer.channelOccupied(app, channel);
