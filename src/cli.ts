@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-// `broadcasty start [--config FILE] [--port N] [--host H]`
+// `broadcasty start [--config FILE] [--port N] [--host H]`; `broadcasty migrate` creates the SQL apps table.
 import { parseArgs } from 'node:util';
+import { migrate } from './apps/migrate.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { createLogger } from './logger.js';
 import { startServer } from './server.js';
 import type { ServerConfig } from './config/schema.js';
 
 const DEV_SECRET = 'app-secret';
-const USAGE = 'usage: broadcasty start [--config FILE] [--port N] [--host HOST] [--path-prefix /PATH]';
+const USAGE = 'usage: broadcasty start [--config FILE] [--port N] [--host HOST] [--path-prefix /PATH]\n       broadcasty migrate [--config FILE]';
 
 async function main(argv: string[]): Promise<number> {
   let parsed;
@@ -29,7 +30,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const { values, positionals } = parsed;
   const command = positionals[0] ?? 'start';
-  if (values.help || command !== 'start') {
+  if (values.help || (command !== 'start' && command !== 'migrate')) {
     console.error(USAGE);
     return values.help ? 0 : 2;
   }
@@ -47,6 +48,10 @@ async function main(argv: string[]): Promise<number> {
   let config: ServerConfig;
   try {
     config = loadConfig({ configFile: values.config, overrides });
+    if (command === 'migrate') {
+      console.log(await migrate(config));
+      return 0;
+    }
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);
