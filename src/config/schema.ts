@@ -1,15 +1,14 @@
 // The one schema for every setting. Each field has a safe default; a bad value fails at start
 // with an error naming the setting, the value and what is allowed (see load.ts).
 import { z } from 'zod';
+import { WEBHOOK_EVENT_NAMES } from '../../protocol/webhooks.js';
 
 const seconds = (min: number, max: number) => z.number().int().min(min).max(max);
 
 export const webhookSchema = z
   .object({
     url: z.string().url(),
-    eventTypes: z
-      .array(z.enum(['channel_occupied', 'channel_vacated', 'member_added', 'member_removed', 'client_event', 'cache_miss', 'subscription_count']))
-      .optional(),
+    eventTypes: z.array(z.enum(WEBHOOK_EVENT_NAMES)).optional(),
     channelPrefix: z.string().optional(),
     channelSuffix: z.string().optional(),
     headers: z.record(z.string()).optional(),
@@ -48,6 +47,28 @@ export const appSchema = z
 export type AppConfig = z.infer<typeof appSchema>;
 export type WebhookConfig = z.infer<typeof webhookSchema>;
 
+/** Two apps with one id or key would make lookups ambiguous; shared by config and the apps file. */
+function refuseDuplicateApps(apps: AppConfig[], ctx: z.RefinementCtx): void {
+  for (const field of ['id', 'key'] as const) {
+    const seen = new Set<string>();
+    apps.forEach((app, i) => {
+      if (seen.has(app[field])) ctx.addIssue({ code: 'custom', path: ['apps', i, field], message: `duplicate app ${field}` });
+      seen.add(app[field]);
+    });
+  }
+}
+
+/** The apps file of the `json` registry: `{"apps": [...]}`, each app exactly as in config. */
+export const appsFileSchema = z
+  .object({ apps: z.array(appSchema) })
+  .strict()
+  .superRefine((file, ctx) => refuseDuplicateApps(file.apps, ctx));
+
+/** A table name, optionally schema-qualified; quoted when used, so only plain identifiers pass. */
+const sqlTableName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$/, 'expected a table name (letters, digits, _; optionally schema.table)');
+
 export const serverSchema = z
   .object({
     host: z.string().min(1).default('0.0.0.0'),
@@ -85,8 +106,27 @@ export const serverSchema = z
     metrics: z.boolean().default(false),
     metricsHost: z.string().min(1).default('0.0.0.0'),
     metricsPort: z.number().int().min(0).max(65535).default(9601),
+    /** Webhook batching window, ms: events of one target and channel lane within it share a POST (0 = one event per POST). */
+    webhookBatchMs: z.number().int().min(0).max(60_000).default(0),
+    /** A webhook POST without a response within this many ms counts as failed and is retried. */
+    webhookTimeoutMs: z.number().int().min(100).max(60_000).default(4000),
+    /** Failed webhooks are retried with backoff until this many ms after they were created, then dropped. */
+    webhookRetryWindowMs: z.number().int().min(0).max(86_400_000).default(300_000),
+    /** channel_vacated / member_removed wait this long, ms, and are cancelled by a rejoin meanwhile. */
+    webhookDelayMs: z.number().int().min(0).max(60_000).default(3000),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Used by the `static` registry only; the other registries read apps from their source. */
     apps: z.array(appSchema).min(1).default([{ id: 'app-id', key: 'app-key', secret: 'app-secret' } as AppConfig]),
+    /** Where apps come from: `apps` above, a JSON file (reloaded on change), or a SQL table. */
+    appRegistry: z.enum(['static', 'json', 'postgres', 'mysql']).default('static'),
+    /** The `json` registry's file: `{"apps": [...]}`. */
+    appsFile: z.string().min(1).optional(),
+    /** The `postgres` (postgres://) or `mysql` (mysql:// or mariadb://) registry's database. */
+    databaseUrl: z.string().regex(/^(postgres|postgresql|mysql|mariadb):\/\//, 'must start with postgres://, postgresql://, mysql:// or mariadb://').optional(),
+    /** The SQL registry's table (create it with `broadcasty migrate`). */
+    appsTable: sqlTableName.default('broadcasty_apps'),
+    /** SQL registry: how long a looked-up app is served before it is re-read in the background, ms. */
+    appsCacheTtlMs: z.number().int().min(0).max(3_600_000).default(5000),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -96,12 +136,19 @@ export const serverSchema = z
     if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['tlsCert'], message: 'tlsCert and tlsKey must be set together' });
     }
-    for (const field of ['id', 'key'] as const) {
-      const seen = new Set<string>();
-      config.apps.forEach((app, i) => {
-        if (seen.has(app[field])) ctx.addIssue({ code: 'custom', path: ['apps', i, field], message: `duplicate app ${field}` });
-        seen.add(app[field]);
-      });
+    refuseDuplicateApps(config.apps, ctx);
+    if (config.appRegistry === 'json' && config.appsFile === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['appsFile'], message: 'appRegistry "json" needs appsFile (BROADCASTY_APPS_FILE): the file holding {"apps": [...]}' });
+    }
+    if (config.appRegistry === 'postgres' || config.appRegistry === 'mysql') {
+      const schemes = config.appRegistry === 'postgres' ? ['postgres:', 'postgresql:'] : ['mysql:', 'mariadb:'];
+      if (config.databaseUrl === undefined || !schemes.some((s) => config.databaseUrl!.startsWith(s))) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['databaseUrl'],
+          message: `appRegistry "${config.appRegistry}" needs databaseUrl (BROADCASTY_DATABASE_URL) starting with ${schemes.map((s) => `${s}//`).join(' or ')}`,
+        });
+      }
     }
   });
 
