@@ -3,3 +3,4 @@ export * from './errors.js';
 export * from './frames.js';
 export * from './http-signing.js';
 export * from './signatures.js';
+export * from './webhooks.js';

@@ -20,6 +20,7 @@ import { Publisher } from './publish/publisher.js';
 import { Metrics } from './metrics/metrics.js';
 import { startMetricsServer } from './metrics/server.js';
 import { createUwsTransport } from './transport/uws.js';
+import { createWebhooks } from './webhooks/index.js';
 
 export interface ServerDeps {
   engine?: Engine;
@@ -56,7 +57,8 @@ const COUNT_FLUSH_MS = 5000;
 export async function startServer(config: ServerConfig, deps: ServerDeps = {}): Promise<RunningServer> {
   const log = deps.log ?? createLogger(config.logLevel);
   const engine = deps.engine ?? createEngine(config, log);
-  const observer = new ObserverFanout(deps.observers ?? []);
+  const webhooks = createWebhooks({ config, log });
+  const observer = new ObserverFanout([...(deps.observers ?? []), webhooks.observer]);
   const metrics = new Metrics();
   const hub = new Hub(metrics);
   const ctx: ServerContext = {
@@ -117,6 +119,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       transport.stopListening();
       for (const connection of [...hub.connections.values()]) connection.fail(ErrorCode.ReconnectImmediately, ErrorMessage.shuttingDown);
       await new Promise((resolve) => setTimeout(resolve, 50));
+      await webhooks.stop();
       await engine.stop();
       await metricsServer?.close();
     },

@@ -1,0 +1,86 @@
+// Webhooks wiring: the observer the server calls, the queue (memory, or Redis when clustered),
+// the dispatcher that delivers, and one sweep timer for everything time-driven (releasing
+// delayed events, renewing and recovering Redis claims) instead of a timer per event.
+import type { ServerConfig } from '../config/schema.js';
+import type { Logger } from '../logger.js';
+import type { ChannelObserver } from '../publish/observer.js';
+import { Dispatcher } from './delivery.js';
+import { WebhookObserver } from './observer.js';
+import { MemoryQueue, type WebhookQueue } from './queue.js';
+import { RedisQueue } from './redis-queue.js';
+import { TargetTable } from './targets.js';
+
+const SWEEP_MS = 100;
+/** Claims are renewed and orphaned lanes looked for every this many sweeps (1 s). */
+const MAINTAIN_EVERY = 10;
+
+export interface Webhooks {
+  observer: ChannelObserver;
+  /** Stops the sweep, lets in-flight POSTs finish briefly, hands Redis claims back. */
+  stop(): Promise<void>;
+}
+
+export interface WebhookTuning {
+  /** Redis claim lifetime, ms; tests shorten it to see crash recovery quickly. */
+  leaseMs?: number;
+}
+
+export function createWebhooks(ctx: { config: ServerConfig; log: Logger }, tuning: WebhookTuning = {}): Webhooks {
+  const { config } = ctx;
+  const log = ctx.log.child({ component: 'webhooks' });
+  const targets = new TargetTable();
+  // Apps known up front, so a restarted node finds the lanes and delayed events left in Redis.
+  for (const app of config.apps) if (app.webhooks.length > 0) targets.register(app);
+
+  const queue: WebhookQueue =
+    config.redisUrl === undefined
+      ? new MemoryQueue()
+      : new RedisQueue({
+          url: config.redisUrl,
+          prefix: config.redisPrefix,
+          // Outlives one POST timeout plus a missed renewal, so a live node never loses a lane.
+          leaseMs: tuning.leaseMs ?? Math.max(5000, 2 * config.webhookTimeoutMs + 2000),
+          log,
+        });
+  const dispatcher = new Dispatcher(
+    queue,
+    targets,
+    { batchMs: config.webhookBatchMs, timeoutMs: config.webhookTimeoutMs, retryWindowMs: config.webhookRetryWindowMs },
+    log,
+  );
+  const observer = new WebhookObserver(queue, targets, config.webhookDelayMs);
+
+  let ticks = 0;
+  let busy = false;
+  const sweep = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      await queue.releaseDue(targets.appIds(), Date.now());
+      if (ticks++ % MAINTAIN_EVERY === 0) await queue.maintain(targets.laneKeys(), dispatcher.draining);
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'webhook sweep failed');
+    } finally {
+      busy = false;
+    }
+  };
+  const timer = setInterval(() => void sweep(), SWEEP_MS);
+  timer.unref();
+  void sweep();
+
+  return {
+    observer,
+    async stop() {
+      clearInterval(timer);
+      const memory = queue instanceof MemoryQueue;
+      // Nothing in memory outlives the process: held leaves go out now rather than never, so
+      // receivers tracking presence do not keep users online forever. Redis keeps them for the
+      // other nodes, where a client reconnecting within the delay still cancels them.
+      if (memory) await queue.releaseDue([], Number.POSITIVE_INFINITY);
+      const held = [...dispatcher.draining];
+      await dispatcher.stop(Math.min(config.shutdownGraceMs, config.webhookTimeoutMs), memory);
+      if (memory && queue.pending() > 0) log.warn({ pending: queue.pending() }, 'webhooks still queued in memory are dropped at shutdown');
+      await queue.close(held);
+    },
+  };
+}
