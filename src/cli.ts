@@ -60,7 +60,17 @@ async function main(argv: string[]): Promise<number> {
     throw error;
   }
   const log = createLogger(config.logLevel);
-  const server = await startServer(config, { log });
+  let server;
+  try {
+    server = await startServer(config, { log });
+  } catch (error) {
+    // An apps file or table with a bad row is a configuration error too: same exit code.
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      return 2;
+    }
+    throw error;
+  }
   printWelcome(config, server.port);
 
   const stop = async (signal: string) => {
@@ -77,11 +87,12 @@ async function main(argv: string[]): Promise<number> {
 function printWelcome(config: ServerConfig, port: number): void {
   const shownHost = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
   const scheme = config.tlsCert ? 'https' : 'http';
+  // With a file or SQL registry the apps live there; the dev app shown is only an example then.
   const app = config.apps[0];
   const lines = [
     `Broadcasty listening on ${scheme}://${shownHost}:${port}${config.pathPrefix}`,
     '',
-    `Laravel .env (app "${app.id}"):`,
+    config.appRegistry === 'static' ? `Laravel .env (app "${app.id}"):` : `Laravel .env (apps come from the ${config.appRegistry} registry; fill in one of them):`,
     'BROADCAST_CONNECTION=pusher',
     `PUSHER_APP_ID=${app.id}`,
     `PUSHER_APP_KEY=${app.key}`,

@@ -57,13 +57,15 @@ const COUNT_FLUSH_MS = 5000;
 export async function startServer(config: ServerConfig, deps: ServerDeps = {}): Promise<RunningServer> {
   const log = deps.log ?? createLogger(config.logLevel);
   const engine = deps.engine ?? createEngine(config, log);
-  const webhooks = createWebhooks({ config, log });
-  const observer = new ObserverFanout([...(deps.observers ?? []), webhooks.observer]);
   const metrics = new Metrics();
+  const ownRegistry = deps.registry === undefined ? createRegistry(config, log) : undefined;
+  const registry = deps.registry ?? ownRegistry!;
+  const webhooks = createWebhooks({ config, log, metrics: metrics.webhooks });
+  const observer = new ObserverFanout([...(deps.observers ?? []), webhooks.observer]);
   const hub = new Hub(metrics);
   const ctx: ServerContext = {
     config,
-    registry: deps.registry ?? createRegistry(config),
+    registry,
     engine,
     hub,
     observer,
@@ -122,6 +124,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       await webhooks.stop();
       await engine.stop();
       await metricsServer?.close();
+      await ownRegistry?.close();
     },
   };
 }

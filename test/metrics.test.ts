@@ -1,5 +1,6 @@
 // Prometheus metrics on their own port, /usage, and the HTTP API rate limit (429 + Retry-After).
 import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import PusherServer from 'pusher';
 import type { RunningServer } from '../src/server.js';
@@ -7,16 +8,30 @@ import { RawClient, startTestServer } from './support/in-process.js';
 
 let server: RunningServer;
 let sdk: PusherServer;
+let receiver: Server;
+let hooks = 0;
 before(async () => {
+  receiver = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      hooks += 1;
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const hookUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hook`;
   server = await startTestServer({
     metrics: true,
     metricsHost: '127.0.0.1',
     metricsPort: 0,
-    apps: [{ id: 'app-id', key: 'app-key', secret: 'app-secret' }, { id: 'limited', key: 'limited-key', secret: 'limited-secret', httpRateLimit: 3 }],
+    apps: [{ id: 'app-id', key: 'app-key', secret: 'app-secret', webhooks: [{ url: hookUrl, eventTypes: ['channel_occupied'] }] }, { id: 'limited', key: 'limited-key', secret: 'limited-secret', httpRateLimit: 3 }],
   });
   sdk = new PusherServer({ appId: 'app-id', key: 'app-key', secret: 'app-secret', host: '127.0.0.1', port: String(server.port), useTLS: false });
 });
-after(() => server.shutdown());
+after(async () => {
+  await server.shutdown();
+  receiver.close();
+});
 
 /** Parses Prometheus text exposition into `name{labels}` → value. */
 async function scrape(): Promise<Map<string, number>> {
@@ -31,6 +46,8 @@ async function scrape(): Promise<Map<string, number>> {
   }
   return samples;
 }
+
+const delta2 = (after: Map<string, number>, before: Map<string, number>, name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0);
 
 describe('metrics', () => {
   it('counters move when traffic flows', async () => {
@@ -57,6 +74,9 @@ describe('metrics', () => {
     assert.equal((afterClose.get('broadcasty_connections{app_id="app-id"}') ?? 0) - (before.get('broadcasty_connections{app_id="app-id"}') ?? 0), 0);
     assert.ok((afterClose.get('broadcasty_connections_closed_total{app_id="app-id",code="1005"}') ?? 0) >= 1);
     assert.ok((afterClose.get('broadcasty_process_resident_memory_bytes') ?? 0) > 0);
+    assert.equal(hooks, 1, 'channel_occupied webhook delivered');
+    assert.equal(delta2(afterClose, before, 'broadcasty_webhook_deliveries_total{app_id="app-id",outcome="sent"}'), 1);
+    assert.equal(afterClose.get('broadcasty_webhook_queue_depth'), 0);
   });
 
   it('/usage reports connections and memory', async () => {

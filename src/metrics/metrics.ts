@@ -56,7 +56,34 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly webhookDeliveries = new Counter({
+    name: 'broadcasty_webhook_deliveries_total',
+    help: 'Webhook POSTs by outcome: sent (2xx), retried (a failed attempt that will be retried), failed (given up after the retry window)',
+    labelNames: ['app_id', 'outcome'],
+    registers: [this.registry],
+  });
+  private webhookDepth: () => Promise<number> = async () => 0;
+
+  /** The webhooks module reports through this; see src/webhooks/index.ts. */
+  readonly webhooks = {
+    sent: (appId: string) => this.webhookDeliveries.labels(appId, 'sent').inc(),
+    retried: (appId: string) => this.webhookDeliveries.labels(appId, 'retried').inc(),
+    failed: (appId: string) => this.webhookDeliveries.labels(appId, 'failed').inc(),
+    observeDepth: (depth: () => Promise<number>) => {
+      this.webhookDepth = depth;
+    },
+  };
+
   constructor() {
+    const metrics = this;
+    new Gauge({
+      name: 'broadcasty_webhook_queue_depth',
+      help: 'Webhook events waiting for delivery in the lanes this node knows',
+      registers: [this.registry],
+      async collect() {
+        this.set(await metrics.webhookDepth());
+      },
+    });
     collectDefaultMetrics({ register: this.registry, prefix: 'broadcasty_' });
   }
 

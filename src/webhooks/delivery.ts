@@ -45,6 +45,13 @@ export function requestHeaders(lane: Lane, body: string): Record<string, string>
   return { ...headers, ...webhookHeaders(lane.app.key, lane.app.secret, body) };
 }
 
+/** Where delivery outcomes are counted (Prometheus), per app. */
+export interface WebhookOutcomes {
+  sent(appId: string): void;
+  retried(appId: string): void;
+  failed(appId: string): void;
+}
+
 export class Dispatcher {
   /** Lanes with a running drain loop. */
   readonly draining = new Set<string>();
@@ -65,6 +72,7 @@ export class Dispatcher {
     private readonly targets: TargetTable,
     private readonly settings: DeliverySettings,
     private readonly log: Logger,
+    private readonly outcomes: WebhookOutcomes = { sent() {}, retried() {}, failed() {} },
   ) {
     queue.onOwned = (lanes) => {
       for (const lane of lanes) this.own(lane);
@@ -165,13 +173,18 @@ export class Dispatcher {
     const host = lane.target.host;
     for (let attempt = 0; ; attempt++) {
       const result = await post(lane.target.config.url, requestHeaders(lane, body), body, this.settings.timeoutMs, this.stopper.signal);
-      if (typeof result === 'number' && result >= 200 && result < 300) return true;
+      if (typeof result === 'number' && result >= 200 && result < 300) {
+        this.outcomes.sent(lane.app.id);
+        return true;
+      }
       if (result === 'stopped') return false;
       const backoff = Math.min(FIRST_RETRY_MS * 2 ** attempt, MAX_RETRY_MS);
       if (Date.now() + backoff > deadline) {
+        this.outcomes.failed(lane.app.id);
         this.log.error({ host, status: result, attempts: attempt + 1, events: jobs.length, appId: lane.app.id }, 'webhook dropped: retry window over');
         return true;
       }
+      this.outcomes.retried(lane.app.id);
       this.log.warn({ host, status: result, retryInMs: backoff, appId: lane.app.id }, 'webhook failed; retrying');
       await this.sleep(backoff);
       if (this.stopping) return false;

@@ -4,7 +4,7 @@
 import type { ServerConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import type { ChannelObserver } from '../publish/observer.js';
-import { Dispatcher } from './delivery.js';
+import { Dispatcher, type WebhookOutcomes } from './delivery.js';
 import { WebhookObserver } from './observer.js';
 import { MemoryQueue, type WebhookQueue } from './queue.js';
 import { RedisQueue } from './redis-queue.js';
@@ -25,7 +25,12 @@ export interface WebhookTuning {
   leaseMs?: number;
 }
 
-export function createWebhooks(ctx: { config: ServerConfig; log: Logger }, tuning: WebhookTuning = {}): Webhooks {
+export interface WebhookMetrics extends WebhookOutcomes {
+  /** Called on scrape with a function that counts the jobs waiting in this node's lanes. */
+  observeDepth(depth: () => Promise<number>): void;
+}
+
+export function createWebhooks(ctx: { config: ServerConfig; log: Logger; metrics?: WebhookMetrics }, tuning: WebhookTuning = {}): Webhooks {
   const { config } = ctx;
   const log = ctx.log.child({ component: 'webhooks' });
   const targets = new TargetTable();
@@ -47,7 +52,9 @@ export function createWebhooks(ctx: { config: ServerConfig; log: Logger }, tunin
     targets,
     { batchMs: config.webhookBatchMs, timeoutMs: config.webhookTimeoutMs, retryWindowMs: config.webhookRetryWindowMs },
     log,
+    ctx.metrics,
   );
+  ctx.metrics?.observeDepth(() => queue.depth(targets.laneKeys()));
   const observer = new WebhookObserver(queue, targets, config.webhookDelayMs);
 
   let ticks = 0;

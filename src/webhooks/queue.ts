@@ -37,6 +37,8 @@ export interface WebhookQueue {
   maintain(lanes: string[], draining: ReadonlySet<string>): Promise<void>;
   /** Stops; `drainingLanes` are handed back so another node can take them at once. */
   close(drainingLanes: readonly string[]): Promise<void>;
+  /** Jobs waiting in these lanes (for the queue-depth gauge). */
+  depth(lanes: string[]): Promise<number>;
   /** Set by the dispatcher: called with lanes that hold jobs and belong to this node now. */
   onOwned: (lanes: string[]) => void;
   /** Set by the dispatcher: called when a full lane refused a job. */
@@ -89,6 +91,10 @@ export class MemoryQueue implements WebhookQueue {
   }
 
   async maintain(): Promise<void> {}
+
+  async depth(lanes: string[]): Promise<number> {
+    return lanes.reduce((sum, lane) => sum + (this.lanes.get(lane)?.length ?? 0), 0);
+  }
 
   /** How many jobs a stop would lose (delayed ones included), for the shutdown log line. */
   pending(): number {

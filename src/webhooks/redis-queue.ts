@@ -167,6 +167,14 @@ export class RedisQueue implements WebhookQueue {
     return (await this.scripts.whRelease(2, this.prefix + lane, `${this.prefix}${lane}:lease`, this.nodeId)) === 1;
   }
 
+  async depth(lanes: string[]): Promise<number> {
+    if (lanes.length === 0) return 0;
+    const pipeline = this.redis.pipeline();
+    for (const lane of lanes) pipeline.llen(this.prefix + lane);
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.reduce((sum, [, length]) => sum + (typeof length === 'number' ? length : 0), 0);
+  }
+
   async maintain(lanes: string[], draining: ReadonlySet<string>): Promise<void> {
     if (lanes.length === 0) return;
     const keys = [...lanes.map((l) => this.prefix + l), ...lanes.map((l) => `${this.prefix}${l}:lease`)];
