@@ -151,8 +151,9 @@ export function createUwsTransport<Owner>(options: UwsTransportOptions<Owner>): 
       });
     };
     const path = prefix !== '' && (url === prefix || url.startsWith(prefix + '/')) ? url.slice(prefix.length) || '/' : prefix === '' ? url : '';
-    if (path === '') {
-      reply({ status: 404, body: 'Not found', contentType: 'text/plain; charset=utf-8' });
+    // A WebSocket upgrade anywhere but {prefix}/app/{key} is refused before the upgrade (§1.4, 4005).
+    if (path === '' || req.getHeader('upgrade').toLowerCase() === 'websocket') {
+      reply({ status: 404, body: 'Path not found', contentType: 'text/plain; charset=utf-8' });
       return;
     }
     readBody(res, options.maxRequestBytes, (body) => {
