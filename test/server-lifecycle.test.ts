@@ -75,8 +75,14 @@ describe('capacity', () => {
       const error = await third.next();
       assert.deepEqual(error, { event: 'pusher:error', data: { code: 4100, message: 'Over capacity' } });
       assert.equal((await third.closed).code, 4100);
+      // The refusal must not leak a slot: once the others close, new sockets are accepted again.
       first.close();
       second.close();
+      await Promise.all([first.closed, second.closed]);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const again = await Promise.all([RawClient.connect(server.port), RawClient.connect(server.port)]);
+      for (const client of again) assert.match(await client.established(), /^\d+\.\d+$/);
+      for (const client of again) client.close();
     } finally {
       await server.shutdown();
     }

@@ -77,7 +77,7 @@ export function socketHandlers(ctx: ServerContext, subscriptions: Subscriptions)
       ctx.hub.add(connection);
       handshake(connection, info).catch((error: unknown) => {
         ctx.log.error({ err: error }, 'handshake failed');
-        connection.fail(ErrorCode.OverCapacity, ErrorMessage.overCapacity);
+        if (!connection.closed) connection.fail(ErrorCode.OverCapacity, ErrorMessage.overCapacity);
       });
       return connection;
     },

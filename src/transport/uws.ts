@@ -23,6 +23,8 @@ interface UserData<Owner> {
   info: UpgradeInfo | undefined;
   socket?: UwsSocket;
   owner?: Owner;
+  /** Close code when open() closed the socket before it returned its owner. */
+  closedDuringOpen?: number;
 }
 
 // uWS is a CommonJS module whose exports ESM cannot detect statically.
@@ -109,6 +111,9 @@ export function createUwsTransport<Owner>(options: UwsTransportOptions<Owner>): 
       data.socket = new UwsSocket(ws as uWS.WebSocket<unknown>);
       data.owner = sockets.open(data.socket, data.info!);
       data.info = undefined;
+      // A refusal inside open() (draining, over capacity) closes synchronously, before uWS
+      // could hand the close handler an owner: deliver that close now.
+      if (data.closedDuringOpen !== undefined) sockets.close(data.owner, data.closedDuringOpen);
     },
     message(ws, message, isBinary) {
       const data = ws.getUserData();
@@ -128,7 +133,8 @@ export function createUwsTransport<Owner>(options: UwsTransportOptions<Owner>): 
     close(ws, code) {
       const data = ws.getUserData();
       data.socket!.isClosed = true;
-      sockets.close(data.owner!, code);
+      if (data.owner === undefined) data.closedDuringOpen = code;
+      else sockets.close(data.owner, code);
     },
   });
 
