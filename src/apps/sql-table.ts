@@ -2,7 +2,8 @@
 // Common settings are columns (easy to edit by hand, indexable); everything else, webhooks
 // included, lives in the JSON column `settings` under the same camelCase names as config.
 import { appSchema } from '../config/schema.js';
-import { defaultDotted, describeAppIssues } from './describe.js';
+import { dottedPath } from '../config/issues.js';
+import { describeAppIssues } from './describe.js';
 import type { App } from './registry.js';
 
 export type Dialect = 'postgres' | 'mysql';
@@ -107,5 +108,5 @@ export function rowToApp(row: Record<string, unknown>, table: string): App {
 /** Issue paths are appSchema fields; the operator edits columns or `settings`, so name those. */
 function columnOrSetting(path: (string | number)[]): string {
   const column = FIELD_COLUMNS.find((c) => c.field === path[0]);
-  return column !== undefined ? [column.name, ...path.slice(1)].map(String).join('.') : `settings.${defaultDotted(path)}`;
+  return column !== undefined ? [column.name, ...path.slice(1)].map(String).join('.') : `settings.${dottedPath(path)}`;
 }

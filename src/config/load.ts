@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, readEnv } from './env.js';
+import { dottedPath, gotValue } from './issues.js';
 import { serverSchema, type ServerConfig } from './schema.js';
 
 export { ConfigError };
@@ -41,23 +42,12 @@ function readConfigFile(file: string): Record<string, unknown> {
   }
 }
 
-function valueAt(root: unknown, path: (string | number)[]): unknown {
-  let value = root;
-  for (const part of path) {
-    if (typeof value !== 'object' || value === null) return undefined;
-    value = (value as Record<string | number, unknown>)[part];
-  }
-  return value;
-}
-
 function describeIssues(error: z.ZodError, raw: unknown, sources: Map<string, string>, file?: string): string {
   const lines = error.issues.map((issue) => {
-    const dotted = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '');
+    const dotted = dottedPath(issue.path);
     const envName = sources.get(dotted) ?? sources.get(dotted.replace(/^apps\[0\]\./, 'app.'));
     const where = envName ?? (file ? `${dotted} in ${file}` : dotted);
-    const value = valueAt(raw, issue.path);
-    const got = value === undefined ? 'nothing' : JSON.stringify(value);
-    return `Invalid setting ${where}: got ${got}; ${issue.message}`;
+    return `Invalid setting ${where}: got ${gotValue(raw, issue.path)}; ${issue.message}`;
   });
   return lines.join('\n');
 }
