@@ -22,6 +22,8 @@ export interface BenchOptions {
   /** Only measure the limit server (the ceiling), no target. */
   limitOnly: boolean;
   startBroadcasty: boolean;
+  /** With --start-broadcasty: run once per entry with that many workers on one Redis (e.g. [1, 2]). */
+  cluster?: number[];
   serverPid?: number;
   workersClient?: number;
   /** fanout: raise the rate step by step until messages are lost. */
@@ -47,6 +49,8 @@ Target:   --host H (127.0.0.1) --port P (6001) --app-id ID --key K --secret S
           --vs-limit             run against the bare uWS limit server first, print target/limit ratios
           --limit-only           run against the limit server only
           --server-pid PID       target pid for RSS (idle scenario) when the bench did not start it
+          --cluster 1,2          with --start-broadcasty: start redis-server, then run once per entry
+                                 with Broadcasty on that many workers (one port, SO_REUSEPORT) on it
 Scenarios: ${SCENARIOS.join(', ')}
 Load:     --subs N  --rate R  --duration S (5)  --concurrency N  --payload BYTES (100)
           --members N (presence 100, whisper 10)  --client-rate R (9 per connection)
@@ -72,6 +76,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       'vs-limit': { type: 'boolean', default: false },
       'limit-only': { type: 'boolean', default: false },
       'start-broadcasty': { type: 'boolean', default: false },
+      cluster: { type: 'string' },
       'server-pid': { type: 'string' },
       'workers-client': { type: 'string' },
       step: { type: 'boolean', default: false },
@@ -106,7 +111,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     json: values.json,
     vsLimit: values['vs-limit']!,
     limitOnly: values['limit-only']!,
-    startBroadcasty: values['start-broadcasty']!,
+    startBroadcasty: values['start-broadcasty']! || values.cluster !== undefined,
+    cluster: values.cluster?.split(',').map((n) => int(n.trim(), 'cluster')),
     serverPid: optInt(values['server-pid'], 'server-pid'),
     workersClient: optInt(values['workers-client'], 'workers-client'),
     step: values.step!,

@@ -10,7 +10,7 @@ import { idle } from './scenarios/idle.js';
 import { presence } from './scenarios/presence.js';
 import { publish } from './scenarios/publish.js';
 import { whisper } from './scenarios/whisper.js';
-import { startBroadcasty, startLimitServer, type Target } from './servers.js';
+import { startBroadcasty, startLimitServer, startRedis, type Target } from './servers.js';
 
 export const scenarios: Record<ScenarioName, Scenario> = { idle, connect, fanout, publish, presence, whisper };
 
@@ -76,16 +76,26 @@ export async function runBench(opts: BenchOptions, hooks: Hooks): Promise<BenchR
       report.results.push(...limitResults);
     }
     if (opts.limitOnly) return report;
-    const target = await resolveTarget(opts);
-    try {
-      const targetResults = await runAgainst(pool, target, opts, hooks);
-      report.results.push(...targetResults);
-      for (const result of targetResults) {
-        const base = limitResults.find((r) => r.scenario === result.scenario);
-        if (base && result.rows.length > 0) report.comparisons.push(compare(base, result));
+    const measure = async (target: Target) => {
+      try {
+        const targetResults = await runAgainst(pool, target, opts, hooks);
+        report.results.push(...targetResults);
+        for (const result of targetResults) {
+          const base = limitResults.find((r) => r.scenario === result.scenario);
+          if (base && result.rows.length > 0) report.comparisons.push(compare(base, result));
+        }
+      } finally {
+        await target.stop?.();
       }
-    } finally {
-      await target.stop?.();
+    };
+    if (opts.cluster === undefined) await measure(await resolveTarget(opts));
+    else {
+      const redis = await startRedis();
+      try {
+        for (const workers of opts.cluster) await measure(await startBroadcasty({ workers, redisUrl: redis.url }));
+      } finally {
+        await redis.stop();
+      }
     }
   } finally {
     await pool.stop();

@@ -132,18 +132,41 @@ export const broadcastyCli = join(REPO_ROOT, 'src', 'cli.ts');
  * enough that whisper measures relay cost rather than the limiter, no connection cap and
  * warn-level logs (logging every connection would be what we measure otherwise).
  */
-export async function startBroadcasty(): Promise<Target> {
+export async function startBroadcasty(cluster?: { workers: number; redisUrl: string }): Promise<Target> {
   if (!existsSync(broadcastyCli)) throw new Error(`${broadcastyCli} does not exist yet`);
   const port = await freePort();
   const config = {
     host: '127.0.0.1',
     port,
     logLevel: 'warn',
+    ...(cluster === undefined ? {} : { workers: cluster.workers, redisUrl: cluster.redisUrl }),
     apps: [{ id: DEV_APP.appId, key: DEV_APP.key, secret: DEV_APP.secret, clientEvents: true, clientEventRateLimit: 1_000_000, maxConnections: null }],
   };
   const file = join(tmpdir(), `broadcasty-bench-${process.pid}-${port}.json`);
   writeFileSync(file, JSON.stringify(config, null, 2));
-  return startServer('broadcasty', broadcastyCli, ['start', '--port', String(port), '--host', '127.0.0.1', '--config', file], port, { ...DEV_APP });
+  const label = cluster === undefined ? 'broadcasty' : `broadcasty x${cluster.workers} workers + redis`;
+  return startServer(label, broadcastyCli, ['start', '--port', String(port), '--host', '127.0.0.1', '--config', file], port, { ...DEV_APP });
+}
+
+/** A throwaway redis-server on a free port (nothing persisted), for --cluster runs. */
+export async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  started.add(child);
+  child.once('exit', () => started.delete(child));
+  await new Promise<void>((done, fail) => {
+    let output = '';
+    const timer = setTimeout(() => fail(new Error(`redis-server did not start within 10 s:\n${output}`)), 10_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-4000);
+      if (output.includes('Ready to accept connections')) {
+        clearTimeout(timer);
+        done();
+      }
+    });
+    child.once('error', (err) => fail(new Error(`cannot start redis-server (is it installed?): ${err.message}`)));
+  });
+  return { url: `redis://127.0.0.1:${port}`, stop: () => stopChild(child) };
 }
 
 /** Resident set size of a process in KB from /proc, or null when unavailable. */
