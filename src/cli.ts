@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `broadcasty start [--config FILE] [--port N] [--host H]`; `broadcasty migrate` creates the SQL apps table.
+// `broadcasty start [--config FILE] [--port N] [--host H] [--workers N]`; `broadcasty migrate` creates the SQL apps table.
 import { parseArgs } from 'node:util';
+import { runPrimary, shouldFork, workerStarted } from './cluster.js';
 import { migrate } from './apps/migrate.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import { createLogger } from './logger.js';
@@ -8,7 +9,7 @@ import { startServer } from './server.js';
 import type { ServerConfig } from './config/schema.js';
 
 const DEV_SECRET = 'app-secret';
-const USAGE = 'usage: broadcasty start [--config FILE] [--port N] [--host HOST] [--path-prefix /PATH]\n       broadcasty migrate [--config FILE]';
+const USAGE = 'usage: broadcasty start [--config FILE] [--port N] [--host HOST] [--path-prefix /PATH] [--workers N]\n       broadcasty migrate [--config FILE]';
 
 async function main(argv: string[]): Promise<number> {
   let parsed;
@@ -21,6 +22,7 @@ async function main(argv: string[]): Promise<number> {
         port: { type: 'string' },
         host: { type: 'string' },
         'path-prefix': { type: 'string' },
+        workers: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -42,6 +44,13 @@ async function main(argv: string[]): Promise<number> {
     }
     overrides.port = Number(values.port);
   }
+  if (values.workers !== undefined) {
+    if (!/^\d+$/.test(values.workers)) {
+      console.error(`Invalid setting --workers: got ${JSON.stringify(values.workers)}; expected an integer from 1 to 64`);
+      return 2;
+    }
+    overrides.workers = Number(values.workers);
+  }
   if (values.host !== undefined) overrides.host = values.host;
   if (values['path-prefix'] !== undefined) overrides.pathPrefix = values['path-prefix'];
 
@@ -60,6 +69,7 @@ async function main(argv: string[]): Promise<number> {
     throw error;
   }
   const log = createLogger(config.logLevel);
+  if (shouldFork(config)) return runPrimary(config, log, (port) => printWelcome(config, port));
   let server;
   try {
     server = await startServer(config, { log });
@@ -71,7 +81,7 @@ async function main(argv: string[]): Promise<number> {
     }
     throw error;
   }
-  printWelcome(config, server.port);
+  if (!workerStarted(server.port)) printWelcome(config, server.port);
 
   const stop = async (signal: string) => {
     log.info({ signal }, 'draining: closing every socket with 4200');

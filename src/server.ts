@@ -105,7 +105,10 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       log.warn({ socketId: c.socketId, appId: c.app!.id }, 'slow consumer closed with 4100');
     },
   };
-  const sweepTimer = setInterval(() => sweep(hub.connections.values(), Date.now(), liveness), SWEEP_MS);
+  const sweepTimer = setInterval(() => {
+    sweep(hub.connections.values(), Date.now(), liveness);
+    metrics.engineHealthy.set(engine.health() === 'ok' ? 1 : 0);
+  }, SWEEP_MS);
   const countsTimer = setInterval(() => void counts.flush().catch((err: unknown) => log.error({ err }, 'count flush failed')), COUNT_FLUSH_MS);
   sweepTimer.unref();
   countsTimer.unref();

@@ -55,7 +55,10 @@ export function createApiRouter(ctx: ServerContext, publisher: Publisher): (requ
   const limiter = new RequestRateLimiter();
   return async (request) => {
     if (request.method === 'GET' && (request.path === '/up' || request.path === '/')) return json({ health: 'OK' });
-    if (request.method === 'GET' && request.path === '/ready') return ctx.draining ? json({ ready: false }, 503) : json({ ready: true });
+    if (request.method === 'GET' && request.path === '/ready') {
+      if (ctx.draining) return json({ ready: false }, 503);
+      return ctx.engine.health() === 'ok' ? json({ ready: true }) : json({ ready: false, engine: 'degraded' }, 503);
+    }
     let match: RegExpMatchArray | null = null;
     const route = ROUTES.find((r) => (match = request.path.match(r.pattern)) !== null && r.method === request.method);
     if (route === undefined || match === null) {

@@ -1,7 +1,20 @@
-// Single-process engine: all state in Maps, delivery straight into the local hub.
+// Single-process engine: all state in Maps, delivery straight into the local hub. The Redis
+// engine also keeps one as the record of what its own node holds (see snapshot()).
 import type { CachedEvent, Engine, LocalDelivery, PresenceMember, Publication } from './types.js';
 
 const key = (appId: string, name: string) => `${appId}\u0000${name}`;
+const split = (k: string): [appId: string, name: string] => {
+  const at = k.indexOf('\u0000');
+  return [k.slice(0, at), k.slice(at + 1)];
+};
+
+/** Everything this process holds, as counts: what a node contributes to cluster-wide state. */
+export interface LocalSnapshot {
+  subscriptions: { appId: string; channel: string; count: number }[];
+  presence: { appId: string; channel: string; member: PresenceMember; count: number }[];
+  users: { appId: string; userId: string; count: number }[];
+  connections: { appId: string; count: number }[];
+}
 
 interface Roster {
   /** userId → member and the sockets it is connected with. */
@@ -22,6 +35,10 @@ export class LocalEngine implements Engine {
   }
 
   async stop(): Promise<void> {}
+
+  health(): 'ok' {
+    return 'ok';
+  }
 
   async publish(p: Publication): Promise<number> {
     let position = 0;
@@ -149,5 +166,23 @@ export class LocalEngine implements Engine {
     const count = (this.connections.get(appId) ?? 1) - 1;
     if (count <= 0) this.connections.delete(appId);
     else this.connections.set(appId, count);
+  }
+
+  snapshot(): LocalSnapshot {
+    const result: LocalSnapshot = { subscriptions: [], presence: [], users: [], connections: [] };
+    for (const [k, sockets] of this.subscriptions) {
+      const [appId, channel] = split(k);
+      result.subscriptions.push({ appId, channel, count: sockets.size });
+    }
+    for (const [k, roster] of this.rosters) {
+      const [appId, channel] = split(k);
+      for (const { member, sockets } of roster.members.values()) result.presence.push({ appId, channel, member, count: sockets.size });
+    }
+    for (const [k, sockets] of this.userSockets) {
+      const [appId, userId] = split(k);
+      result.users.push({ appId, userId, count: sockets.size });
+    }
+    for (const [appId, count] of this.connections) result.connections.push({ appId, count });
+    return result;
   }
 }

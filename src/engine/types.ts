@@ -39,6 +39,8 @@ export interface LocalDelivery {
 export interface Engine {
   start(delivery: LocalDelivery): Promise<void>;
   stop(): Promise<void>;
+  /** 'degraded' while a clustered engine cannot reach its shared store: delivery stays local. */
+  health(): 'ok' | 'degraded';
   /** Fans out on every node; resolves to the channel's stream position (0 when unsequenced). */
   publish(publication: Publication): Promise<number>;
 

@@ -1,0 +1,318 @@
+// RedisEngine: many processes and machines behave as one Pusher server. Shared state is per-node
+// counters plus cluster-wide totals in Redis (layout: redis-keys.ts), changed only by Lua scripts
+// (redis-scripts.ts); fan-out rides a per-app pub/sub bus (redis-bus.ts); node liveness and crash
+// cleanup live in redis-node.ts. This node's own state is also kept in a LocalEngine: it answers
+// while Redis is out of reach (delivery stays on this node) and is what the node re-registers
+// when Redis is back.
+import { Redis, type RedisOptions } from 'ioredis';
+import type { ServerConfig } from '../config/schema.js';
+import type { Logger } from '../logger.js';
+import { LocalEngine } from './local.js';
+import { Bus, terminateMessage } from './redis-bus.js';
+import { counter, decodeMember, encodeMember, RedisKeys } from './redis-keys.js';
+import { ClusterNode } from './redis-node.js';
+import { defineScripts, type Scripts } from './redis-scripts.js';
+import type { CachedEvent, Engine, LocalDelivery, PresenceMember, Publication } from './types.js';
+
+/** How long start() waits for Redis before serving degraded (ioredis keeps retrying). */
+const STARTUP_WAIT_MS = 5000;
+/** A channel's stream position and history expire after this long without a publish. */
+const STREAM_IDLE_S = 86400;
+/** A Redis that stops answering (a partition without a TCP reset) is treated as down after this. */
+const COMMAND_TIMEOUT_MS = 2000;
+
+const OPTIONS: RedisOptions = {
+  lazyConnect: true,
+  // While disconnected a command fails at once and the engine answers from local state instead of
+  // queueing without bound. A command in flight when the link drops is rejected right away
+  // (maxRetriesPerRequest 0), not replayed: without that, ioredis 5 leaves it pending forever,
+  // and with auto-pipelining every later command waits behind it.
+  enableOfflineQueue: false,
+  autoResendUnfulfilledCommands: false,
+  maxRetriesPerRequest: 0,
+  commandTimeout: COMMAND_TIMEOUT_MS,
+  retryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, 2000),
+  // After a failover behind a DNS name or virtual IP the old connection may reach a replica.
+  reconnectOnError: (error: Error) => error.message.startsWith('READONLY'),
+};
+
+type Change = [total: number, crossed: 0 | 1, left: string | null];
+
+export class RedisEngine implements Engine {
+  private readonly keys: RedisKeys;
+  private readonly cmd: Redis;
+  private readonly sub: Redis;
+  private readonly scripts: Scripts;
+  private readonly bus: Bus;
+  private readonly node: ClusterNode;
+  private readonly local = new LocalEngine();
+  private delivery!: LocalDelivery;
+  /** Both connections ready and every app's bus subscribed. */
+  private linked = false;
+  private stopped = false;
+
+  constructor(
+    private readonly config: ServerConfig & { redisUrl: string },
+    private readonly log: Logger,
+  ) {
+    this.keys = new RedisKeys(config.redisPrefix);
+    this.cmd = new Redis(config.redisUrl, { ...OPTIONS, enableAutoPipelining: true });
+    this.sub = new Redis(config.redisUrl, { ...OPTIONS, autoResubscribe: false });
+    this.scripts = defineScripts(this.cmd);
+    const announcer = {
+      announce: async (appId: string, channel: string, frame: string, skipSelf: boolean) => {
+        const sent = await this.fanOut(appId, channel, frame, undefined, skipSelf ? this.node.base : '', false);
+        if (sent === undefined && !skipSelf) this.delivery.deliver(appId, channel, frame);
+      },
+    };
+    this.node = new ClusterNode(this.cmd, this.scripts, this.keys, config.nodeTtl, this.local, announcer, log);
+    this.bus = new Bus(this.sub, this.keys, this.node.base, log, () => this.linkChanged());
+  }
+
+  async start(delivery: LocalDelivery): Promise<void> {
+    this.delivery = delivery;
+    await this.local.start({
+      deliver: (appId, channel, frame, except) => delivery.deliver(appId, channel, frame, except),
+      terminateUser: (appId, userId) => delivery.terminateUser(appId, userId),
+      // While registered, the change script announces a user's first/last socket cluster-wide.
+      userStatusChanged: (appId, userId, online) => {
+        if (this.node.id === undefined) delivery.userStatusChanged(appId, userId, online);
+      },
+    });
+    this.bus.start(delivery);
+    // Every failed reconnect attempt emits an error; the link going down is logged once instead.
+    for (const client of [this.cmd, this.sub]) client.on('error', (error: unknown) => this.log.debug({ err: error }, 'redis connection error'));
+    this.cmd.on('ready', () => this.linkChanged());
+    this.cmd.on('close', () => this.linkChanged());
+    this.node.start();
+    // A refused first attempt is retried like any reconnect.
+    await Promise.allSettled([this.cmd.connect(), this.sub.connect()]);
+    const deadline = Date.now() + STARTUP_WAIT_MS;
+    while (this.health() !== 'ok' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    if (this.health() !== 'ok') this.log.error('Redis is not reachable: serving this node only and retrying; GET /ready answers 503 meanwhile');
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    try {
+      await this.node.retire();
+    } catch (error) {
+      this.log.warn({ err: error }, 'could not remove this node from Redis; other nodes will after nodeTtl');
+    }
+    await Promise.allSettled([this.cmd.quit(), this.sub.quit()]);
+    this.cmd.disconnect();
+    this.sub.disconnect();
+  }
+
+  health(): 'ok' | 'degraded' {
+    return this.linked && this.node.healthy() ? 'ok' : 'degraded';
+  }
+
+  private linkChanged(): void {
+    const linked = !this.stopped && this.cmd.status === 'ready' && this.bus.ready();
+    if (linked === this.linked) return;
+    this.linked = linked;
+    if (linked) {
+      this.log.info('Redis link up: registering this node');
+      this.node.linkUp();
+    } else if (!this.stopped) {
+      this.node.linkDown();
+      this.log.warn("Redis link down: delivering to this node's sockets only until it is back");
+    }
+  }
+
+  /**
+   * A command failed. A dropped link re-registers everything on reconnect. A silent Redis is
+   * treated as down: reconnecting both connections flips health to degraded until it answers.
+   * Any other failure with the link up leaves the counters in doubt: re-register to heal them.
+   */
+  private failed(error: unknown): void {
+    if (this.cmd.status !== 'ready') return;
+    if (error instanceof Error && error.message === 'Command timed out') {
+      this.log.warn(`Redis did not answer within ${COMMAND_TIMEOUT_MS} ms; reconnecting`);
+      this.cmd.disconnect(true);
+      this.sub.disconnect(true);
+      return;
+    }
+    if (this.node.markStale()) this.log.error({ err: error }, 'Redis command failed; this node re-registers its state');
+  }
+
+  /**
+   * Moves one of this node's counters in Redis; undefined when the change stays local. `node` is
+   * read in the same tick as the LocalEngine change: a re-registration in between restored that
+   * change already, so it must not be counted twice.
+   */
+  private async change(node: string | undefined, field: string, delta: number, member = ''): Promise<Change | undefined> {
+    if (node === undefined || node !== this.node.id) return undefined;
+    try {
+      const change = (await this.scripts.bcChange(this.keys.prefix, node, field, delta, member)) as Change | null;
+      if (change !== null) return change;
+      if (this.node.markStale()) this.log.warn({ node }, 'this node was declared dead meanwhile; re-registering');
+      return undefined;
+    } catch (error) {
+      this.failed(error);
+      return undefined;
+    }
+  }
+
+  /** The cluster-wide answer, or this node's own while Redis is out of reach (or failing). */
+  private async viaRedis<T>(shared: () => Promise<T>, local: () => Promise<T>): Promise<T> {
+    if (!this.linked) return local();
+    try {
+      return await shared();
+    } catch (error) {
+      this.failed(error);
+      return local();
+    }
+  }
+
+  /** One publish script: sequence, history, bus. Undefined when it could not reach Redis. */
+  private async fanOut(appId: string, channel: string, frame: string, except: string | undefined, skip: string, sequenced: boolean): Promise<number | undefined> {
+    if (!this.linked) return undefined;
+    try {
+      const args = [this.keys.prefix, appId, channel, frame, except ?? '', skip, sequenced ? 1 : 0, this.config.historyLength, STREAM_IDLE_S];
+      return Number(await this.scripts.bcPublish(...args));
+    } catch (error) {
+      this.failed(error);
+      return undefined;
+    }
+  }
+
+  async publish(p: Publication): Promise<number> {
+    // Every node, this one included, delivers from the bus: one order per channel everywhere.
+    return (await this.fanOut(p.appId, p.channel, p.frame, p.exceptSocketId, '', p.sequenced)) ?? this.local.publish(p);
+  }
+
+  async addSubscription(appId: string, channel: string, socketId: string): Promise<number> {
+    const local = this.local.addSubscription(appId, channel, socketId);
+    const shared = await this.change(this.node.id, counter.subscriptions(appId, channel), 1);
+    return shared?.[0] ?? local;
+  }
+
+  async removeSubscription(appId: string, channel: string, socketId: string): Promise<number> {
+    const local = this.local.removeSubscription(appId, channel, socketId);
+    const shared = await this.change(this.node.id, counter.subscriptions(appId, channel), -1);
+    return shared?.[0] ?? local;
+  }
+
+  async subscriptionCount(appId: string, channel: string): Promise<number> {
+    return this.viaRedis(
+      async () => Number((await this.cmd.hget(this.keys.app(appId, 'channels'), channel)) ?? 0),
+      () => this.local.subscriptionCount(appId, channel),
+    );
+  }
+
+  async channels(appId: string, prefix = ''): Promise<Map<string, number>> {
+    return this.viaRedis(
+      async () => {
+        const result = new Map<string, number>();
+        for (const [channel, count] of Object.entries(await this.cmd.hgetall(this.keys.app(appId, 'channels')))) {
+          if (channel.startsWith(prefix)) result.set(channel, Number(count));
+        }
+        return result;
+      },
+      () => this.local.channels(appId, prefix),
+    );
+  }
+
+  async joinPresence(appId: string, channel: string, socketId: string, member: PresenceMember): Promise<boolean> {
+    const field = counter.presence(appId, channel, member.userId);
+    const first = this.local.joinPresence(appId, channel, socketId, member);
+    const shared = await this.change(this.node.id, field, 1, encodeMember(member));
+    if (shared !== undefined) return shared[1] === 1;
+    if (await first) this.node.recordOffline(field, { joined: member });
+    return first;
+  }
+
+  async leavePresence(appId: string, channel: string, socketId: string, userId: string): Promise<boolean> {
+    const field = counter.presence(appId, channel, userId);
+    const last = this.local.leavePresence(appId, channel, socketId, userId);
+    const shared = await this.change(this.node.id, field, -1);
+    if (shared !== undefined) return shared[1] === 1;
+    if (await last) this.node.recordOffline(field, 'left');
+    return last;
+  }
+
+  async presenceMembers(appId: string, channel: string): Promise<Map<string, PresenceMember>> {
+    return this.viaRedis(
+      async () => {
+        const members = new Map<string, PresenceMember>();
+        for (const [userId, json] of Object.entries(await this.cmd.hgetall(this.keys.app(appId, 'members', channel)))) {
+          members.set(userId, decodeMember(userId, json));
+        }
+        return members;
+      },
+      () => this.local.presenceMembers(appId, channel),
+    );
+  }
+
+  async addUserSocket(appId: string, userId: string, socketId: string): Promise<void> {
+    const local = this.local.addUserSocket(appId, userId, socketId);
+    await this.change(this.node.id, counter.user(appId, userId), 1);
+    await local;
+  }
+
+  async removeUserSocket(appId: string, userId: string, socketId: string): Promise<void> {
+    const local = this.local.removeUserSocket(appId, userId, socketId);
+    await this.change(this.node.id, counter.user(appId, userId), -1);
+    await local;
+  }
+
+  async onlineUsers(appId: string, userIds: string[]): Promise<Set<string>> {
+    if (userIds.length === 0) return new Set();
+    return this.viaRedis(
+      async () => {
+        const counts = await this.cmd.hmget(this.keys.app(appId, 'users'), ...userIds);
+        return new Set(userIds.filter((_, i) => counts[i] !== null));
+      },
+      () => this.local.onlineUsers(appId, userIds),
+    );
+  }
+
+  async terminateUser(appId: string, userId: string): Promise<void> {
+    const published = await this.viaRedis(
+      async () => {
+        await this.cmd.publish(this.keys.app(appId, 'bus'), terminateMessage(userId));
+        return true;
+      },
+      async () => false,
+    );
+    if (!published) await this.local.terminateUser(appId, userId);
+  }
+
+  async setCache(appId: string, channel: string, event: string, data: string, ttlSeconds: number): Promise<void> {
+    // Kept locally too: a subscriber joining during an outage still gets the last event seen here.
+    await this.local.setCache(appId, channel, event, data, ttlSeconds);
+    await this.viaRedis(
+      async () => void (await this.cmd.set(this.keys.app(appId, 'cache', channel), JSON.stringify([event, data]), 'EX', ttlSeconds)),
+      async () => undefined,
+    );
+  }
+
+  async getCache(appId: string, channel: string): Promise<CachedEvent | undefined> {
+    return this.viaRedis(
+      async () => {
+        const [json, ttlMs] = (await this.scripts.bcGetCache(this.keys.prefix, appId, channel)) as [string | null, number];
+        if (json === null || ttlMs <= 0) return undefined;
+        const [event, data] = JSON.parse(json) as [string, string];
+        return { event, data, ttl: Math.ceil(ttlMs / 1000) };
+      },
+      () => this.local.getCache(appId, channel),
+    );
+  }
+
+  async connectionOpened(appId: string): Promise<number> {
+    const local = this.local.connectionOpened(appId);
+    const node = this.node.id;
+    // The app's first connection on this node waits until the node hears the app's bus.
+    await this.bus.join(appId);
+    const shared = await this.change(node, counter.connections(appId), 1);
+    return shared?.[0] ?? local;
+  }
+
+  async connectionClosed(appId: string): Promise<void> {
+    const local = this.local.connectionClosed(appId);
+    await this.change(this.node.id, counter.connections(appId), -1);
+    await local;
+  }
+}

@@ -1,0 +1,93 @@
+// Where the Redis engine keeps things. Every key and pub/sub channel starts with the deployment's
+// prefix, and app state adds the app id, so deployments and apps sharing one Redis never meet:
+//
+//   {prefix}:nodes                  zset  live node → deadline (ms, Redis clock)
+//   {prefix}:reaping                zset  dead node being cleaned up → lease deadline
+//   {prefix}:reaped                 zset  cleaned-up node → when (tombstones, kept a day)
+//   {prefix}:node:{node}            hash  counter field → what that node contributes (below)
+//   {prefix}:app:{app}:channels     hash  channel → subscriptions, cluster-wide
+//   {prefix}:app:{app}:presence:{c} hash  user → connections in presence channel c
+//   {prefix}:app:{app}:members:{c}  hash  user → member JSON (set by the user's first connection)
+//   {prefix}:app:{app}:users        hash  user → signed-in sockets
+//   {prefix}:app:{app}:connections  string connections counted against the app's quota
+//   {prefix}:app:{app}:seq:{c}      string channel stream position
+//   {prefix}:app:{app}:history:{c}  stream last historyLength frames
+//   {prefix}:app:{app}:cache:{c}    string last event of a cache channel, with TTL
+//   {prefix}:app:{app}:bus          pub/sub  fan-out and user notices for the app
+//
+// The Lua scripts build the same names: LUA_LAYOUT below sits next to its TypeScript twin so
+// the layout is written in one place.
+import type { PresenceMember } from './types.js';
+
+export type AppPart = 'channels' | 'presence' | 'members' | 'users' | 'connections' | 'seq' | 'history' | 'cache' | 'bus';
+
+export class RedisKeys {
+  readonly nodes: string;
+  readonly reaping: string;
+  readonly reaped: string;
+
+  constructor(readonly prefix: string) {
+    this.nodes = `${prefix}:nodes`;
+    this.reaping = `${prefix}:reaping`;
+    this.reaped = `${prefix}:reaped`;
+  }
+
+  node(id: string): string {
+    return `${this.prefix}:node:${id}`;
+  }
+
+  app(appId: string, part: AppPart, channel?: string): string {
+    return channel === undefined ? `${this.prefix}:app:${appId}:${part}` : `${this.prefix}:app:${appId}:${part}:${channel}`;
+  }
+}
+
+/**
+ * A node's counters, one field each: `kind \n app \n name [\n user]`. Channel names and app ids
+ * never contain a newline; the user id, which may, always comes last.
+ *   s: subscriptions to a channel   p: a user's connections in a presence channel
+ *   u: a user's signed-in sockets   c: connections counted against the app
+ */
+export const counter = {
+  subscriptions: (appId: string, channel: string) => `s\n${appId}\n${channel}`,
+  presence: (appId: string, channel: string, userId: string) => `p\n${appId}\n${channel}\n${userId}`,
+  user: (appId: string, userId: string) => `u\n${appId}\n${userId}`,
+  connections: (appId: string) => `c\n${appId}\n`,
+};
+
+/** The app, channel and user of a presence counter field. */
+export function parsePresenceCounter(field: string): { appId: string; channel: string; userId: string } {
+  const [, appId, channel] = field.split('\n', 3);
+  return { appId, channel, userId: field.slice(appId.length + channel.length + 4) };
+}
+
+export const LUA_LAYOUT = `
+local PREFIX = ARGV[1]
+local NODES, REAPING, REAPED = PREFIX .. ':nodes', PREFIX .. ':reaping', PREFIX .. ':reaped'
+local function node_key(id) return PREFIX .. ':node:' .. id end
+local function app_key(app, part, channel)
+  if channel then return PREFIX .. ':app:' .. app .. ':' .. part .. ':' .. channel end
+  return PREFIX .. ':app:' .. app .. ':' .. part
+end
+-- kind, app, name, user of a counter field
+local function parse_counter(field)
+  local kind = string.sub(field, 1, 1)
+  local a = string.find(field, '\\n', 3, true)
+  local app = string.sub(field, 3, a - 1)
+  local rest = string.sub(field, a + 1)
+  if kind == 'p' then
+    local b = string.find(rest, '\\n', 1, true)
+    return kind, app, string.sub(rest, 1, b - 1), string.sub(rest, b + 1)
+  end
+  return kind, app, rest, rest
+end
+`;
+
+/** Stored once per member; the raw user id keeps its JSON type (number or string) for frames. */
+export function encodeMember(member: PresenceMember): string {
+  return JSON.stringify([member.rawUserId, member.info ?? null]);
+}
+
+export function decodeMember(userId: string, json: string): PresenceMember {
+  const [rawUserId, info] = JSON.parse(json) as [string | number, unknown];
+  return { userId, rawUserId, info };
+}

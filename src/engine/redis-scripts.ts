@@ -1,0 +1,182 @@
+// The Lua scripts of the Redis engine. Each runs atomically, so the decisions that must be one
+// truth across nodes (first/last connection of a presence user, which node cleans up a dead one,
+// the sequence order of a channel) need no locks. ARGV[1] is always the key prefix; the scripts
+// build key names from it (LUA_LAYOUT), so they need a standalone Redis (or Sentinel), not Cluster.
+import type { Redis } from 'ioredis';
+import { LUA_LAYOUT } from './redis-keys.js';
+
+const TIME = `
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+`;
+
+// Moves one of a node's counters by delta and the cluster-wide total it feeds. A node never takes
+// away more than it added, so a repeated or stray removal cannot push a total below the truth.
+// Returns {total after, 1 if the total crossed zero (first in / last out), member JSON of a
+// presence user who just left}. A user's first/last signed-in socket is announced on the bus.
+const CHANGE = `
+local function change(node, field, delta, member, announce)
+  local own_key = node_key(node)
+  if delta < 0 then
+    local own = tonumber(redis.call('HGET', own_key, field) or '0')
+    if own + delta < 0 then delta = -own end
+  end
+  local kind, app, name, user = parse_counter(field)
+  local key, sub
+  if kind == 's' then key, sub = app_key(app, 'channels'), name
+  elseif kind == 'p' then key, sub = app_key(app, 'presence', name), user
+  elseif kind == 'u' then key, sub = app_key(app, 'users'), user
+  else key = app_key(app, 'connections') end
+  if delta == 0 then
+    local total
+    if sub then total = redis.call('HGET', key, sub) else total = redis.call('GET', key) end
+    return {tonumber(total or '0'), 0, false}
+  end
+  if redis.call('HINCRBY', own_key, field, delta) <= 0 then redis.call('HDEL', own_key, field) end
+  local total
+  if sub then total = redis.call('HINCRBY', key, sub, delta) else total = redis.call('INCRBY', key, delta) end
+  if total <= 0 then
+    if sub then redis.call('HDEL', key, sub) else redis.call('DEL', key) end
+    total = 0
+  end
+  local crossed = (delta > 0 and total - delta <= 0) or (delta < 0 and total == 0)
+  local left = false
+  if crossed and kind == 'p' then
+    local members = app_key(app, 'members', name)
+    if delta > 0 then
+      redis.call('HSET', members, user, member)
+    else
+      left = redis.call('HGET', members, user)
+      redis.call('HDEL', members, user)
+    end
+  end
+  if crossed and kind == 'u' and announce then
+    redis.call('PUBLISH', app_key(app, 'bus'), (delta > 0 and 'o\\n' or 'f\\n') .. user)
+  end
+  return {total, crossed and 1 or 0, left}
+end
+`;
+
+const script = (body: string) => LUA_LAYOUT + TIME + CHANGE + body;
+
+const SOURCES = {
+  // ARGV: prefix, node, field, delta, member JSON. Nothing (nil) for an incarnation that is no
+  // longer registered: its counters are being or were reaped, and must not come back as orphans.
+  bcChange: script(`
+if not redis.call('ZSCORE', NODES, ARGV[2]) then return nil end
+return change(ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], true)`),
+
+  // ARGV: prefix, app, channel, frame, except socket, skip node, sequenced, history length, idle s.
+  // Sequence, history and PUBLISH in one step: the bus carries a channel's frames in sequence order.
+  bcPublish: script(`
+local app, channel, idle = ARGV[2], ARGV[3], tonumber(ARGV[9])
+local seq = 0
+if ARGV[7] == '1' then
+  local seq_key = app_key(app, 'seq', channel)
+  seq = redis.call('INCR', seq_key)
+  redis.call('EXPIRE', seq_key, idle)
+  local length = tonumber(ARGV[8])
+  if length > 0 then
+    local history = app_key(app, 'history', channel)
+    redis.call('XADD', history, 'MAXLEN', length, '*', 'seq', seq, 'frame', ARGV[4])
+    redis.call('EXPIRE', history, idle)
+  end
+end
+redis.call('PUBLISH', app_key(app, 'bus'), 'd\\n' .. channel .. '\\n' .. ARGV[5] .. '\\n' .. ARGV[6] .. '\\n' .. ARGV[4])
+return seq`),
+
+  // ARGV: prefix, node, announce user notices (0/1), then (field, count, member JSON) triples.
+  // Returns the presence fields whose user became present: the caller announces member_added.
+  bcRestore: script(`
+local added = {}
+for i = 4, #ARGV, 3 do
+  local r = change(ARGV[2], ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[3] == '1')
+  if r[2] == 1 and string.sub(ARGV[i], 1, 1) == 'p' then added[#added + 1] = ARGV[i] end
+end
+return added`),
+
+  // ARGV: prefix, new node ('' on shutdown), previous node ('' if none), deadline ms, lease ms.
+  // Retires the previous incarnation for the caller to reap (others take over after the lease)
+  // and tells how Redis remembered it: 0 not at all (first start, or Redis lost its data),
+  // 1 alive, 2 declared dead.
+  bcRegister: script(`
+local now, new, old = now_ms(), ARGV[2], ARGV[3]
+local status = 0
+if old ~= '' then
+  if redis.call('ZSCORE', NODES, old) then
+    status = 1
+    redis.call('ZREM', NODES, old)
+    redis.call('ZADD', REAPING, now + tonumber(ARGV[5]), old)
+  elseif redis.call('ZSCORE', REAPING, old) or redis.call('ZSCORE', REAPED, old) then
+    status = 2
+  end
+end
+if new ~= '' then redis.call('ZADD', NODES, now + tonumber(ARGV[4]), new) end
+return status`),
+
+  // ARGV: prefix, node, deadline ms, lease ms, may claim expired nodes (0/1).
+  // Returns {1 if this node is still registered, a dead node this caller now cleans up or false}.
+  bcHeartbeat: script(`
+local now, node = now_ms(), ARGV[2]
+if not redis.call('ZSCORE', NODES, node) then return {0, false} end
+redis.call('ZADD', NODES, now + tonumber(ARGV[3]), node)
+local dead = false
+if ARGV[5] == '1' then
+  dead = redis.call('ZRANGEBYSCORE', NODES, '-inf', now, 'LIMIT', 0, 1)[1] or false
+  if dead then redis.call('ZREM', NODES, dead) end
+end
+if not dead then dead = redis.call('ZRANGEBYSCORE', REAPING, '-inf', now, 'LIMIT', 0, 1)[1] or false end
+if dead then redis.call('ZADD', REAPING, now + tonumber(ARGV[4]), dead) end
+return {1, dead}`),
+
+  // ARGV: prefix, dead node, batch size, lease ms. Takes back one batch of the node's counters;
+  // several callers may work on one node, each batch is taken once. Returns {1 when the node is
+  // gone, the presence fields and member JSON of users whose last connection it held}.
+  bcReap: script(`
+local now, dead, limit = now_ms(), ARGV[2], tonumber(ARGV[3])
+local own_key = node_key(dead)
+local batch, cursor = {}, '0'
+repeat
+  local page = redis.call('HSCAN', own_key, cursor, 'COUNT', limit)
+  cursor = page[1]
+  for _, v in ipairs(page[2]) do batch[#batch + 1] = v end
+until cursor == '0' or #batch >= 2 * limit
+local left = {}
+for i = 1, #batch, 2 do
+  local r = change(dead, batch[i], -tonumber(batch[i + 1]), '', true)
+  if r[3] then
+    left[#left + 1] = batch[i]
+    left[#left + 1] = r[3]
+  end
+end
+if redis.call('EXISTS', own_key) == 1 then
+  redis.call('ZADD', REAPING, now + tonumber(ARGV[4]), dead)
+  return {0, left}
+end
+redis.call('ZREM', REAPING, dead)
+redis.call('ZADD', REAPED, now, dead)
+redis.call('ZREMRANGEBYSCORE', REAPED, '-inf', now - 86400000)
+return {1, left}`),
+
+  // ARGV: prefix, app, channel. The cached event and its remaining time to live.
+  bcGetCache: script(`
+local key = app_key(ARGV[2], 'cache', ARGV[3])
+return {redis.call('GET', key), redis.call('PTTL', key)}`),
+};
+
+type Arg = string | number;
+type ScriptName = keyof typeof SOURCES;
+export type Scripts = Record<ScriptName, (...args: Arg[]) => Promise<unknown>>;
+
+/** Registers every script on the connection (EVALSHA, reloaded by ioredis after a Redis restart). */
+export function defineScripts(redis: Redis): Scripts {
+  const scripts = {} as Scripts;
+  for (const [name, lua] of Object.entries(SOURCES) as [ScriptName, string][]) {
+    redis.defineCommand(name, { numberOfKeys: 0, lua });
+    const fn = (redis as unknown as Record<ScriptName, (...args: Arg[]) => Promise<unknown>>)[name];
+    scripts[name] = fn.bind(redis);
+  }
+  return scripts;
+}
