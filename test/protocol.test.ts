@@ -65,7 +65,7 @@ describe('auth signatures (§4.1 vectors)', () => {
 
 describe('HTTP request signing (§5.2 vectors)', () => {
   const TS = 1353088179;
-  const vectors = [
+  const vectors: { method: string; path: string; body?: string; query: Record<string, string>; signature: string }[] = [
     {
       method: 'POST',
       path: '/apps/3/events',

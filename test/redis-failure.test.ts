@@ -89,9 +89,9 @@ describe('failures', () => {
     for (const port of [one, two]) {
       const ready = await until(async () => {
         const r = await readyStatus(port);
-        return r.status === 503 && r;
+        return r.status === 503 ? r : undefined;
       }, 5000, `/ready 503 at :${port}`);
-      assert.deepEqual(ready.body, { ready: false, engine: 'degraded' });
+      assert.deepEqual(ready?.body, { ready: false, engine: 'degraded' });
     }
     await sdk(one).trigger('outage', 'during', { n: 1 });
     assert.deepEqual((await a.next('outage', 'during')).data, { n: 1 });

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { Writable } from 'node:stream';
 import PusherServer from 'pusher';
 import { pino } from 'pino';
+import type { Logger } from '../src/logger.js';
 import { migrate } from '../src/apps/migrate.js';
 import { connectSql } from '../src/apps/sql-clients.js';
 import { SqlAppRegistry } from '../src/apps/sql-registry.js';
@@ -42,7 +43,7 @@ async function within<T>(ms: number, what: string, check: () => Promise<T | unde
   }
 }
 
-function capturingLogger(): { log: ReturnType<typeof pino>; lines: string[] } {
+function capturingLogger(): { log: Logger; lines: string[] } {
   const lines: string[] = [];
   const stream = new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) });
   return { log: pino({ level: 'info' }, stream), lines };

@@ -3,10 +3,14 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Pusher from 'pusher-js';
+import PusherModule from 'pusher-js';
 import PusherServer from 'pusher';
 import { freePort, runCli, untilListening, type CliProcess } from './cli-process.js';
 import { RawClient } from './in-process.js';
+
+// Under NodeNext the default import is typed as the module namespace; at run time it is the class.
+const Pusher = PusherModule as unknown as typeof PusherModule.default;
+type Pusher = InstanceType<typeof Pusher>;
 
 export const APP = { id: 'app-id', key: 'app-key', secret: 'app-secret' };
 
@@ -93,17 +97,14 @@ export class Client {
       enabledTransports: ['ws'],
       cluster: '',
       channelAuthorization: {
-        endpoint: '',
-        transport: 'ajax',
         customHandler: ({ socketId, channelName }, callback) => {
           const presence = channelName.startsWith('presence-') && user !== undefined ? { user_id: user.id, user_info: user.info } : undefined;
           callback(null, signer.authorizeChannel(socketId, channelName, presence));
         },
       },
       userAuthentication: {
-        endpoint: '',
-        transport: 'ajax',
-        customHandler: ({ socketId }, callback) => callback(null, signer.authenticateUser(socketId, { id: user!.id })),
+        customHandler: ({ socketId }, callback) =>
+          callback(null, signer.authenticateUser(socketId, { id: user!.id })),
       },
     });
     this.pusher.connection.bind('message', (message: { event: string; channel?: string; data: unknown }) => {
