@@ -7,7 +7,7 @@ import type { AppRegistry } from './apps/registry.js';
 import { Subscriptions } from './channels/subscriptions.js';
 import { SubscriptionCounts } from './channels/subscription-counts.js';
 import type { ServerConfig } from './config/schema.js';
-import type { Connection } from './connections/connection.js';
+import { clockMs, type Connection } from './connections/connection.js';
 import { socketHandlers } from './connections/handlers.js';
 import { Hub } from './connections/hub.js';
 import { sweep } from './connections/liveness.js';
@@ -106,7 +106,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     },
   };
   const sweepTimer = setInterval(() => {
-    sweep(hub.connections.values(), Date.now(), liveness);
+    sweep(hub.connections.values(), clockMs(), liveness);
     metrics.engineHealthy.set(engine.health() === 'ok' ? 1 : 0);
   }, SWEEP_MS);
   const countsTimer = setInterval(() => void counts.flush().catch((err: unknown) => log.error({ err }, 'count flush failed')), COUNT_FLUSH_MS);

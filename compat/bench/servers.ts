@@ -1,7 +1,7 @@
 // Child processes the bench starts itself: load-generator workers, the limit server and
 // (optionally) Broadcasty. All are started through one helper that raises the fd limit.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -169,15 +169,67 @@ export async function startRedis(): Promise<{ url: string; stop(): Promise<void>
   return { url: `redis://127.0.0.1:${port}`, stop: () => stopChild(child) };
 }
 
-/** Resident set size of a process in KB from /proc, or null when unavailable. */
+/**
+ * Resident set size in KB of a process and its descendants (the workers of a `--workers N`
+ * start), from /proc, or null when the process is unavailable.
+ */
 export function readRssKb(pid: number | undefined): number | null {
-  if (pid === undefined) return null;
-  try {
-    const match = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return sumOverTree(pid, (status) => {
+    const match = /VmRSS:\s+(\d+)\s+kB/.exec(status);
     return match ? Number(match[1]) : null;
+  }, 'status');
+}
+
+/** Clock ticks per second of /proc/PID/stat times: USER_HZ, 100 on Linux. */
+const USER_HZ = 100;
+
+/** User-space CPU ms used so far by a process and its descendants, or null. */
+export function readUserCpuMs(pid: number | undefined): number | null {
+  return sumOverTree(pid, (stat) => (Number(statFields(stat)[11]) * 1000) / USER_HZ, 'stat');
+}
+
+/** The fields of /proc/PID/stat after the parenthesised command name (which may hold spaces): [0] is state. */
+function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+function sumOverTree(pid: number | undefined, read: (text: string) => number | null, file: 'status' | 'stat'): number | null {
+  if (pid === undefined) return null;
+  const own = readProcValue(pid, read, file);
+  if (own === null) return null;
+  return descendantsOf(pid).reduce((total, child) => total + (readProcValue(child, read, file) ?? 0), own);
+}
+
+function readProcValue(pid: number, read: (text: string) => number | null, file: 'status' | 'stat'): number | null {
+  try {
+    return read(readFileSync(`/proc/${pid}/${file}`, 'utf8'));
   } catch {
     return null;
   }
+}
+
+function descendantsOf(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const parent = Number(statFields(readFileSync(`/proc/${entry}/stat`, 'utf8'))[1]);
+      const list = children.get(parent) ?? [];
+      list.push(Number(entry));
+      children.set(parent, list);
+    } catch {
+      // The process exited while we read the table.
+    }
+  }
+  const found: number[] = [];
+  const queue = [root];
+  while (queue.length > 0) {
+    for (const child of children.get(queue.shift()!) ?? []) {
+      found.push(child);
+      queue.push(child);
+    }
+  }
+  return found;
 }
 
 /** Polls RSS until it changes by < 1% between samples (GC and allocator settle), bounded. */

@@ -75,7 +75,7 @@ export class Subscriptions {
     const presence = member === undefined ? undefined : { userId: member.userId, rawUserId: member.rawUserId };
     if (kind === 'server-to-user') {
       // Delivery to signed-in users rides on the signin topic; the explicit subscribe is an ack.
-      connection.subscriptions.set(channel, { kind });
+      connection.addSubscription(channel, { kind });
       connection.send(subscriptionSucceeded(channel));
       return;
     }
@@ -90,7 +90,7 @@ export class Subscriptions {
       await engine.removeSubscription(app.id, channel, connection.socketId);
       return;
     }
-    connection.subscriptions.set(channel, { kind, presence });
+    connection.addSubscription(channel, { kind, presence });
     connection.socket.subscribe(topicOf(app.id, channel));
     connection.send(subscriptionSucceeded(channel, roster));
     if (count === 1) this.ctx.observer.channelOccupied(app, channel);
@@ -144,7 +144,7 @@ export class Subscriptions {
   private async leave(connection: Connection, app: App, channel: string): Promise<void> {
     const subscription = connection.subscriptions.get(channel);
     if (subscription === undefined) return;
-    connection.subscriptions.delete(channel);
+    connection.removeSubscription(channel);
     if (subscription.kind === 'server-to-user') return;
     const { engine, observer } = this.ctx;
     connection.socket.unsubscribe(topicOf(app.id, channel));

@@ -1,5 +1,6 @@
 // One client socket: identity, subscriptions, signed-in user, liveness and rate state.
 import { randomInt } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { closeReason, encodeError } from '../../protocol/index.js';
 import type { App } from '../apps/registry.js';
 import type { ChannelKind } from '../../protocol/channels.js';
@@ -24,6 +25,16 @@ export function newSocketId(): string {
   return `${randomInt(1, SOCKET_ID_MAX)}.${randomInt(1, SOCKET_ID_MAX)}`;
 }
 
+/**
+ * Milliseconds since this process started, as an integer: V8 keeps such fields inline (Smi)
+ * where Date.now() values would each be a boxed heap number on every idle connection.
+ */
+export function clockMs(): number {
+  return Math.trunc(performance.now());
+}
+
+const NO_SUBSCRIPTIONS: ReadonlyMap<string, Subscription> = new Map();
+
 export class Connection {
   readonly socketId = newSocketId();
   app: App | undefined;
@@ -33,17 +44,31 @@ export class Connection {
   metrics: AppMetrics | undefined;
   /** Frames that arrive before connection_established was sent (app not yet resolved) wait here. */
   pending: string[] | undefined;
-  readonly subscriptions = new Map<string, Subscription>();
+  /** Allocated on the first subscribe: most idle sockets never need a map. */
+  private channels: Map<string, Subscription> | undefined;
   /** Channels being joined (guards duplicate concurrent subscribes); allocated on first use. */
   joining: Set<string> | undefined;
   user: SignedInUser | undefined;
-  lastActivity = Date.now();
+  /** clockMs() values. */
+  lastActivity = clockMs();
   pingSentAt = 0;
-  openedAt = Date.now();
+  openedAt = this.lastActivity;
   clientEventWindowStart = 0;
   clientEventCount = 0;
 
   constructor(readonly socket: Socket) {}
+
+  get subscriptions(): ReadonlyMap<string, Subscription> {
+    return this.channels ?? NO_SUBSCRIPTIONS;
+  }
+
+  addSubscription(channel: string, subscription: Subscription): void {
+    (this.channels ??= new Map()).set(channel, subscription);
+  }
+
+  removeSubscription(channel: string): void {
+    this.channels?.delete(channel);
+  }
 
   get closed(): boolean {
     return this.socket.isClosed;

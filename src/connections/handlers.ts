@@ -13,7 +13,7 @@ import { signin } from '../channels/signin.js';
 import type { ServerContext } from '../context.js';
 import { relayClientEvent } from '../publish/client-events.js';
 import type { Socket, SocketHandlers, UpgradeInfo } from '../transport/types.js';
-import { Connection } from './connection.js';
+import { clockMs, Connection } from './connection.js';
 
 const SUPPORTED_PROTOCOLS = new Set(['4', '5', '6', '7']);
 
@@ -82,7 +82,7 @@ export function socketHandlers(ctx: ServerContext, subscriptions: Subscriptions)
       return connection;
     },
     message(connection, text) {
-      connection.lastActivity = Date.now();
+      connection.lastActivity = clockMs();
       if (connection.metrics !== undefined) {
         connection.metrics.messagesIn.inc();
         connection.metrics.bytesIn.inc(text.length);
@@ -97,7 +97,7 @@ export function socketHandlers(ctx: ServerContext, subscriptions: Subscriptions)
       else dispatch(connection, text);
     },
     activity(connection) {
-      connection.lastActivity = Date.now();
+      connection.lastActivity = clockMs();
       connection.pingSentAt = 0;
     },
     drain() {},

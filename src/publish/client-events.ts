@@ -1,6 +1,6 @@
 // Client events (PROTOCOL.md §2.8): members only, never echoed to the sender, rate limited.
 import { encodeEvent, ErrorCode, ErrorMessage, type ClientFrame } from '../../protocol/index.js';
-import type { Connection } from '../connections/connection.js';
+import { clockMs, type Connection } from '../connections/connection.js';
 import type { ServerContext } from '../context.js';
 
 const MAX_EVENT_NAME = 200;
@@ -56,7 +56,7 @@ export async function relayClientEvent(ctx: ServerContext, connection: Connectio
 
 /** Fixed one-second window per connection: no timers, two numbers of state. */
 function takeRateToken(connection: Connection, limit: number): boolean {
-  const now = Date.now();
+  const now = clockMs();
   if (now - connection.clientEventWindowStart >= 1000) {
     connection.clientEventWindowStart = now;
     connection.clientEventCount = 0;

@@ -3,6 +3,7 @@
 // --step raises the rate until a step loses messages, falls behind or exceeds --max-p99.
 import { runTriggerLoad } from '../http-client.js';
 import { clientCpuNote, type Row } from '../report.js';
+import { readUserCpuMs } from '../servers.js';
 import { checkDelivery, connectAll, drain, latencyColumns, latencyValues, newResult, channelStats, triggerTarget, type Scenario, type ScenarioContext } from './common.js';
 
 const CHANNEL = 'bench-fanout';
@@ -16,6 +17,7 @@ export const fanout: Scenario = async (ctx) => {
     { key: 'deliveriesPerS', title: 'deliveries/s', better: 'higher' },
     ...latencyColumns,
     { key: 'lost', title: 'lost', better: 'exact' },
+    { key: 'serverUsPerDelivery', title: 'server user µs/delivery', better: 'lower', digits: 2 },
   ]);
   const conn = await connectAll(ctx, result, subs, { base: CHANNEL, kind: 'public', perChannel: 0 });
   if (conn.subscribed === 0) return result;
@@ -53,6 +55,7 @@ export const fanout: Scenario = async (ctx) => {
 async function runStep(ctx: ScenarioContext, rate: number, result: ReturnType<typeof newResult>): Promise<{ row: Row; sustained: boolean; why: string; closed: number }> {
   const { opts, pool } = ctx;
   await pool.reset();
+  const cpuBefore = readUserCpuMs(ctx.target.pid);
   const load = await runTriggerLoad(triggerTarget(ctx.target), {
     channel: CHANNEL,
     event: 'bench',
@@ -66,6 +69,9 @@ async function runStep(ctx: ScenarioContext, rate: number, result: ReturnType<ty
     return { expected: load.ok * t.members, received: t.received };
   });
   const t = channelStats(stats, CHANNEL);
+  const cpuAfter = readUserCpuMs(ctx.target.pid);
+  // Everything the server did in the window (HTTP, JSON, fan-out syscalls' user part) over what arrived.
+  const serverUsPerDelivery = cpuBefore === null || cpuAfter === null || t.received === 0 ? null : ((cpuAfter - cpuBefore) * 1000) / t.received;
   const expected = load.ok * t.members;
   const lost = expected - t.received;
   const latency = stats.latency.summary();
@@ -84,7 +90,7 @@ async function runStep(ctx: ScenarioContext, rate: number, result: ReturnType<ty
   return {
     row: {
       label,
-      values: { rate, published: load.ok, deliveriesPerS: t.received / windowS, ...latencyValues(latency), lost },
+      values: { rate, published: load.ok, deliveriesPerS: t.received / windowS, ...latencyValues(latency), lost, serverUsPerDelivery },
     },
     sustained: why === '',
     why,
