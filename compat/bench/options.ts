@@ -26,6 +26,8 @@ export interface BenchOptions {
   cluster?: number[];
   serverPid?: number;
   workersClient?: number;
+  /** Servers the bench starts run on CPU 0, the bench and its load generators on the others. */
+  pin: boolean;
   /** fanout: raise the rate step by step until messages are lost. */
   step: boolean;
   stepFactor: number;
@@ -45,7 +47,7 @@ export interface BenchOptions {
 export const USAGE = `Usage: npm run bench -- --scenario NAME[,NAME…|all] [options]
 
 Target:   --host H (127.0.0.1) --port P (6001) --app-id ID --key K --secret S
-          --start-broadcasty     start src/cli.ts on a free port (dev app) instead of --host/--port
+          --start-broadcasty     build (tsc) and start Broadcasty on a free port (dev app) instead of --host/--port
           --vs-limit             run against the bare uWS limit server first, print target/limit ratios
           --limit-only           run against the limit server only
           --server-pid PID       target pid for RSS (idle scenario) when the bench did not start it
@@ -56,6 +58,8 @@ Load:     --subs N  --rate R  --duration S (5)  --concurrency N  --payload BYTES
           --members N (presence 100, whisper 10)  --client-rate R (9 per connection)
           --step [--step-factor 2] [--max-steps 8] [--max-p99 1000]   (fanout peak search)
           --workers-client N (load-generator processes; default: cores, more for many connections)
+          --pin                  servers the bench starts on CPU 0, load generators on the other
+                                 CPUs (taskset): on a small box, steadier ratios run to run
 Output:   --json FILE  --quiet  --timeout MS (per connection step, 10000)`;
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -79,6 +83,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       cluster: { type: 'string' },
       'server-pid': { type: 'string' },
       'workers-client': { type: 'string' },
+      pin: { type: 'boolean', default: false },
       step: { type: 'boolean', default: false },
       'step-factor': { type: 'string', default: '2' },
       'max-steps': { type: 'string', default: '8' },
@@ -98,6 +103,8 @@ export function parseOptions(argv: string[]): BenchOptions {
   const host = values.host!;
   // Traffic only ever goes to loopback; the source-address spreading relies on it too.
   if (!/^127\.\d+\.\d+\.\d+$/.test(host) && host !== 'localhost') throw new UsageError(`--host must be a loopback address (127.x.x.x), got ${host}`);
+  if (values.pin && values.cluster !== undefined) throw new UsageError('--pin puts every server process on CPU 0, so it cannot measure --cluster; drop one of them');
+  if (values.pin && cpus().length < 2) throw new UsageError(`--pin needs at least 2 CPUs, this machine has ${cpus().length}`);
   return {
     host: host === 'localhost' ? '127.0.0.1' : host,
     port: int(values.port!, 'port'),
@@ -115,6 +122,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     cluster: values.cluster?.split(',').map((n) => int(n.trim(), 'cluster')),
     serverPid: optInt(values['server-pid'], 'server-pid'),
     workersClient: optInt(values['workers-client'], 'workers-client'),
+    pin: values.pin!,
     step: values.step!,
     stepFactor: num(values['step-factor']!, 'step-factor'),
     maxSteps: int(values['max-steps']!, 'max-steps'),

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { LoadResult, LoadSpec, TriggerTarget } from './http-client.js';
 import type { ActionResult, ChannelPlan, ChannelStats, Command, ConnectResult, ReplyEnvelope, StatsResult } from './ipc.js';
 import { emptyChannelStats } from './ipc.js';
-import { BENCH_DIR, spawnTs, stopChild } from './servers.js';
+import { BENCH_DIR, spawnNode, stopChild } from './servers.js';
 import { Histogram, now } from './stats.js';
 
 /**
@@ -62,7 +62,7 @@ export class Pool {
 
   static async start(count: number): Promise<Pool> {
     const workers = Array.from({ length: count }, (): WorkerHandle => {
-      const child = spawnTs(join(BENCH_DIR, 'worker.ts'), [], ['ignore', 'inherit', 'inherit', 'ipc']);
+      const child = spawnNode('client', join(BENCH_DIR, 'worker.ts'), [], ['ignore', 'inherit', 'inherit', 'ipc']);
       return { child, pending: new Map() };
     });
     const pool = new Pool(workers);

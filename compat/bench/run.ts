@@ -10,7 +10,7 @@ import { idle } from './scenarios/idle.js';
 import { presence } from './scenarios/presence.js';
 import { publish } from './scenarios/publish.js';
 import { whisper } from './scenarios/whisper.js';
-import { startBroadcasty, startLimitServer, startRedis, type Target } from './servers.js';
+import { pinCpus, startBroadcasty, startLimitServer, startRedis, type Target } from './servers.js';
 
 export const scenarios: Record<ScenarioName, Scenario> = { idle, connect, fanout, publish, presence, whisper };
 
@@ -63,6 +63,7 @@ export async function runBench(opts: BenchOptions, hooks: Hooks): Promise<BenchR
     results: [],
     comparisons: [],
   };
+  if (opts.pin) pinCpus();
   const pool = await Pool.start(workerCount(opts, opts.subs ?? 1000));
   try {
     let limitResults: ScenarioResult[] = [];

@@ -1,9 +1,10 @@
 // Child processes the bench starts itself: load-generator workers, the limit server and
 // (optionally) Broadcasty. All are started through one helper that raises the fd limit.
-import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sleep } from './stats.js';
@@ -33,15 +34,39 @@ process.on('exit', () => {
   for (const child of started) if (child.exitCode === null && child.pid) child.kill('SIGKILL');
 });
 
+/** CPU lists for `taskset -c`, set by pinTo(); unpinned by default. */
+const pinning: { server?: string; client?: string } = {};
+
+export type Role = 'server' | 'client';
+
 /**
- * Spawns `node --import tsx script args` with the soft fd limit raised to the hard one.
- * Node has no setrlimit, so a tiny sh wrapper runs `ulimit -n` and then execs node (same
- * pid, and the IPC fd survives the exec).
+ * Splits the CPUs: servers on CPU 0, this process (the HTTP publisher) and everything it starts
+ * as a client on the rest. Without it, on two cores the scheduler sometimes stacks the server
+ * and a load generator on one core and a ratio swings by 2x between identical runs.
  */
-export function spawnTs(script: string, args: string[], stdio: StdioOptions, env?: NodeJS.ProcessEnv): ChildProcess {
+export function pinCpus(): void {
+  const last = cpus().length - 1;
+  pinning.server = '0';
+  pinning.client = last === 1 ? '1' : `1-${last}`;
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', pinning.client, String(process.pid)], { stdio: 'ignore' });
+  } catch (err) {
+    throw new Error(`--pin needs taskset (util-linux): ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Spawns `node script args` (with the tsx loader for a .ts script) with the soft fd limit raised
+ * to the hard one. Node has no setrlimit, so a tiny sh wrapper runs `ulimit -n` and then execs
+ * node (same pid, and the IPC fd survives the exec).
+ */
+export function spawnNode(role: Role, script: string, args: string[], stdio: StdioOptions, env?: NodeJS.ProcessEnv): ChildProcess {
+  const loader = script.endsWith('.ts') ? ['--import', TSX_LOADER] : [];
+  const cpuList = pinning[role];
+  const pin = cpuList === undefined ? [] : ['taskset', '-c', cpuList];
   const child = spawn(
     '/bin/sh',
-    ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', 'sh', process.execPath, '--import', TSX_LOADER, script, ...args],
+    ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', 'sh', ...pin, process.execPath, ...loader, script, ...args],
     { cwd: REPO_ROOT, stdio, env: env ?? process.env },
   );
   started.add(child);
@@ -101,7 +126,7 @@ function waitForListening(child: ChildProcess, what: string, timeoutMs: number):
 }
 
 async function startServer(label: string, script: string, args: string[], port: number, creds: Omit<Target, 'label' | 'host' | 'port'>): Promise<Target> {
-  const child = spawnTs(script, args, ['ignore', 'pipe', 'pipe']);
+  const child = spawnNode('server', script, args, ['ignore', 'pipe', 'pipe']);
   const output = await waitForListening(child, label, 30_000).catch(async (err: Error) => {
     await stopChild(child, 1000);
     throw err;
@@ -120,9 +145,40 @@ async function startServer(label: string, script: string, args: string[], port: 
 
 export const DEV_APP = { appId: 'app-id', key: 'app-key', secret: 'app-secret' } as const;
 
+// Both servers run compiled JavaScript, as users run Broadcasty (`npm start` runs tsc's output):
+// under tsx every closure pays esbuild's keepNames wrapper and a loader thread adds memory, which
+// the figures would otherwise count.
+const requireHere = createRequire(import.meta.url);
+const BUILD_DIR = join(REPO_ROOT, '.bench-tmp');
+let builtLimitServer: string | undefined;
+let builtBroadcasty: string | undefined;
+
+function buildLimitServer(): string {
+  if (builtLimitServer !== undefined) return builtLimitServer;
+  const ts = requireHere('typescript') as typeof import('typescript');
+  const source = readFileSync(join(BENCH_DIR, 'limit-server.ts'), 'utf8');
+  const { outputText } = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
+  mkdirSync(BUILD_DIR, { recursive: true });
+  // Inside the repository, so its imports resolve from the project's node_modules.
+  builtLimitServer = join(BUILD_DIR, 'limit-server.mjs');
+  writeFileSync(builtLimitServer, outputText);
+  return builtLimitServer;
+}
+
+function buildBroadcasty(): string {
+  if (builtBroadcasty !== undefined) return builtBroadcasty;
+  execFileSync(process.execPath, [requireHere.resolve('typescript/bin/tsc'), '-p', join(REPO_ROOT, 'tsconfig.json')], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    timeout: 180_000,
+  });
+  builtBroadcasty = join(REPO_ROOT, 'dist', 'src', 'cli.js');
+  return builtBroadcasty;
+}
+
 export async function startLimitServer(): Promise<Target> {
   const port = await freePort();
-  return startServer('limit', join(BENCH_DIR, 'limit-server.ts'), ['--port', String(port)], port, { ...DEV_APP });
+  return startServer('limit', buildLimitServer(), ['--port', String(port)], port, { ...DEV_APP });
 }
 
 export const broadcastyCli = join(REPO_ROOT, 'src', 'cli.ts');
@@ -145,7 +201,7 @@ export async function startBroadcasty(cluster?: { workers: number; redisUrl: str
   const file = join(tmpdir(), `broadcasty-bench-${process.pid}-${port}.json`);
   writeFileSync(file, JSON.stringify(config, null, 2));
   const label = cluster === undefined ? 'broadcasty' : `broadcasty x${cluster.workers} workers + redis`;
-  return startServer(label, broadcastyCli, ['start', '--port', String(port), '--host', '127.0.0.1', '--config', file], port, { ...DEV_APP });
+  return startServer(label, buildBroadcasty(), ['start', '--port', String(port), '--host', '127.0.0.1', '--config', file], port, { ...DEV_APP });
 }
 
 /** A throwaway redis-server on a free port (nothing persisted), for --cluster runs. */
