@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import type { PresenceChannel } from 'pusher-js';
 import { APP, Client, rawSubscriber, sdk, sleep, startNode, startNodes, until, type Node } from './support/cluster.js';
 import { RedisServer } from './support/redis.js';
+import { WebhookReceiver } from './support/webhook-receiver.js';
 
 const NODE_TTL = 2;
 
@@ -41,8 +42,10 @@ describe('failures', () => {
     await redis.stop();
   });
 
-  it('removes and announces the presence members of a node killed with -9 within nodeTtl; the others keep serving', async () => {
-    nodes.push(...(await startNodes(3, { redisUrl: redis.url, redisPrefix: 'crash', nodeTtl: NODE_TTL })));
+  it('removes and announces the presence members of a node killed with -9 within nodeTtl, sends their webhooks once; the others keep serving', async () => {
+    const receiver = await WebhookReceiver.start([APP]);
+    const app = { ...APP, subscriptionCount: true, webhooks: [{ url: receiver.url('/crash') }] };
+    nodes.push(...(await startNodes(3, { redisUrl: redis.url, redisPrefix: 'crash', nodeTtl: NODE_TTL, webhookDelayMs: 200, apps: [app] })));
     const [one, two, doomed] = nodes.map((n) => n.port);
     const watcherOne = await connect(one, { id: 'watcher-1' });
     const watcherTwo = await connect(two, { id: 'watcher-2' });
@@ -51,11 +54,12 @@ describe('failures', () => {
       await watcher.subscribe('crash-news');
     }
     // 'ghost' only lives on the doomed node; 'both' also has a connection on a survivor.
-    await rawSubscriber(doomed, ['presence-crash', 'crash-news'], 'ghost');
+    await rawSubscriber(doomed, ['presence-crash', 'crash-news', 'crash-only'], 'ghost');
     await rawSubscriber(doomed, ['presence-crash'], 'both');
     const survivor = await rawSubscriber(one, ['presence-crash'], 'both');
     assert.deepEqual(await userIds(one, 'presence-crash'), ['both', 'ghost', 'watcher-1', 'watcher-2']);
     for (const watcher of [watcherOne, watcherTwo]) watcher.take('presence-crash', 'pusher_internal:member_added');
+    await sleep(300); // the set-up's own webhooks arrive before the kill
 
     const killedAt = Date.now();
     await nodes[2].kill();
@@ -74,7 +78,32 @@ describe('failures', () => {
     for (const watcher of [watcherOne, watcherTwo]) await watcher.next('crash-news', 'still-here');
     await sleep(300);
     for (const watcher of [watcherOne, watcherTwo]) assert.deepEqual(watcher.take('presence-crash', 'pusher_internal:member_removed'), [], "'both' stays");
+
+    // The leaves the dead node never reported: webhooks from one survivor, subscription_count to the rest.
+    const counts: unknown[] = [];
+    await until(
+      async () => {
+        counts.push(...watcherOne.take('crash-news', 'pusher_internal:subscription_count').map((e) => e.data));
+        return counts.some((d) => (d as { subscription_count: number }).subscription_count === 2);
+      },
+      5000,
+      'subscription_count 2 on crash-news',
+    );
+    const afterKill = () => receiver.events('/crash').filter((e) => e.at >= killedAt);
+    await receiver.until('the dead node’s webhooks', () => afterKill().length >= 4);
+    await sleep(1000); // a second survivor sending them too would show up by now
+    const sorted = afterKill()
+      .map(({ at: _at, ...event }) => event)
+      .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+    assert.deepEqual(sorted, [
+      { name: 'channel_vacated', channel: 'crash-only' },
+      { name: 'member_removed', channel: 'presence-crash', user_id: 'ghost' },
+      { name: 'subscription_count', channel: 'crash-news', subscription_count: 2 },
+      { name: 'subscription_count', channel: 'crash-only', subscription_count: 0 },
+    ].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))));
+    assert.ok(receiver.delivered('/crash').every((d) => d.valid), 'every webhook passes the SDK check');
     survivor.close();
+    await receiver.close();
   });
 
   it('keeps delivering locally while Redis is down, answers /ready 503, and heals when Redis is back', async () => {

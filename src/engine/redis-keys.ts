@@ -54,6 +54,12 @@ export const counter = {
   connections: (appId: string) => `c\n${appId}\n`,
 };
 
+/** The app and channel of a subscriptions counter field. */
+export function parseSubscriptionsCounter(field: string): { appId: string; channel: string } {
+  const [, appId, channel] = field.split('\n', 3);
+  return { appId, channel };
+}
+
 /** The app, channel and user of a presence counter field. */
 export function parsePresenceCounter(field: string): { appId: string; channel: string; userId: string } {
   const [, appId, channel] = field.split('\n', 3);

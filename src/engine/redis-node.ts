@@ -13,9 +13,9 @@ import type { Redis } from 'ioredis';
 import { memberAdded, memberRemoved } from '../../protocol/index.js';
 import type { Logger } from '../logger.js';
 import type { LocalEngine, LocalSnapshot } from './local.js';
-import { counter, decodeMember, encodeMember, parsePresenceCounter, type RedisKeys } from './redis-keys.js';
+import { counter, decodeMember, encodeMember, parsePresenceCounter, parseSubscriptionsCounter, type RedisKeys } from './redis-keys.js';
 import type { Scripts } from './redis-scripts.js';
-import type { PresenceMember } from './types.js';
+import type { Departures, PresenceMember } from './types.js';
 
 /** Counters per restore or reap call: each call stays a few ms of Redis time however big a node is. */
 const BATCH = 500;
@@ -23,6 +23,8 @@ const BATCH = 500;
 export interface Announcer {
   /** Fans a frame out cluster-wide; skipSelf leaves out this node's sockets (they know already). */
   announce(appId: string, channel: string, frame: string, skipSelf: boolean): Promise<void>;
+  /** Where the leaves of a dead node's sockets are reported (known once the engine started). */
+  departures(): Departures | undefined;
 }
 
 /**
@@ -136,7 +138,8 @@ export class ClusterNode {
     if (generation !== this.generation) return;
     this.synced = true;
     await this.announceRestored((restored as string[][]).flat(), snapshot, previous, offline);
-    if (previous === Previous.Alive) await this.reap(retired);
+    // Its sockets are this node's and still here: nothing departed.
+    if (previous === Previous.Alive) await this.reap(retired, false);
     if (previous === Previous.Unknown) this.reconcileLeaves(offline);
   }
 
@@ -147,7 +150,8 @@ export class ClusterNode {
     this.linkDown();
     if (id === undefined) return;
     await this.scripts.bcRegister(this.keys.prefix, '', id, 0, this.ttlMs);
-    await this.reap(id);
+    // The sockets were closed first and reported their own leaves.
+    await this.reap(id, false);
   }
 
   private run(task: () => Promise<void>): void {
@@ -177,19 +181,28 @@ export class ClusterNode {
     }
     if (dead !== null) {
       this.log.warn({ node: dead }, 'a node stopped heartbeating; removing its connections and presence members');
-      await this.reap(dead);
+      await this.reap(dead, true);
     }
   }
 
-  /** Takes a dead incarnation's counters back batch by batch and announces who left with it. */
-  private async reap(id: string): Promise<void> {
+  /**
+   * Takes a dead incarnation's counters back batch by batch and announces who left with it;
+   * with `departed`, also reports those leaves (members first, then channels, as a leave does).
+   */
+  private async reap(id: string, departed: boolean): Promise<void> {
+    const departures = departed ? this.announcer.departures() : undefined;
     for (;;) {
-      const [done, left] = (await this.scripts.bcReap(this.keys.prefix, id, BATCH, this.ttlMs)) as [number, string[]];
+      const [done, left, remaining] = (await this.scripts.bcReap(this.keys.prefix, id, BATCH, this.ttlMs)) as [number, string[], (string | number)[]];
       const announced: Promise<void>[] = [];
       for (let i = 0; i < left.length; i += 2) {
         const { appId, channel, userId } = parsePresenceCounter(left[i]);
         const frame = memberRemoved(channel, decodeMember(userId, left[i + 1]).rawUserId);
         announced.push(this.announcer.announce(appId, channel, frame, false));
+        departures?.memberLeft(appId, channel, userId);
+      }
+      for (let i = 0; i < remaining.length && departures !== undefined; i += 2) {
+        const { appId, channel } = parseSubscriptionsCounter(String(remaining[i]));
+        departures.subscribersLeft(appId, channel, Number(remaining[i + 1]));
       }
       await Promise.all(announced);
       if (done === 1) return;

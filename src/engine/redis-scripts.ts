@@ -133,7 +133,8 @@ return {1, dead}`),
 
   // ARGV: prefix, dead node, batch size, lease ms. Takes back one batch of the node's counters;
   // several callers may work on one node, each batch is taken once. Returns {1 when the node is
-  // gone, the presence fields and member JSON of users whose last connection it held}.
+  // gone, the presence fields and member JSON of users whose last connection it held, the
+  // subscription fields it held and their totals afterwards}.
   bcReap: script(`
 local now, dead, limit = now_ms(), ARGV[2], tonumber(ARGV[3])
 local own_key = node_key(dead)
@@ -143,22 +144,26 @@ repeat
   cursor = page[1]
   for _, v in ipairs(page[2]) do batch[#batch + 1] = v end
 until cursor == '0' or #batch >= 2 * limit
-local left = {}
+local left, remaining = {}, {}
 for i = 1, #batch, 2 do
   local r = change(dead, batch[i], -tonumber(batch[i + 1]), '', true)
   if r[3] then
     left[#left + 1] = batch[i]
     left[#left + 1] = r[3]
   end
+  if string.sub(batch[i], 1, 1) == 's' then
+    remaining[#remaining + 1] = batch[i]
+    remaining[#remaining + 1] = r[1]
+  end
 end
 if redis.call('EXISTS', own_key) == 1 then
   redis.call('ZADD', REAPING, now + tonumber(ARGV[4]), dead)
-  return {0, left}
+  return {0, left, remaining}
 end
 redis.call('ZREM', REAPING, dead)
 redis.call('ZADD', REAPED, now, dead)
 redis.call('ZREMRANGEBYSCORE', REAPED, '-inf', now - 86400000)
-return {1, left}`),
+return {1, left, remaining}`),
 
   // ARGV: prefix, app, channel. The cached event and its remaining time to live.
   bcGetCache: script(`

@@ -36,8 +36,21 @@ export interface LocalDelivery {
   userStatusChanged(appId: string, userId: string, online: boolean): void;
 }
 
+/**
+ * Leaves that happened with a node that died (kill -9): its sockets never ran their leave
+ * handlers, so the node that takes its state back reports them here, once cluster-wide, for the
+ * side effects beyond the frames the engine fans out itself (webhooks, subscription_count).
+ */
+export interface Departures {
+  /** The user's last connection in the presence channel was on the dead node. */
+  memberLeft(appId: string, channel: string, userId: string): void;
+  /** The dead node's subscribers left the channel; `remaining` are on live nodes. */
+  subscribersLeft(appId: string, channel: string, remaining: number): void;
+}
+
 export interface Engine {
-  start(delivery: LocalDelivery): Promise<void>;
+  /** A single-process engine never sees a node die and may ignore departures. */
+  start(delivery: LocalDelivery, departures: Departures): Promise<void>;
   stop(): Promise<void>;
   /** 'degraded' while a clustered engine cannot reach its shared store: delivery stays local. */
   health(): 'ok' | 'degraded';
