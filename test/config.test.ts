@@ -1,16 +1,16 @@
 // Settings: defaults, the names users already have in .env, and errors that name
 // the setting, the bad value and what is allowed.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../src/config/load.js';
+import { scratchDir } from './support/scratch.js';
 
 const load = (env: Record<string, string>, configFile?: string) => loadConfig({ env, configFile });
 
 function configFile(content: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'broadcasty-config-')), 'config.json');
+  const file = join(scratchDir('config'), 'config.json');
   writeFileSync(file, content);
   return file;
 }

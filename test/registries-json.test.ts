@@ -1,8 +1,7 @@
 // The JSON-file app registry (reloaded on edit, bad edits ignored) and the registry settings'
 // errors, which name the setting, the value and what is allowed.
 import assert from 'node:assert/strict';
-import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
@@ -11,11 +10,12 @@ import { JsonFileRegistry } from '../src/apps/json-file.js';
 import { ConfigError, loadConfig } from '../src/config/load.js';
 import { runCli } from './support/cli-process.js';
 import { RawClient, startTestServer } from './support/in-process.js';
+import { scratchDir } from './support/scratch.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function appsFile(apps: unknown[]): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'broadcasty-apps-')), 'apps.json');
+  const file = join(scratchDir('apps'), 'apps.json');
   writeFileSync(file, JSON.stringify({ apps }));
   return file;
 }

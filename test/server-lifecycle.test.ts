@@ -2,13 +2,13 @@
 // origin checks, health endpoints and the SIGTERM drain.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { WebSocket } from 'ws';
 import { RawClient, startTestServer } from './support/in-process.js';
 import { freePort, runCli, untilListening } from './support/cli-process.js';
+import { scratchDir } from './support/scratch.js';
 
 describe('the CLI', () => {
   it('starts on PUSHER_APP_* env, prints the URL, the Laravel .env lines and Echo options, and drains on SIGTERM', async () => {
@@ -45,7 +45,7 @@ describe('the CLI', () => {
 
 describe('TLS', () => {
   it('serves wss and https with the configured certificate', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'broadcasty-tls-'));
+    const dir = scratchDir('tls');
     const cert = join(dir, 'cert.pem');
     const key = join(dir, 'key.pem');
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });

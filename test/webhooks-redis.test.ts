@@ -3,9 +3,8 @@
 // cancelled across nodes, and pending deliveries survive a clean restart and a SIGKILL.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../src/config/load.js';
@@ -13,6 +12,7 @@ import type { ServerConfig } from '../src/config/schema.js';
 import { createLogger } from '../src/logger.js';
 import { createWebhooks, type Webhooks } from '../src/webhooks/index.js';
 import { freePort } from './support/cli-process.js';
+import { scratchDir } from './support/scratch.js';
 import { WebhookReceiver } from './support/webhook-receiver.js';
 
 const APP = { id: 'clustered', key: 'clustered-key', secret: 'clustered-secret' };
@@ -129,7 +129,7 @@ describe('webhooks with the Redis queue', () => {
     let answer: number | 'hang' = 'hang';
     receiver.behave('/crash', () => answer);
     const cfg = config('crash', '/crash', { webhookTimeoutMs: 60_000 });
-    const dir = mkdtempSync(join(tmpdir(), 'broadcasty-webhook-node-'));
+    const dir = scratchDir('webhook-node');
     const script = join(dir, 'node.ts');
     writeFileSync(
       script,

@@ -1,8 +1,7 @@
 // Webhooks end to end (PROTOCOL.md §6, checklist 106-115): Broadcasty runs as a real process
 // whose webhooks point at a real HTTP receiver that validates each one with the `pusher` SDK.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -18,6 +17,7 @@ import {
 import { freePort, runCli, untilListening, type CliProcess } from './support/cli-process.js';
 import { RawClient } from './support/in-process.js';
 import { WebhookReceiver } from './support/webhook-receiver.js';
+import { scratchDir } from './support/scratch.js';
 
 const APP = { id: 'hooks', key: 'hooks-key', secret: 'hooks-secret-do-not-log' };
 const BATCH_APP = { id: 'batch', key: 'batch-key', secret: 'batch-secret-do-not-log' };
@@ -46,7 +46,7 @@ describe('protocol/webhooks', () => {
 });
 
 function startBroadcasty(config: object): { cli: CliProcess; port: Promise<number> } {
-  const dir = mkdtempSync(join(tmpdir(), 'broadcasty-webhooks-'));
+  const dir = scratchDir('webhooks');
   const file = join(dir, 'config.json');
   writeFileSync(file, JSON.stringify(config));
   const portPromise = freePort();

@@ -1,7 +1,7 @@
 // Child processes the bench starts itself: load-generator workers, the limit server and
 // (optionally) Broadcasty. All are started through one helper that raises the fd limit.
 import { execFileSync, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
@@ -201,7 +201,13 @@ export async function startBroadcasty(cluster?: { workers: number; redisUrl: str
   const file = join(tmpdir(), `broadcasty-bench-${process.pid}-${port}.json`);
   writeFileSync(file, JSON.stringify(config, null, 2));
   const label = cluster === undefined ? 'broadcasty' : `broadcasty x${cluster.workers} workers + redis`;
-  return startServer(label, buildBroadcasty(), ['start', '--port', String(port), '--host', '127.0.0.1', '--config', file], port, { ...DEV_APP });
+  const removeFile = () => rmSync(file, { force: true });
+  // Workers (re)started by --workers read the file too: it stays until the server stops.
+  const target = await startServer(label, buildBroadcasty(), ['start', '--port', String(port), '--host', '127.0.0.1', '--config', file], port, { ...DEV_APP }).catch((err: unknown) => {
+    removeFile();
+    throw err;
+  });
+  return { ...target, stop: () => target.stop!().finally(removeFile) };
 }
 
 /** A throwaway redis-server on a free port (nothing persisted), for --cluster runs. */

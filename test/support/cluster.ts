@@ -1,12 +1,12 @@
 // Cluster tests as users run them: Broadcasty nodes started through the CLI with a config file,
 // pusher-js clients (Node build) authorised by the `pusher` SDK, and the SDK for the HTTP API.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import PusherModule from 'pusher-js';
 import PusherServer from 'pusher';
 import { freePort, runCli, untilListening, type CliProcess } from './cli-process.js';
 import { RawClient } from './in-process.js';
+import { scratchDir } from './scratch.js';
 
 // Under NodeNext the default import is typed as the module namespace; at run time it is the class.
 const Pusher = PusherModule as unknown as typeof PusherModule.default;
@@ -24,7 +24,7 @@ export interface Node {
 }
 
 export function writeConfig(config: object): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'broadcasty-cluster-')), 'config.json');
+  const file = join(scratchDir('cluster'), 'config.json');
   writeFileSync(file, JSON.stringify(config));
   return file;
 }
