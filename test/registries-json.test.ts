@@ -37,15 +37,24 @@ async function refusalCode(port: number, key: string): Promise<number> {
 }
 
 describe('json app registry', () => {
-  it('serves the apps in the file and picks up an edit without a restart', async () => {
-    const file = appsFile([{ id: 'a', key: 'key-a', secret: 'sa' }]);
+  it('serves the apps in the file and picks up an edit without a restart, also for open sockets', async () => {
+    const file = appsFile([{ id: 'a', key: 'key-a', secret: 'sa' }, { id: 'c', key: 'key-c', secret: 'sc' }]);
     const server = await startTestServer({ appRegistry: 'json', appsFile: file });
     try {
       assert.equal(await refusalCode(server.port, 'key-a'), 0);
       assert.equal(await refusalCode(server.port, 'key-b'), 4001);
+      const openA = await RawClient.connect(server.port, 'key-a');
+      const openC = await RawClient.connect(server.port, 'key-c');
+      await Promise.all([openA.established(), openC.established()]);
       writeFileSync(file, JSON.stringify({ apps: [{ id: 'a', key: 'key-a', secret: 'sa', enabled: false }, { id: 'b', key: 'key-b', secret: 'sb' }] }));
       await eventually('new app accepted', async () => (await refusalCode(server.port, 'key-b')) === 0);
       assert.equal(await refusalCode(server.port, 'key-a'), 4003);
+      // Sockets already open follow the file: disabled → 4003, removed → 4001, each after a pusher:error.
+      for (const [client, code] of [[openA, 4003], [openC, 4001]] as const) {
+        const error = await client.next((f) => f.event === 'pusher:error', 3000);
+        assert.equal((error.data as { code: number }).code, code);
+        assert.equal((await client.closed).code, code);
+      }
     } finally {
       await server.shutdown();
     }
