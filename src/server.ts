@@ -58,11 +58,11 @@ const COUNT_FLUSH_MS = 5000;
 
 export async function startServer(config: ServerConfig, deps: ServerDeps = {}): Promise<RunningServer> {
   const log = deps.log ?? createLogger(config.logLevel);
-  const engine = deps.engine ?? createEngine(config, log);
+  const engine = deps.engine ?? (await createEngine(config, log));
   const metrics = new Metrics();
-  const ownRegistry = deps.registry === undefined ? createRegistry(config, log) : undefined;
+  const ownRegistry = deps.registry === undefined ? await createRegistry(config, log) : undefined;
   const registry = deps.registry ?? ownRegistry!;
-  const webhooks = createWebhooks({ config, log, metrics: metrics.webhooks });
+  const webhooks = await createWebhooks({ config, log, metrics: metrics.webhooks });
   const observer = new ObserverFanout([...(deps.observers ?? []), webhooks.observer]);
   const hub = new Hub(metrics);
   const ctx: ServerContext = {

@@ -64,7 +64,7 @@ for (const db of DATABASES) {
     const tables: string[] = [];
 
     before(async () => {
-      admin = connectSql(db.dialect, db.url);
+      admin = (await connectSql(db.dialect, db.url));
       try {
         await admin.query('SELECT 1', []);
       } catch (error) {
@@ -101,7 +101,7 @@ for (const db of DATABASES) {
     it('maps a row (columns and settings JSON) through appSchema and shows a changed row within the TTL', async () => {
       const table = await freshTable();
       await insert(table, { id: 'id-1', key: 'key-1', secret: 's1', settings: { maxPresenceMembers: 7, webhooks: [{ url: 'http://127.0.0.1:9/hook' }] } });
-      const client = connectSql(db.dialect, db.url);
+      const client = (await connectSql(db.dialect, db.url));
       const registry = new SqlAppRegistry(client, { table, cacheTtlMs: TTL_MS, log: capturingLogger().log });
       try {
         const app = await registry.findByKey('key-1');
@@ -132,7 +132,7 @@ for (const db of DATABASES) {
     it('keeps serving cached apps without waiting when the database goes away', async () => {
       const table = await freshTable();
       await insert(table, { id: 'id-1', key: 'key-1', secret: 's1' });
-      const client = connectSql(db.dialect, db.url);
+      const client = (await connectSql(db.dialect, db.url));
       const { log, lines } = capturingLogger();
       const registry = new SqlAppRegistry(client, { table, cacheTtlMs: 50, log });
       assert.equal((await registry.findByKey('key-1'))?.secret, 's1');
@@ -153,7 +153,7 @@ for (const db of DATABASES) {
       await insert(table, { id: 'bad-2', key: 'bad-key-2', secret: 's', settings: { secret: 'twice' } });
       await insert(table, { id: 'bad-3', key: 'bad-key-3', secret: 's' });
       await update(table, 'bad-3', 'max_connections', -1);
-      const registry = new SqlAppRegistry(connectSql(db.dialect, db.url), { table, cacheTtlMs: TTL_MS, log: capturingLogger().log });
+      const registry = new SqlAppRegistry((await connectSql(db.dialect, db.url)), { table, cacheTtlMs: TTL_MS, log: capturingLogger().log });
       try {
         await assert.rejects(registry.findByKey('bad-key-1'), new RegExp(`table ${table}, row id "bad-1": settings\\.webhooks\\[0\\]\\.url: got "not a url"`));
         await assert.rejects(registry.findByKey('bad-key-2'), /settings\.secret: set it in the column secret instead/);

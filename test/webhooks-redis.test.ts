@@ -54,8 +54,8 @@ describe('webhooks with the Redis queue', () => {
     });
   }
 
-  function node(cfg: ServerConfig, leaseMs?: number): Webhooks {
-    const webhooks = createWebhooks({ config: cfg, log: createLogger('silent') }, { leaseMs });
+  async function node(cfg: ServerConfig, leaseMs?: number): Promise<Webhooks> {
+    const webhooks = await createWebhooks({ config: cfg, log: createLogger('silent') }, { leaseMs });
     nodes.push(webhooks);
     return webhooks;
   }
@@ -71,7 +71,7 @@ describe('webhooks with the Redis queue', () => {
 
   it('sends each webhook once from one of two nodes, in order per channel, validly signed', async () => {
     const cfg = config('once', '/once');
-    const [a, b] = [node(cfg), node(cfg)];
+    const [a, b] = await Promise.all([node(cfg), node(cfg)]);
     for (let i = 0; i < 20; i++) {
       a.observer.clientEvent(app(cfg), clientEvent('private-a', i));
       b.observer.clientEvent(app(cfg), clientEvent('private-b', i));
@@ -93,7 +93,7 @@ describe('webhooks with the Redis queue', () => {
 
   it('cancels a vacate on one node when another node sees the channel re-occupied within the delay', async () => {
     const cfg = config('cancel', '/cancel');
-    const [a, b] = [node(cfg), node(cfg)];
+    const [a, b] = await Promise.all([node(cfg), node(cfg)]);
     a.observer.channelOccupied(app(cfg), 'bounce');
     a.observer.channelVacated(app(cfg), 'bounce');
     a.observer.memberRemoved(app(cfg), 'presence-p', 'u1');
@@ -114,13 +114,13 @@ describe('webhooks with the Redis queue', () => {
     let down = true;
     receiver.behave('/restart', () => (down ? 500 : 200));
     const cfg = config('restart', '/restart');
-    const a = node(cfg);
+    const a = await node(cfg);
     a.observer.channelOccupied(app(cfg), 'kept');
     a.observer.channelVacated(app(cfg), 'held');
     await receiver.until('a refused attempt', () => receiver.attempts('/restart').length >= 1);
     await stop(a);
     down = false;
-    node(cfg);
+    await node(cfg);
     await receiver.until('both events after the restart', () => receiver.events('/restart').length === 2, 4000);
     assert.deepEqual(receiver.events('/restart').map((e) => `${e.name}:${e.channel}`).sort(), ['channel_occupied:kept', 'channel_vacated:held']);
   });
@@ -136,8 +136,7 @@ describe('webhooks with the Redis queue', () => {
       `import { createWebhooks } from ${JSON.stringify(new URL('../src/webhooks/index.ts', import.meta.url).pathname)};
 import { createLogger } from ${JSON.stringify(new URL('../src/logger.ts', import.meta.url).pathname)};
 const config = JSON.parse(process.argv[2]);
-const webhooks = createWebhooks({ config, log: createLogger('silent') }, { leaseMs: 1500 });
-webhooks.observer.channelOccupied(config.apps[0], 'orphaned');
+createWebhooks({ config, log: createLogger('silent') }, { leaseMs: 1500 }).then((webhooks) => webhooks.observer.channelOccupied(config.apps[0], 'orphaned'));
 setInterval(() => {}, 1000);`,
     );
     const child = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(cfg)], { stdio: 'ignore' });
@@ -145,7 +144,7 @@ setInterval(() => {}, 1000);`,
     child.kill('SIGKILL');
     answer = 200;
     const killedAt = Date.now();
-    node(cfg);
+    await node(cfg);
     await receiver.until('the recovered delivery', () => receiver.delivered('/crash').length === 1, 5000);
     assert.ok(Date.now() - killedAt < 4000);
     assert.deepEqual(receiver.events('/crash').map((e) => e.channel), ['orphaned']);

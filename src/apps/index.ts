@@ -16,7 +16,7 @@ class ConfigAppRegistry extends StaticAppRegistry implements ManagedRegistry {
 }
 
 /** Throws (ConfigError) at start when the json registry's file is missing or invalid. */
-export function createRegistry(config: ServerConfig, log: Logger = createLogger(config.logLevel)): ManagedRegistry {
+export async function createRegistry(config: ServerConfig, log: Logger = createLogger(config.logLevel)): Promise<ManagedRegistry> {
   switch (config.appRegistry) {
     case 'static':
       return new ConfigAppRegistry(config.apps);
@@ -24,7 +24,7 @@ export function createRegistry(config: ServerConfig, log: Logger = createLogger(
       return new JsonFileRegistry(config.appsFile!, log);
     case 'postgres':
     case 'mysql':
-      return new SqlAppRegistry(connectSql(config.appRegistry, config.databaseUrl!, log), {
+      return new SqlAppRegistry(await connectSql(config.appRegistry, config.databaseUrl!, log), {
         table: config.appsTable,
         cacheTtlMs: config.appsCacheTtlMs,
         log,

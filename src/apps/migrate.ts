@@ -11,7 +11,7 @@ export async function migrate(config: ServerConfig): Promise<string> {
       `Invalid setting appRegistry: got ${JSON.stringify(config.appRegistry)}; migrate needs "postgres" or "mysql" (BROADCASTY_APP_REGISTRY) and databaseUrl (BROADCASTY_DATABASE_URL)`,
     );
   }
-  const client = connectSql(config.appRegistry, config.databaseUrl!);
+  const client = await connectSql(config.appRegistry, config.databaseUrl!);
   try {
     await createAppsTable(client, config.appsTable);
   } catch (error) {

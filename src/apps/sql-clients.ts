@@ -1,7 +1,6 @@
 // pg and mysql2 pools behind the small SqlClient interface, so the registry, the table code and
-// the migration are written once for both databases.
-import mysql from 'mysql2/promise';
-import pg from 'pg';
+// the migration are written once for both databases. Each driver is loaded only when used: the
+// two cost ~20 MB of memory in every process that does not need them.
 import type { Logger } from '../logger.js';
 import type { Dialect, SqlClient } from './sql-table.js';
 
@@ -10,11 +9,12 @@ const TIMEOUT_MS = 5000;
 /** Lookups are rare (cached), so a few connections serve any load. */
 const POOL_SIZE = 4;
 
-export function connectSql(dialect: Dialect, url: string, log?: Logger): SqlClient {
+export function connectSql(dialect: Dialect, url: string, log?: Logger): Promise<SqlClient> {
   return dialect === 'postgres' ? postgresClient(url, log) : mysqlClient(url);
 }
 
-function postgresClient(url: string, log?: Logger): SqlClient {
+async function postgresClient(url: string, log?: Logger): Promise<SqlClient> {
+  const { default: pg } = await import('pg');
   const pool = new pg.Pool({
     connectionString: url,
     max: POOL_SIZE,
@@ -34,7 +34,8 @@ function postgresClient(url: string, log?: Logger): SqlClient {
   };
 }
 
-function mysqlClient(url: string): SqlClient {
+async function mysqlClient(url: string): Promise<SqlClient> {
+  const { default: mysql } = await import('mysql2/promise');
   // mysql2 only knows mysql://; MariaDB users naturally write mariadb://.
   const pool = mysql.createPool({ uri: url.replace(/^mariadb:/, 'mysql:'), connectionLimit: POOL_SIZE, connectTimeout: TIMEOUT_MS });
   return {

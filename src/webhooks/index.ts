@@ -7,7 +7,6 @@ import type { ChannelObserver } from '../publish/observer.js';
 import { Dispatcher, type WebhookOutcomes } from './delivery.js';
 import { WebhookObserver } from './observer.js';
 import { MemoryQueue, type WebhookQueue } from './queue.js';
-import { RedisQueue } from './redis-queue.js';
 import { TargetTable } from './targets.js';
 
 const SWEEP_MS = 100;
@@ -30,7 +29,8 @@ export interface WebhookMetrics extends WebhookOutcomes {
   observeDepth(depth: () => Promise<number>): void;
 }
 
-export function createWebhooks(ctx: { config: ServerConfig; log: Logger; metrics?: WebhookMetrics }, tuning: WebhookTuning = {}): Webhooks {
+/** The Redis queue (and ioredis) is loaded only when the server is clustered. */
+export async function createWebhooks(ctx: { config: ServerConfig; log: Logger; metrics?: WebhookMetrics }, tuning: WebhookTuning = {}): Promise<Webhooks> {
   const { config } = ctx;
   const log = ctx.log.child({ component: 'webhooks' });
   const targets = new TargetTable();
@@ -40,7 +40,7 @@ export function createWebhooks(ctx: { config: ServerConfig; log: Logger; metrics
   const queue: WebhookQueue =
     config.redisUrl === undefined
       ? new MemoryQueue()
-      : new RedisQueue({
+      : new (await import('./redis-queue.js')).RedisQueue({
           url: config.redisUrl,
           prefix: config.redisPrefix,
           // Outlives one POST timeout plus a missed renewal, so a live node never loses a lane.
