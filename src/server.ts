@@ -4,7 +4,7 @@ import { ErrorCode, ErrorMessage } from '../protocol/index.js';
 import { createApiRouter } from './api/router.js';
 import { createRegistry } from './apps/index.js';
 import type { AppRegistry } from './apps/registry.js';
-import { DepartureEffects } from './channels/departures.js';
+import { ClusterChangeEffects } from './channels/cluster-changes.js';
 import { Subscriptions } from './channels/subscriptions.js';
 import { SubscriptionCounts } from './channels/subscription-counts.js';
 import type { ServerConfig } from './config/schema.js';
@@ -93,7 +93,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     http: createApiRouter(ctx, publisher),
   });
   hub.attach(transport);
-  await engine.start(hub, new DepartureEffects(ctx, counts));
+  await engine.start(hub, new ClusterChangeEffects(ctx, counts));
   const port = await transport.listen();
 
   const metricsServer = config.metrics

@@ -31,8 +31,12 @@ describe('failures', () => {
     return client;
   };
 
+  // The nodes of the first test send webhooks here for the rest of the suite.
+  let receiver: WebhookReceiver;
+
   before(async () => {
     redis = await RedisServer.start();
+    receiver = await WebhookReceiver.start([APP]);
   });
 
   after(async () => {
@@ -40,10 +44,10 @@ describe('failures', () => {
     await sleep(200); // let the close handshakes finish before the nodes go away
     await Promise.all(nodes.map((n) => n.stop()));
     await redis.stop();
+    await receiver.close();
   });
 
   it('removes and announces the presence members of a node killed with -9 within nodeTtl, sends their webhooks once; the others keep serving', async () => {
-    const receiver = await WebhookReceiver.start([APP]);
     const app = { ...APP, subscriptionCount: true, webhooks: [{ url: receiver.url('/crash') }] };
     nodes.push(...(await startNodes(3, { redisUrl: redis.url, redisPrefix: 'crash', nodeTtl: NODE_TTL, webhookDelayMs: 200, apps: [app] })));
     const [one, two, doomed] = nodes.map((n) => n.port);
@@ -103,7 +107,6 @@ describe('failures', () => {
     ].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))));
     assert.ok(receiver.delivered('/crash').every((d) => d.valid), 'every webhook passes the SDK check');
     survivor.close();
-    await receiver.close();
   });
 
   it('keeps delivering locally while Redis is down, answers /ready 503, and heals when Redis is back', async () => {
@@ -135,23 +138,41 @@ describe('failures', () => {
     assert.deepEqual(b.take('outage', 'during'), [], 'the outage publish stayed on its node');
   });
 
-  it('declares a node that stalls longer than nodeTtl dead, and announces its members again when it wakes', async () => {
+  it('declares a node that stalls longer than nodeTtl dead, and announces its members again when it wakes, webhooks included', async () => {
     const [one, two] = nodes.slice(0, 2);
     const watcher = await connect(one.port, { id: 'awake' });
     await watcher.subscribe('presence-stall');
-    const sleeper = await rawSubscriber(two.port, ['presence-stall'], 'sleeper');
+    const sleeper = await rawSubscriber(two.port, ['presence-stall', 'stall-only'], 'sleeper');
     await watcher.next('presence-stall', 'pusher_internal:member_added');
+    await sleep(300); // the set-up's own webhooks arrive before the stall
+    const stoppedAt = Date.now();
     two.cli.child.kill('SIGSTOP');
     try {
       const removed = await watcher.next('presence-stall', 'pusher_internal:member_removed', NODE_TTL * 1000 + 2000);
       assert.deepEqual(removed.data, { user_id: 'sleeper' });
       assert.deepEqual(await userIds(one.port, 'presence-stall'), ['awake']);
+      // Past the webhook delay: a return within it would cancel the leave's webhooks instead.
+      await sleep(600);
     } finally {
       two.cli.child.kill('SIGCONT');
     }
     const added = await watcher.next('presence-stall', 'pusher_internal:member_added', 5000);
     assert.equal((added.data as { user_id: string }).user_id, 'sleeper');
     assert.deepEqual(await userIds(one.port, 'presence-stall'), ['awake', 'sleeper']);
+    // The app was told the sleeper left and its channel emptied; it is told they are back, in order.
+    const since = () =>
+      receiver
+        .events('/crash')
+        .filter((e) => e.at >= stoppedAt && (e.channel === 'presence-stall' || e.channel === 'stall-only'))
+        .map((e) => (e.name === 'subscription_count' ? `${e.name}:${e.channel}:${e.subscription_count}` : `${e.name}:${e.channel}`));
+    await receiver.until('webhooks of the return', () => since().length >= 6);
+    await sleep(500);
+    const seen = since();
+    const order = (a: string, b: string) => assert.ok(seen.indexOf(a) >= 0 && seen.indexOf(a) < seen.indexOf(b), `${a} before ${b} in ${JSON.stringify(seen)}`);
+    order('member_removed:presence-stall', 'member_added:presence-stall');
+    order('channel_vacated:stall-only', 'channel_occupied:stall-only');
+    order('subscription_count:stall-only:0', 'subscription_count:stall-only:1');
+    assert.equal(seen.length, 6, JSON.stringify(seen));
     sleeper.close();
   });
 

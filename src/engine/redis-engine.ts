@@ -12,7 +12,7 @@ import { Bus, terminateMessage } from './redis-bus.js';
 import { counter, decodeMember, encodeMember, RedisKeys } from './redis-keys.js';
 import { ClusterNode } from './redis-node.js';
 import { defineScripts, type Scripts } from './redis-scripts.js';
-import type { CachedEvent, Departures, Engine, LocalDelivery, PresenceMember, Publication } from './types.js';
+import type { CachedEvent, ClusterChanges, Engine, LocalDelivery, PresenceMember, Publication } from './types.js';
 
 /** How long start() waits for Redis before serving degraded (ioredis keeps retrying). */
 const STARTUP_WAIT_MS = 5000;
@@ -47,7 +47,7 @@ export class RedisEngine implements Engine {
   private readonly node: ClusterNode;
   private readonly local = new LocalEngine();
   private delivery!: LocalDelivery;
-  private departures: Departures | undefined;
+  private changes: ClusterChanges | undefined;
   /** Both connections ready and every app's bus subscribed. */
   private linked = false;
   private stopped = false;
@@ -65,15 +65,15 @@ export class RedisEngine implements Engine {
         const sent = await this.fanOut(appId, channel, frame, undefined, skipSelf ? this.node.base : '', false);
         if (sent === undefined && !skipSelf) this.delivery.deliver(appId, channel, frame);
       },
-      departures: () => this.departures,
+      changes: () => this.changes,
     };
     this.node = new ClusterNode(this.cmd, this.scripts, this.keys, config.nodeTtl, this.local, announcer, log);
     this.bus = new Bus(this.sub, this.keys, this.node.base, log, () => this.linkChanged());
   }
 
-  async start(delivery: LocalDelivery, departures: Departures): Promise<void> {
+  async start(delivery: LocalDelivery, changes: ClusterChanges): Promise<void> {
     this.delivery = delivery;
-    this.departures = departures;
+    this.changes = changes;
     await this.local.start({
       deliver: (appId, channel, frame, except) => delivery.deliver(appId, channel, frame, except),
       terminateUser: (appId, userId) => delivery.terminateUser(appId, userId),

@@ -15,7 +15,7 @@ import type { Logger } from '../logger.js';
 import type { LocalEngine, LocalSnapshot } from './local.js';
 import { counter, decodeMember, encodeMember, parsePresenceCounter, parseSubscriptionsCounter, type RedisKeys } from './redis-keys.js';
 import type { Scripts } from './redis-scripts.js';
-import type { Departures, PresenceMember } from './types.js';
+import type { ClusterChanges, PresenceMember } from './types.js';
 
 /** Counters per restore or reap call: each call stays a few ms of Redis time however big a node is. */
 const BATCH = 500;
@@ -23,8 +23,8 @@ const BATCH = 500;
 export interface Announcer {
   /** Fans a frame out cluster-wide; skipSelf leaves out this node's sockets (they know already). */
   announce(appId: string, channel: string, frame: string, skipSelf: boolean): Promise<void>;
-  /** Where the leaves of a dead node's sockets are reported (known once the engine started). */
-  departures(): Departures | undefined;
+  /** Where changes from nodes dying or returning are reported (known once the engine started). */
+  changes(): ClusterChanges | undefined;
 }
 
 /**
@@ -134,10 +134,20 @@ export class ClusterNode {
     this.offline = new Map();
     this.registered = id;
     const announceUsers = previous === Previous.Unknown ? 0 : 1;
-    const restored = await Promise.all(restoreBatches(snapshot).map((batch) => this.scripts.bcRestore(this.keys.prefix, id, announceUsers, ...batch)));
+    const restored = (await Promise.all(restoreBatches(snapshot).map((batch) => this.scripts.bcRestore(this.keys.prefix, id, announceUsers, ...batch)))) as [string[], Tally][];
     if (generation !== this.generation) return;
     this.synced = true;
-    await this.announceRestored((restored as string[][]).flat(), snapshot, previous, offline);
+    const added = restored.flatMap(([fields]) => fields);
+    await this.announceRestored(added, snapshot, previous, offline);
+    // Survivors reported this node's members and subscribers as gone: report them back.
+    const changes = previous === Previous.Reaped ? this.announcer.changes() : undefined;
+    if (changes !== undefined) {
+      for (const field of added) {
+        const { appId, channel, userId } = parsePresenceCounter(field);
+        changes.memberReturned(appId, channel, userId);
+      }
+      for (const [, tally] of restored) reportSubscribers(tally, changes);
+    }
     // Its sockets are this node's and still here: nothing departed.
     if (previous === Previous.Alive) await this.reap(retired, false);
     if (previous === Previous.Unknown) this.reconcileLeaves(offline);
@@ -187,23 +197,20 @@ export class ClusterNode {
 
   /**
    * Takes a dead incarnation's counters back batch by batch and announces who left with it;
-   * with `departed`, also reports those leaves (members first, then channels, as a leave does).
+   * with `report`, also reports those leaves (members first, then channels, as a leave does).
    */
-  private async reap(id: string, departed: boolean): Promise<void> {
-    const departures = departed ? this.announcer.departures() : undefined;
+  private async reap(id: string, report: boolean): Promise<void> {
+    const changes = report ? this.announcer.changes() : undefined;
     for (;;) {
-      const [done, left, remaining] = (await this.scripts.bcReap(this.keys.prefix, id, BATCH, this.ttlMs)) as [number, string[], (string | number)[]];
+      const [done, left, tally] = (await this.scripts.bcReap(this.keys.prefix, id, BATCH, this.ttlMs)) as [number, string[], Tally];
       const announced: Promise<void>[] = [];
       for (let i = 0; i < left.length; i += 2) {
         const { appId, channel, userId } = parsePresenceCounter(left[i]);
         const frame = memberRemoved(channel, decodeMember(userId, left[i + 1]).rawUserId);
         announced.push(this.announcer.announce(appId, channel, frame, false));
-        departures?.memberLeft(appId, channel, userId);
+        changes?.memberLeft(appId, channel, userId);
       }
-      for (let i = 0; i < remaining.length && departures !== undefined; i += 2) {
-        const { appId, channel } = parseSubscriptionsCounter(String(remaining[i]));
-        departures.subscribersLeft(appId, channel, Number(remaining[i + 1]));
-      }
+      if (changes !== undefined) reportSubscribers(tally, changes);
       await Promise.all(announced);
       if (done === 1) return;
     }
@@ -242,6 +249,16 @@ export class ClusterNode {
           .catch((error: unknown) => this.log.debug({ err: error }, 'post-outage presence check failed'));
       }
     }, this.ttlMs).unref();
+  }
+}
+
+/** (subscriptions field, cluster-wide total, 1 if it crossed zero) triples, from bcRestore and bcReap. */
+type Tally = (string | number)[];
+
+function reportSubscribers(tally: Tally, changes: ClusterChanges): void {
+  for (let i = 0; i < tally.length; i += 3) {
+    const { appId, channel } = parseSubscriptionsCounter(String(tally[i]));
+    changes.subscribersChanged(appId, channel, Number(tally[i + 1]), Number(tally[i + 2]) === 1);
   }
 }
 

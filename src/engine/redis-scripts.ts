@@ -88,14 +88,21 @@ redis.call('PUBLISH', app_key(app, 'bus'), 'd\\n' .. channel .. '\\n' .. ARGV[5]
 return seq`),
 
   // ARGV: prefix, node, announce user notices (0/1), then (field, count, member JSON) triples.
-  // Returns the presence fields whose user became present: the caller announces member_added.
+  // Returns {the presence fields whose user became present (the caller announces member_added),
+  // (field, total, crossed zero) of each subscriptions counter}.
   bcRestore: script(`
-local added = {}
+local added, subscribers = {}, {}
 for i = 4, #ARGV, 3 do
   local r = change(ARGV[2], ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[3] == '1')
-  if r[2] == 1 and string.sub(ARGV[i], 1, 1) == 'p' then added[#added + 1] = ARGV[i] end
+  local kind = string.sub(ARGV[i], 1, 1)
+  if r[2] == 1 and kind == 'p' then added[#added + 1] = ARGV[i] end
+  if kind == 's' then
+    subscribers[#subscribers + 1] = ARGV[i]
+    subscribers[#subscribers + 1] = r[1]
+    subscribers[#subscribers + 1] = r[2]
+  end
 end
-return added`),
+return {added, subscribers}`),
 
   // ARGV: prefix, new node ('' on shutdown), previous node ('' if none), deadline ms, lease ms.
   // Retires the previous incarnation for the caller to reap (others take over after the lease)
@@ -133,8 +140,8 @@ return {1, dead}`),
 
   // ARGV: prefix, dead node, batch size, lease ms. Takes back one batch of the node's counters;
   // several callers may work on one node, each batch is taken once. Returns {1 when the node is
-  // gone, the presence fields and member JSON of users whose last connection it held, the
-  // subscription fields it held and their totals afterwards}.
+  // gone, the presence fields and member JSON of users whose last connection it held,
+  // (field, total afterwards, crossed zero) of each subscriptions counter it held}.
   bcReap: script(`
 local now, dead, limit = now_ms(), ARGV[2], tonumber(ARGV[3])
 local own_key = node_key(dead)
@@ -154,6 +161,7 @@ for i = 1, #batch, 2 do
   if string.sub(batch[i], 1, 1) == 's' then
     remaining[#remaining + 1] = batch[i]
     remaining[#remaining + 1] = r[1]
+    remaining[#remaining + 1] = r[2]
   end
 end
 if redis.call('EXISTS', own_key) == 1 then

@@ -37,20 +37,23 @@ export interface LocalDelivery {
 }
 
 /**
- * Leaves that happened with a node that died (kill -9): its sockets never ran their leave
- * handlers, so the node that takes its state back reports them here, once cluster-wide, for the
- * side effects beyond the frames the engine fans out itself (webhooks, subscription_count).
+ * Presence and occupancy that changed because a node died (kill -9) or came back after being
+ * declared dead, not because a socket joined or left: no socket handler reported them, so the
+ * node that saw the change reports them here, once cluster-wide, for the side effects beyond the
+ * frames the engine fans out itself (webhooks, subscription_count).
  */
-export interface Departures {
+export interface ClusterChanges {
   /** The user's last connection in the presence channel was on the dead node. */
   memberLeft(appId: string, channel: string, userId: string): void;
-  /** The dead node's subscribers left the channel; `remaining` are on live nodes. */
-  subscribersLeft(appId: string, channel: string, remaining: number): void;
+  /** The returning node holds the user's only connection in the presence channel. */
+  memberReturned(appId: string, channel: string, userId: string): void;
+  /** The channel's subscribers cluster-wide are now `total`; `crossedZero` when it was or became empty. */
+  subscribersChanged(appId: string, channel: string, total: number, crossedZero: boolean): void;
 }
 
 export interface Engine {
-  /** A single-process engine never sees a node die and may ignore departures. */
-  start(delivery: LocalDelivery, departures: Departures): Promise<void>;
+  /** A single-process engine never sees a node die and may ignore cluster changes. */
+  start(delivery: LocalDelivery, changes: ClusterChanges): Promise<void>;
   stop(): Promise<void>;
   /** 'degraded' while a clustered engine cannot reach its shared store: delivery stays local. */
   health(): 'ok' | 'degraded';

@@ -24,6 +24,22 @@ export interface WebhookTuning {
   leaseMs?: number;
 }
 
+/** How long start-up waits for the queue's Redis before going on (events wait for the link). */
+const REDIS_READY_WAIT_MS = 5000;
+
+async function redisQueue(config: ServerConfig, url: string, tuning: WebhookTuning, log: Logger): Promise<WebhookQueue> {
+  const { RedisQueue } = await import('./redis-queue.js');
+  const queue = new RedisQueue({
+    url,
+    prefix: config.redisPrefix,
+    // Outlives one POST timeout plus a missed renewal, so a live node never loses a lane.
+    leaseMs: tuning.leaseMs ?? Math.max(5000, 2 * config.webhookTimeoutMs + 2000),
+    log,
+  });
+  await queue.ready(REDIS_READY_WAIT_MS);
+  return queue;
+}
+
 export interface WebhookMetrics extends WebhookOutcomes {
   /** Called on scrape with a function that counts the jobs waiting in this node's lanes. */
   observeDepth(depth: () => Promise<number>): void;
@@ -37,16 +53,7 @@ export async function createWebhooks(ctx: { config: ServerConfig; log: Logger; m
   // Apps known up front, so a restarted node finds the lanes and delayed events left in Redis.
   for (const app of config.apps) if (app.webhooks.length > 0) targets.register(app);
 
-  const queue: WebhookQueue =
-    config.redisUrl === undefined
-      ? new MemoryQueue()
-      : new (await import('./redis-queue.js')).RedisQueue({
-          url: config.redisUrl,
-          prefix: config.redisPrefix,
-          // Outlives one POST timeout plus a missed renewal, so a live node never loses a lane.
-          leaseMs: tuning.leaseMs ?? Math.max(5000, 2 * config.webhookTimeoutMs + 2000),
-          log,
-        });
+  const queue: WebhookQueue = config.redisUrl === undefined ? new MemoryQueue() : await redisQueue(config, config.redisUrl, tuning, log);
   const dispatcher = new Dispatcher(
     queue,
     targets,

@@ -127,6 +127,25 @@ export class RedisQueue implements WebhookQueue {
     this.scripts = this.redis as unknown as Scripts;
   }
 
+  /**
+   * Resolves once connected, or after timeoutMs with Redis still away (commands then wait for
+   * the connection): a node that starts taking events before its link is up would let another
+   * node's later events reach a shared lane first.
+   */
+  ready(timeoutMs: number): Promise<void> {
+    const redis = this.redis;
+    if (redis.status === 'ready') return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        redis.off('ready', done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      redis.once('ready', done);
+    });
+  }
+
   private delayedKeys(appId: string): [string, string] {
     const base = `${this.prefix}${appId}:webhooks:delayed`;
     return [base, `${base}:jobs`];
