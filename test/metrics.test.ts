@@ -3,8 +3,10 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import PusherServer from 'pusher';
+import { signRequest } from '../protocol/index.js';
 import type { RunningServer } from '../src/server.js';
 import { RawClient, startTestServer } from './support/in-process.js';
+import { justAfterSecondBoundary } from './support/clock.js';
 
 let server: RunningServer;
 let sdk: PusherServer;
@@ -90,12 +92,19 @@ describe('metrics', () => {
 describe('HTTP API rate limit', () => {
   it('answers 429 with Retry-After past the per-app limit, and other apps are unaffected', async () => {
     const limited = new PusherServer({ appId: 'limited', key: 'limited-key', secret: 'limited-secret', host: '127.0.0.1', port: String(server.port), useTLS: false });
+    await justAfterSecondBoundary();
     const results = await Promise.allSettled(Array.from({ length: 6 }, () => limited.trigger('c', 'e', 'x')));
     const rejected = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
     assert.ok(rejected.length >= 3, `expected at least 3 of 6 refused, got ${rejected.length}`);
     const error = rejected[0].reason as { status: number; body: string };
     assert.equal(error.status, 429);
     assert.match(error.body, /at most 3 per second/);
+    // Same window, seen raw: the header tells the client when the next window opens.
+    const path = '/apps/limited/channels';
+    const query = signRequest({ method: 'GET', path, key: 'limited-key', secret: 'limited-secret' });
+    const raw = await fetch(`http://127.0.0.1:${server.port}${path}?${query}`);
+    if (raw.status === 429) assert.equal(raw.headers.get('retry-after'), '1');
+    else assert.ok(Date.now() % 1000 < 150, `a request in the same second was answered ${raw.status}`);
     assert.equal((await sdk.trigger('c', 'e', 'x')).status, 200);
   });
 });

@@ -1,14 +1,18 @@
 // Three Broadcasty nodes on one real redis-server behave as one Pusher server: delivery, presence,
-// client events, socket_id exclusion, the HTTP API, quotas and terminate_connections across nodes.
+// client events, socket_id exclusion, the HTTP API, quotas, rate limits and terminate_connections
+// across nodes.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
+import type PusherServer from 'pusher';
 import type { PresenceChannel } from 'pusher-js';
 import { RawClient } from './support/in-process.js';
 import { APP, Client, rawSubscriber, sdk, sleep, startNode, startNodes, until, type Node } from './support/cluster.js';
+import { justAfterSecondBoundary } from './support/clock.js';
 import { RedisServer } from './support/redis.js';
 
 const QUOTA_APP = { id: 'quota-id', key: 'quota-key', secret: 'quota-secret' };
+const RATED_APP = { id: 'rated-id', key: 'rated-key', secret: 'rated-secret' };
 
 describe('three nodes on one Redis', () => {
   let redis: RedisServer;
@@ -28,6 +32,7 @@ describe('three nodes on one Redis', () => {
       apps: [
         { ...APP, userAuthentication: true },
         { ...QUOTA_APP, maxConnections: 2 },
+        { ...RATED_APP, httpRateLimit: 5 },
       ],
     });
     ports = nodes.map((n) => n.port);
@@ -154,6 +159,26 @@ describe('three nodes on one Redis', () => {
     await fourth.established();
     second.close();
     fourth.close();
+  });
+
+  it('enforces the HTTP API rate limit across the cluster: one window for all nodes', async () => {
+    await justAfterSecondBoundary();
+    const statuses = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        sdk(ports[i % 3], RATED_APP)
+          .trigger('rated', 'tick', { i })
+          .then(
+            (response) => ({ status: response.status, body: '' }),
+            (error: PusherServer.RequestError) => ({ status: error.status, body: error.body ?? '' }),
+          ),
+      ),
+    );
+    assert.equal(statuses.filter((s) => s.status === 200).length, 5, JSON.stringify(statuses));
+    const refused = statuses.filter((s) => s.status === 429);
+    assert.equal(refused.length, 7, JSON.stringify(statuses));
+    for (const r of refused) assert.match(r.body, /at most 5 per second/);
+    await sleep(1100);
+    assert.equal((await sdk(ports[1], RATED_APP).trigger('rated', 'tick', {})).status, 200, 'the next second is a new window');
   });
 
   it('terminates a user’s connections on every node', async () => {

@@ -9,7 +9,6 @@ import { channelUsers, listChannels, showChannel } from './channels.js';
 import { triggerBatch, triggerEvent } from './events.js';
 import { HttpError, json, text } from './reply.js';
 import { terminateConnections } from './users.js';
-import { RequestRateLimiter } from './rate-limit.js';
 
 export interface RouteParams {
   channel?: string;
@@ -52,7 +51,6 @@ const ROUTES: Route[] = [
 ];
 
 export function createApiRouter(ctx: ServerContext, publisher: Publisher): (request: HttpRequest) => Promise<HttpReply> {
-  const limiter = new RequestRateLimiter();
   return async (request) => {
     if (request.method === 'GET' && (request.path === '/up' || request.path === '/')) return json({ health: 'OK' });
     if (request.method === 'GET' && request.path === '/ready') {
@@ -80,9 +78,9 @@ export function createApiRouter(ctx: ServerContext, publisher: Publisher): (requ
       if (!verified.ok) return text(verified.status, verified.message);
       if (!app.enabled) return text(403, 'Application disabled');
       ctx.metrics.forApp(app.id).httpRequests.inc();
-      const retryAfter = limiter.take(app.id, app.httpRateLimit);
-      if (retryAfter > 0) {
-        return { ...text(429, `Too many requests: at most ${app.httpRateLimit} per second for this app`), headers: { 'Retry-After': String(retryAfter) } };
+      // Cluster-wide with the Redis engine: every node counts the same epoch-second window.
+      if (app.httpRateLimit !== null && (await ctx.engine.countRequest(app.id, Date.now())) > app.httpRateLimit) {
+        return { ...text(429, `Too many requests: at most ${app.httpRateLimit} per second for this app`), headers: { 'Retry-After': '1' } };
       }
       return await route.endpoint({ app, body: request.body, params: verified.params, route: route.params(matched), ctx, publisher });
     } catch (error) {

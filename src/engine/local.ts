@@ -29,6 +29,8 @@ export class LocalEngine implements Engine {
   private readonly sequences = new Map<string, number>();
   private readonly cache = new Map<string, { event: string; data: string; expiresAt: number }>();
   private readonly connections = new Map<string, number>();
+  /** HTTP API requests per app in the current second. */
+  private readonly requestWindows = new Map<string, { second: number; count: number }>();
 
   async start(delivery: LocalDelivery): Promise<void> {
     this.delivery = delivery;
@@ -154,6 +156,13 @@ export class LocalEngine implements Engine {
       return undefined;
     }
     return { event: entry.event, data: entry.data, ttl };
+  }
+
+  async countRequest(appId: string, nowMs: number): Promise<number> {
+    const second = Math.floor(nowMs / 1000);
+    let window = this.requestWindows.get(appId);
+    if (window === undefined || window.second !== second) this.requestWindows.set(appId, (window = { second, count: 0 }));
+    return ++window.count;
   }
 
   async connectionOpened(appId: string): Promise<number> {

@@ -304,6 +304,12 @@ export class RedisEngine implements Engine {
     );
   }
 
+  async countRequest(appId: string, nowMs: number): Promise<number> {
+    // Counted here too, so an outage falls back to a per-node limit with a running count.
+    const local = this.local.countRequest(appId, nowMs);
+    return this.viaRedis(async () => Number(await this.scripts.bcCountRequest(this.keys.prefix, appId, Math.floor(nowMs / 1000))), () => local);
+  }
+
   async connectionOpened(appId: string): Promise<number> {
     const local = this.local.connectionOpened(appId);
     const node = this.node.id;

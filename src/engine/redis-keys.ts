@@ -10,6 +10,7 @@
 //   {prefix}:app:{app}:members:{c}  hash  user → member JSON (set by the user's first connection)
 //   {prefix}:app:{app}:users        hash  user → signed-in sockets
 //   {prefix}:app:{app}:connections  string connections counted against the app's quota
+//   {prefix}:app:{app}:requests:{s} string HTTP API requests in epoch second s (expires after 2 s)
 //   {prefix}:app:{app}:seq:{c}      string channel stream position
 //   {prefix}:app:{app}:history:{c}  stream last historyLength frames
 //   {prefix}:app:{app}:cache:{c}    string last event of a cache channel, with TTL
@@ -19,7 +20,7 @@
 // the layout is written in one place.
 import type { PresenceMember } from './types.js';
 
-export type AppPart = 'channels' | 'presence' | 'members' | 'users' | 'connections' | 'seq' | 'history' | 'cache' | 'bus';
+export type AppPart = 'channels' | 'presence' | 'members' | 'users' | 'connections' | 'requests' | 'seq' | 'history' | 'cache' | 'bus';
 
 export class RedisKeys {
   readonly nodes: string;

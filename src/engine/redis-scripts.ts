@@ -173,6 +173,13 @@ redis.call('ZADD', REAPED, now, dead)
 redis.call('ZREMRANGEBYSCORE', REAPED, '-inf', now - 86400000)
 return {1, left, remaining}`),
 
+  // ARGV: prefix, app, epoch second. Counts one HTTP API request in the app's window for it.
+  bcCountRequest: script(`
+local key = app_key(ARGV[2], 'requests', ARGV[3])
+local count = redis.call('INCR', key)
+if count == 1 then redis.call('EXPIRE', key, 2) end
+return count`),
+
   // ARGV: prefix, app, channel. The cached event and its remaining time to live.
   bcGetCache: script(`
 local key = app_key(ARGV[2], 'cache', ARGV[3])

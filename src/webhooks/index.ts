@@ -24,8 +24,11 @@ export interface WebhookTuning {
   leaseMs?: number;
 }
 
-/** How long start-up waits for the queue's Redis before going on (events wait for the link). */
-const REDIS_READY_WAIT_MS = 5000;
+/**
+ * How long start-up waits for the queue's Redis before going on (events then wait for the link).
+ * A reachable Redis answers in milliseconds; a down one should not delay the engine's own wait.
+ */
+const REDIS_READY_WAIT_MS = 1000;
 
 async function redisQueue(config: ServerConfig, url: string, tuning: WebhookTuning, log: Logger): Promise<WebhookQueue> {
   const { RedisQueue } = await import('./redis-queue.js');
