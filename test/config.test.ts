@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../src/config/load.js';
+import { sentinelOptions } from '../src/engine/redis-url.js';
 import { scratchDir } from './support/scratch.js';
 
 const load = (env: Record<string, string>, configFile?: string) => loadConfig({ env, configFile });
@@ -45,6 +46,23 @@ describe('config', () => {
     assert.throws(() => load({ PORT: '70000' }), (e: Error) => /Invalid setting PORT: got 70000; .*65535/.test(e.message));
     assert.throws(() => load({ BROADCASTY_APP_CLIENT_EVENTS: 'maybe' }), /BROADCASTY_APP_CLIENT_EVENTS: got "maybe"; expected true or false/);
     assert.throws(() => load({ BROADCASTY_REDIS_URL: 'http://x' }), /BROADCASTY_REDIS_URL: got "http:\/\/x"; must start with redis:\/\//);
+    assert.throws(() => load({ REDIS_URL: 'redis+sentinel://s1:26379,s2:99999/primary' }), /REDIS_URL: got "redis\+sentinel:\/\/s1:26379,s2:99999\/primary"; bad sentinel address "s2:99999" \(host:port\)/);
+    assert.throws(() => load({ REDIS_URL: 'redis+sentinel://s1:26379' }), /REDIS_URL: .*not a Sentinel URL \(redis:\/\/, rediss:\/\/ or redis\+sentinel:\/\/host:port\[,host:port…\]\/masterName\)/);
+  });
+
+  it('accepts a Sentinel URL: sentinels, master name, credentials, database, TLS', () => {
+    assert.equal(load({ REDIS_URL: 'redis+sentinel://a:1,b/main' }).redisUrl, 'redis+sentinel://a:1,b/main');
+    assert.deepEqual(sentinelOptions('redis+sentinel://a:1,b/main'), { sentinels: [{ host: 'a', port: 1 }, { host: 'b', port: 26379 }], name: 'main' });
+    assert.deepEqual(sentinelOptions('rediss+sentinel://user:p%40ss@a:26380/main/2'), {
+      sentinels: [{ host: 'a', port: 26380 }],
+      name: 'main',
+      username: 'user',
+      password: 'p@ss',
+      db: 2,
+      tls: {},
+      enableTLSForSentinelMode: true,
+    });
+    assert.equal(sentinelOptions('redis://a:6379'), undefined);
   });
 
   it('reads several apps from a JSON file and names the file and field of a bad value', () => {

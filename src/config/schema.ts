@@ -2,6 +2,7 @@
 // with an error naming the setting, the value and what is allowed (see load.ts).
 import { z } from 'zod';
 import { WEBHOOK_EVENT_NAMES } from '../../protocol/webhooks.js';
+import { redisUrlProblem } from '../engine/redis-url.js';
 
 const seconds = (min: number, max: number) => z.number().int().min(min).max(max);
 
@@ -92,8 +93,14 @@ export const serverSchema = z
     maxRequestBytes: z.number().int().positive().default(1024 * 1024),
     /** Grace time after SIGTERM before the process exits, ms. */
     shutdownGraceMs: z.number().int().min(0).default(1000),
-    /** Redis URL for the clustered engine (redis://, rediss://); absent = in-memory engine. */
-    redisUrl: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+    /** Redis for the clustered engine (redis://, rediss://, redis+sentinel://); absent = in-memory engine. */
+    redisUrl: z
+      .string()
+      .superRefine((url, ctx) => {
+        const problem = redisUrlProblem(url);
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional(),
     /** Prefix of every Redis key and pub/sub channel, so deployments can share one Redis. */
     redisPrefix: z.string().min(1).regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only').default('broadcasty'),
     /** Seconds after which a silent node's presence members and sockets are removed. */

@@ -4,10 +4,11 @@
 // cleanup live in redis-node.ts. This node's own state is also kept in a LocalEngine: it answers
 // while Redis is out of reach (delivery stays on this node) and is what the node re-registers
 // when Redis is back.
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import type { ServerConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import { LocalEngine } from './local.js';
+import { connectRedis } from './redis-connect.js';
 import { Bus, terminateMessage } from './redis-bus.js';
 import { counter, decodeMember, encodeMember, RedisKeys } from './redis-keys.js';
 import { ClusterNode } from './redis-node.js';
@@ -57,8 +58,8 @@ export class RedisEngine implements Engine {
     private readonly log: Logger,
   ) {
     this.keys = new RedisKeys(config.redisPrefix);
-    this.cmd = new Redis(config.redisUrl, { ...OPTIONS, enableAutoPipelining: true });
-    this.sub = new Redis(config.redisUrl, { ...OPTIONS, autoResubscribe: false });
+    this.cmd = connectRedis(config.redisUrl, { ...OPTIONS, enableAutoPipelining: true });
+    this.sub = connectRedis(config.redisUrl, { ...OPTIONS, autoResubscribe: false });
     this.scripts = defineScripts(this.cmd);
     const announcer = {
       announce: async (appId: string, channel: string, frame: string, skipSelf: boolean) => {

@@ -8,7 +8,8 @@
 // job and its lanes; every script is atomic, so a cancel and a release can never both win.
 // Keys: <redisPrefix>:<appId>:webhooks:… (every key is named by its app id).
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { connectRedis } from '../engine/redis-connect.js';
 import type { Logger } from '../logger.js';
 import { MAX_LANE_JOBS, type Job, type WebhookQueue } from './queue.js';
 
@@ -120,7 +121,7 @@ export class RedisQueue implements WebhookQueue {
     this.log = options.log;
     // No request retry limit: a push issued during a Redis blip waits for the reconnect
     // instead of failing, and commands keep their issue order on this one connection.
-    this.redis = new Redis(options.url, { maxRetriesPerRequest: null });
+    this.redis = connectRedis(options.url, { maxRetriesPerRequest: null });
     this.redis.on('error', (err: Error) => this.log.warn({ err: err.message }, 'webhook queue: redis error'));
     const scripts = { whPush: PUSH, whDelay: DELAY, whReleaseDue: RELEASE_DUE, whAck: ACK, whRelease: RELEASE, whMaintain: MAINTAIN, whHandBack: HAND_BACK };
     for (const [name, lua] of Object.entries(scripts)) this.redis.defineCommand(name, { lua });

@@ -1,15 +1,22 @@
 // A real redis-server for the cluster tests: a free port, no persistence, stoppable and
-// restartable on the same port to play a Redis outage.
+// restartable on the same port to play a Redis outage; and a real Sentinel watching one.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { freePort } from './cli-process.js';
+import { scratchDir } from './scratch.js';
 
 export class RedisServer {
   private child: ChildProcess | undefined;
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly extraArgs: string[],
+  ) {}
 
-  static async start(): Promise<RedisServer> {
-    const server = new RedisServer(await freePort());
+  /** `extraArgs` e.g. `['--replicaof', '127.0.0.1', '6379']`. */
+  static async start(extraArgs: string[] = []): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), extraArgs);
     await server.restart();
     return server;
   }
@@ -20,7 +27,7 @@ export class RedisServer {
 
   /** Starts (again) on the same port; resolves once it accepts connections. */
   async restart(): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...this.extraArgs], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
@@ -48,6 +55,55 @@ export class RedisServer {
     if (child === undefined || child.exitCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+/** redis-server in Sentinel mode monitoring `primaryPort` as `name`, quick to fail over. */
+export class Sentinel {
+  private constructor(
+    readonly port: number,
+    private readonly child: ChildProcess,
+  ) {}
+
+  static async start(name: string, primaryPort: number): Promise<Sentinel> {
+    const port = await freePort();
+    // Sentinel rewrites its config file, so it gets one of its own.
+    const file = join(scratchDir('sentinel'), 'sentinel.conf');
+    writeFileSync(
+      file,
+      [
+        `port ${port}`,
+        'bind 127.0.0.1',
+        `sentinel monitor ${name} 127.0.0.1 ${primaryPort} 1`,
+        `sentinel down-after-milliseconds ${name} 1000`,
+        `sentinel failover-timeout ${name} 3000`,
+        '',
+      ].join('\n'),
+    );
+    const child = spawn('redis-server', [file, '--sentinel'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`sentinel did not start: ${output}`)), 10000);
+      child.stdout!.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('+monitor')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`sentinel exited with ${code}: ${output}`));
+      });
+    });
+    return new Sentinel(port, child);
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.kill('SIGKILL');
     await exited;
   }
 }
