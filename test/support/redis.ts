@@ -31,21 +31,7 @@ export class RedisServer {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
-    let output = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${output}`)), 10000);
-      child.stdout!.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('Ready to accept connections')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`redis-server exited with ${code}: ${output}`));
-      });
-    });
+    await untilPrinted(child, 'Ready to accept connections', 'redis-server');
   }
 
   /** Kills it at once (an outage, not a shutdown) and waits until the port is free. */
@@ -82,21 +68,7 @@ export class Sentinel {
       ].join('\n'),
     );
     const child = spawn('redis-server', [file, '--sentinel'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`sentinel did not start: ${output}`)), 10000);
-      child.stdout!.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('+monitor')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`sentinel exited with ${code}: ${output}`));
-      });
-    });
+    await untilPrinted(child, '+monitor', 'sentinel');
     return new Sentinel(port, child);
   }
 
@@ -106,4 +78,23 @@ export class Sentinel {
     this.child.kill('SIGKILL');
     await exited;
   }
+}
+
+/** Resolves once the process printed `marker` on stdout; rejects if it exits or takes 10 s. */
+function untilPrinted(child: ChildProcess, marker: string, what: string): Promise<void> {
+  let output = '';
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not start: ${output}`)), 10000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes(marker)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited with ${code}: ${output}`));
+    });
+  });
 }
