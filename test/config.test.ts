@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../src/config/load.js';
-import { sentinelOptions } from '../src/engine/redis-url.js';
+import { clusterOptions, sentinelOptions } from '../src/engine/redis-url.js';
 import { scratchDir } from './support/scratch.js';
 
 const load = (env: Record<string, string>, configFile?: string) => loadConfig({ env, configFile });
@@ -47,7 +47,7 @@ describe('config', () => {
     assert.throws(() => load({ BROADCASTY_APP_CLIENT_EVENTS: 'maybe' }), /BROADCASTY_APP_CLIENT_EVENTS: got "maybe"; expected true or false/);
     assert.throws(() => load({ BROADCASTY_REDIS_URL: 'http://x' }), /BROADCASTY_REDIS_URL: got "http:\/\/x"; must start with redis:\/\//);
     assert.throws(() => load({ REDIS_URL: 'redis+sentinel://s1:26379,s2:99999/primary' }), /REDIS_URL: got "redis\+sentinel:\/\/s1:26379,s2:99999\/primary"; bad sentinel address "s2:99999" \(host:port\)/);
-    assert.throws(() => load({ REDIS_URL: 'redis+sentinel://s1:26379' }), /REDIS_URL: .*not a Sentinel URL \(redis:\/\/, rediss:\/\/ or redis\+sentinel:\/\/host:port\[,host:port…\]\/masterName\)/);
+    assert.throws(() => load({ REDIS_URL: 'redis+sentinel://s1:26379' }), /REDIS_URL: .*not a Sentinel URL \(redis:\/\/, rediss:\/\/, redis\+sentinel:\/\/host:port\[,host:port…\]\/masterName or redis\+cluster:\/\/host:port\[,host:port…\]\)/);
   });
 
   it('accepts a Sentinel URL: sentinels, master name, credentials, database, TLS', () => {
@@ -63,6 +63,15 @@ describe('config', () => {
       enableTLSForSentinelMode: true,
     });
     assert.equal(sentinelOptions('redis://a:6379'), undefined);
+  });
+
+  it('accepts a Redis Cluster URL of seed nodes', () => {
+    assert.equal(load({ REDIS_URL: 'redis+cluster://a:7000,b' }).redisUrl, 'redis+cluster://a:7000,b');
+    assert.deepEqual(clusterOptions('rediss+cluster://:secret@a:7000,b'), {
+      nodes: [{ host: 'a', port: 7000 }, { host: 'b', port: 6379 }],
+      options: { password: 'secret', tls: {} },
+    });
+    assert.throws(() => load({ REDIS_URL: 'redis+cluster://a:0' }), /REDIS_URL: got "redis\+cluster:\/\/a:0"; bad cluster node address "a:0" \(host:port\)/);
   });
 
   it('reads several apps from a JSON file and names the file and field of a bad value', () => {

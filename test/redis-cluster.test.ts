@@ -207,8 +207,8 @@ describe('--workers 2', () => {
       assert.equal(node.cli.stdout().split('Broadcasty listening on').length, 2, 'the listening line is printed once');
       // Node ids are host-pid-random.generation; a node's connection counter is `c\n{app}\n`.
       const workers = async () => {
-        const ids = await inspect.zrange('workers:nodes', 0, -1);
-        const counts = await Promise.all(ids.map((id) => inspect.hget(`workers:node:${id}`, `c\n${APP.id}\n`)));
+        const ids = await inspect.zrange('{workers}:nodes', 0, -1);
+        const counts = await Promise.all(ids.map((id) => inspect.hget(`{workers}:node:${id}`, `c\n${APP.id}\n`)));
         return ids.map((id, i) => ({ pid: Number(id.split('-').at(-2)), connections: Number(counts[i] ?? 0) }));
       };
       const clients: RawClient[] = [];

@@ -189,8 +189,8 @@ describe('failures', () => {
     assert.ok(Date.now() - stoppedAt < 1500);
     assert.deepEqual(await userIds(one.port, 'presence-drain'), ['stay']);
     const inspect = new Redis(redis.url);
-    const registered = await inspect.zcard('crash:nodes');
-    const leftovers = await inspect.keys('crash:node:*');
+    const registered = await inspect.zcard('{crash}:nodes');
+    const leftovers = await inspect.keys('{crash}:node:*');
     inspect.disconnect();
     assert.equal(registered, 1, 'only the running node is registered');
     assert.equal(leftovers.length, 1, 'the stopped node left no counters behind');
@@ -221,8 +221,8 @@ describe('failures', () => {
     const inspect = new Redis(redis.url);
     const keys = await inspect.keys('*');
     inspect.disconnect();
-    const outside = keys.filter((k) => !/^(alpha|beta|crash):/.test(k));
+    const outside = keys.filter((k) => !/^\{(alpha|beta|crash)\}:/.test(k));
     assert.deepEqual(outside, [], 'every key carries a deployment prefix');
-    assert.ok(keys.includes('alpha:app:other-id:channels') && keys.includes('beta:app:app-id:channels'));
+    assert.ok(keys.includes('{alpha}:app:other-id:channels') && keys.includes('{beta}:app:app-id:channels'));
   });
 });

@@ -1,5 +1,8 @@
 // Where the Redis engine keeps things. Every key and pub/sub channel starts with the deployment's
-// prefix, and app state adds the app id, so deployments and apps sharing one Redis never meet:
+// prefix in braces ({prefix} below is literally "{broadcasty}" by default), and app state adds the
+// app id, so deployments and apps sharing one Redis never meet. The braces are a Redis Cluster
+// hash tag: every key of a deployment lives in one slot, so each Lua script and pipeline touches
+// one node (standalone Redis ignores them).
 //
 //   {prefix}:nodes                  zset  live node → deadline (ms, Redis clock)
 //   {prefix}:reaping                zset  dead node being cleaned up → lease deadline
@@ -22,12 +25,21 @@ import type { PresenceMember } from './types.js';
 
 export type AppPart = 'channels' | 'presence' | 'members' | 'users' | 'connections' | 'requests' | 'seq' | 'history' | 'cache' | 'bus';
 
+/** The key prefix of a deployment: its `redisPrefix` as a Redis Cluster hash tag. */
+export function taggedPrefix(redisPrefix: string): string {
+  return `{${redisPrefix}}`;
+}
+
 export class RedisKeys {
   readonly nodes: string;
   readonly reaping: string;
   readonly reaped: string;
+  /** Passed to every script as ARGV[1] and, for Cluster routing, as its one declared key. */
+  readonly prefix: string;
 
-  constructor(readonly prefix: string) {
+  constructor(redisPrefix: string) {
+    const prefix = taggedPrefix(redisPrefix);
+    this.prefix = prefix;
     this.nodes = `${prefix}:nodes`;
     this.reaping = `${prefix}:reaping`;
     this.reaped = `${prefix}:reaped`;

@@ -1,7 +1,8 @@
 // The Lua scripts of the Redis engine. Each runs atomically, so the decisions that must be one
 // truth across nodes (first/last connection of a presence user, which node cleans up a dead one,
 // the sequence order of a channel) need no locks. ARGV[1] is always the key prefix; the scripts
-// build key names from it (LUA_LAYOUT), so they need a standalone Redis (or Sentinel), not Cluster.
+// build key names from it (LUA_LAYOUT). The prefix is a hash tag, so on Redis Cluster all those
+// keys share the slot of the one key each script declares.
 import type { Redis } from 'ioredis';
 import { LUA_LAYOUT } from './redis-keys.js';
 
@@ -190,13 +191,17 @@ type Arg = string | number;
 type ScriptName = keyof typeof SOURCES;
 export type Scripts = Record<ScriptName, (...args: Arg[]) => Promise<unknown>>;
 
-/** Registers every script on the connection (EVALSHA, reloaded by ioredis after a Redis restart). */
+/**
+ * Registers every script on the connection (EVALSHA, reloaded by ioredis after a Redis restart).
+ * Each declares one key, the hash-tagged prefix it gets as ARGV[1] anyway: on Redis Cluster that
+ * routes it to the node holding the deployment's slot, where every key it builds lives.
+ */
 export function defineScripts(redis: Redis): Scripts {
   const scripts = {} as Scripts;
   for (const [name, lua] of Object.entries(SOURCES) as [ScriptName, string][]) {
-    redis.defineCommand(name, { numberOfKeys: 0, lua });
+    redis.defineCommand(name, { numberOfKeys: 1, lua });
     const fn = (redis as unknown as Record<ScriptName, (...args: Arg[]) => Promise<unknown>>)[name];
-    scripts[name] = fn.bind(redis);
+    scripts[name] = (prefix, ...args) => fn.call(redis, prefix, prefix, ...args);
   }
   return scripts;
 }

@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { connectRedis } from '../engine/redis-connect.js';
+import { taggedPrefix } from '../engine/redis-keys.js';
 import type { Logger } from '../logger.js';
 import { MAX_LANE_JOBS, type Job, type WebhookQueue } from './queue.js';
 
@@ -99,6 +100,7 @@ interface Scripts {
 
 export interface RedisQueueOptions {
   url: string;
+  /** The deployment's redisPrefix; keys use it as a hash tag, like the engine's. */
   prefix: string;
   /** How long a claim outlives its last renewal; renewed about every second while draining. */
   leaseMs: number;
@@ -116,7 +118,7 @@ export class RedisQueue implements WebhookQueue {
   private readonly log: Logger;
 
   constructor(options: RedisQueueOptions) {
-    this.prefix = `${options.prefix}:`;
+    this.prefix = `${taggedPrefix(options.prefix)}:`;
     this.leaseMs = options.leaseMs;
     this.log = options.log;
     // No request retry limit: a push issued during a Redis blip waits for the reconnect

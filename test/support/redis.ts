@@ -1,6 +1,7 @@
 // A real redis-server for the cluster tests: a free port, no persistence, stoppable and
-// restartable on the same port to play a Redis outage; and a real Sentinel watching one.
-import { spawn, type ChildProcess } from 'node:child_process';
+// restartable on the same port to play a Redis outage; a real Sentinel watching one; and a real
+// three-master Redis Cluster.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from './cli-process.js';
@@ -77,6 +78,36 @@ export class Sentinel {
     const exited = new Promise((resolve) => this.child.once('exit', resolve));
     this.child.kill('SIGKILL');
     await exited;
+  }
+}
+
+/** Three masters (no replicas) joined into a Redis Cluster by redis-cli, slots spread over them. */
+export class RedisCluster {
+  private constructor(readonly servers: RedisServer[]) {}
+
+  static async start(): Promise<RedisCluster> {
+    const dir = scratchDir('redis-cluster');
+    const servers = await Promise.all(
+      [0, 1, 2].map((i) => RedisServer.start(['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${i}.conf`), '--cluster-node-timeout', '2000'])),
+    );
+    const addresses = servers.map((s) => `127.0.0.1:${s.port}`);
+    execFileSync('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-yes'], { stdio: 'ignore', timeout: 30_000 });
+    const deadline = Date.now() + 15_000;
+    for (const server of servers) {
+      while (!execFileSync('redis-cli', ['-p', String(server.port), 'cluster', 'info']).toString().includes('cluster_state:ok')) {
+        if (Date.now() > deadline) throw new Error(`redis cluster on ${addresses.join(',')} did not reach cluster_state:ok`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    return new RedisCluster(servers);
+  }
+
+  get url(): string {
+    return `redis+cluster://${this.servers.map((s) => `127.0.0.1:${s.port}`).join(',')}`;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.servers.map((s) => s.stop()));
   }
 }
 
