@@ -8,7 +8,7 @@ import { ClusterChangeEffects } from './channels/cluster-changes.js';
 import { Subscriptions } from './channels/subscriptions.js';
 import { SubscriptionCounts } from './channels/subscription-counts.js';
 import type { ServerConfig } from './config/schema.js';
-import { refreshApps } from './connections/app-refresh.js';
+import { AppFollower } from './connections/app-refresh.js';
 import { clockMs, type Connection } from './connections/connection.js';
 import { socketHandlers } from './connections/handlers.js';
 import { Hub } from './connections/hub.js';
@@ -107,15 +107,11 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       log.warn({ socketId: c.socketId, appId: c.app!.id }, 'slow consumer closed with 4100');
     },
   };
-  let refreshing = false;
+  const appFollower = new AppFollower(registry, log);
   const sweepTimer = setInterval(() => {
     sweep(hub.connections.values(), clockMs(), liveness);
     metrics.engineHealthy.set(engine.health() === 'ok' ? 1 : 0);
-    if (refreshing) return;
-    refreshing = true;
-    refreshApps(hub.connections.values(), registry)
-      .catch((err: unknown) => log.warn({ err }, 'app registry lookup failed; open sockets keep their app settings'))
-      .finally(() => (refreshing = false));
+    appFollower.tick(hub.connections);
   }, SWEEP_MS);
   const countsTimer = setInterval(() => void counts.flush().catch((err: unknown) => log.error({ err }, 'count flush failed')), COUNT_FLUSH_MS);
   sweepTimer.unref();

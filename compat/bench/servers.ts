@@ -34,10 +34,10 @@ process.on('exit', () => {
   for (const child of started) if (child.exitCode === null && child.pid) child.kill('SIGKILL');
 });
 
-/** CPU lists for `taskset -c`, set by pinTo(); unpinned by default. */
+/** CPU lists for `taskset -c`, set by pinCpus(); unpinned by default. */
 const pinning: { server?: string; client?: string } = {};
 
-export type Role = 'server' | 'client';
+type Role = 'server' | 'client';
 
 /**
  * Splits the CPUs: servers on CPU 0, this process (the HTTP publisher) and everything it starts

@@ -58,6 +58,12 @@ local function change(node, field, delta, member, announce)
   end
   return {total, crossed and 1 or 0, left}
 end
+-- Appends a subscriptions counter's (field, total, crossed zero) as change() reported them.
+local function tally(list, field, r)
+  list[#list + 1] = field
+  list[#list + 1] = r[1]
+  list[#list + 1] = r[2]
+end
 `;
 
 const script = (body: string) => LUA_LAYOUT + TIME + CHANGE + body;
@@ -97,11 +103,7 @@ for i = 4, #ARGV, 3 do
   local r = change(ARGV[2], ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[3] == '1')
   local kind = string.sub(ARGV[i], 1, 1)
   if r[2] == 1 and kind == 'p' then added[#added + 1] = ARGV[i] end
-  if kind == 's' then
-    subscribers[#subscribers + 1] = ARGV[i]
-    subscribers[#subscribers + 1] = r[1]
-    subscribers[#subscribers + 1] = r[2]
-  end
+  if kind == 's' then tally(subscribers, ARGV[i], r) end
 end
 return {added, subscribers}`),
 
@@ -159,11 +161,7 @@ for i = 1, #batch, 2 do
     left[#left + 1] = batch[i]
     left[#left + 1] = r[3]
   end
-  if string.sub(batch[i], 1, 1) == 's' then
-    remaining[#remaining + 1] = batch[i]
-    remaining[#remaining + 1] = r[1]
-    remaining[#remaining + 1] = r[2]
-  end
+  if string.sub(batch[i], 1, 1) == 's' then tally(remaining, batch[i], r) end
 end
 if redis.call('EXISTS', own_key) == 1 then
   redis.call('ZADD', REAPING, now + tonumber(ARGV[4]), dead)

@@ -6,7 +6,8 @@
 // into an idle lane usually claims it and sends at once, without polling.
 // Delayed events are a sorted set (member = cancel key, score = due time) plus a hash with the
 // job and its lanes; every script is atomic, so a cancel and a release can never both win.
-// Keys: <redisPrefix>:<appId>:webhooks:… (every key is named by its app id).
+// Keys: {<redisPrefix>}:<appId>:webhooks:… (every key is named by its app id; the braces are the
+// engine's Redis Cluster hash tag).
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { connectRedis } from '../engine/redis-connect.js';
