@@ -93,7 +93,7 @@ export function createUwsTransport<Owner>(options: UwsTransportOptions<Owner>): 
     closeOnBackpressureLimit: true as unknown as number,
     upgrade(res, req, context) {
       const info: UpgradeInfo = {
-        appKey: decodeURIComponent(req.getParameter(0) ?? ''),
+        appKey: decodePathSegment(req.getParameter(0) ?? ''),
         query: req.getQuery() ?? '',
         origin: req.getHeader('origin'),
         tls,
@@ -202,6 +202,19 @@ export function createUwsTransport<Owner>(options: UwsTransportOptions<Owner>): 
       listenSocket = undefined;
     },
   };
+}
+
+/**
+ * The app key as the client meant it. A malformed escape (`%`, `%zz`, overlong UTF-8) cannot
+ * name any app, so it stays raw and the handshake refuses it with 4001 like any unknown key;
+ * decodeURIComponent would throw inside a uWS callback and take the whole process down.
+ */
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 /** Collects the request body; calls back with undefined once it exceeds the cap. */
