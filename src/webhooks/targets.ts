@@ -41,7 +41,7 @@ export function laneOf(channel: string): number {
 }
 
 function targetId(config: WebhookConfig): string {
-  const filters = [config.url, config.eventTypes ? [...config.eventTypes].sort() : null, config.channelPrefix ?? null, config.channelSuffix ?? null];
+  const filters: unknown[] = [config.url, config.eventTypes ? [...config.eventTypes].sort() : null, config.channelPrefix ?? null, config.channelSuffix ?? null];
   // Appended only when set, so targets configured before the setting existed keep their ids (and queued jobs).
   if (config.excludeChannelPrefix !== undefined) filters.push([config.excludeChannelPrefix].flat().sort());
   const identity = JSON.stringify(filters);
