@@ -2,13 +2,16 @@
 // origin checks, health endpoints and the SIGTERM drain.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { WebSocket } from 'ws';
 import { RawClient, startTestServer } from './support/in-process.js';
 import { freePort, runCli, untilListening } from './support/cli-process.js';
 import { scratchDir } from './support/scratch.js';
+import { WebhookReceiver } from './support/webhook-receiver.js';
+import { ENV_TABLE } from '../src/config/env.js';
+import { REVERB_DOTENV } from './support/laravel-env.js';
 
 describe('the CLI', () => {
   it('starts on PUSHER_APP_* env, prints the URL, the Laravel .env lines and Echo options, and drains on SIGTERM', async () => {
@@ -31,6 +34,70 @@ describe('the CLI', () => {
     assert.equal((error.data as { code: number }).code, 4200);
     assert.equal((await client.closed).code, 4200);
     assert.equal(await cli.exited, 0);
+  });
+
+  it('reads a Reverb .env from its working directory: listens on REVERB_SERVER_PORT, prints the Reverb lines, warns about REVERB_PORT', async () => {
+    const dir = scratchDir('reverb-env');
+    writeFileSync(join(dir, '.env'), REVERB_DOTENV);
+    const port = await freePort();
+    // The real environment wins over the file: a free port instead of 8080, which may be taken here.
+    const cli = runCli(['start'], { REVERB_SERVER_HOST: '127.0.0.1', REVERB_SERVER_PORT: String(port) }, { cwd: dir });
+    await untilListening(cli);
+    const out = cli.stdout();
+    assert.match(out, new RegExp(`Broadcasty listening on http://127\\.0\\.0\\.1:${port} \\(in-memory engine\\)`));
+    for (const line of ['BROADCAST_CONNECTION=reverb', 'REVERB_APP_ID=646178', 'REVERB_APP_KEY=u8qzlfsbtfhsb4qxa6ep', `REVERB_PORT=${port}`, 'REVERB_SCHEME=http', 'VITE_REVERB_APP_KEY="${REVERB_APP_KEY}"', `Read ${join(dir, '.env')} (Reverb connection).`]) {
+      assert.ok(out.includes(line), `missing ${line} in:\n${out}`);
+    }
+    assert.ok(!out.includes('PUSHER_') && !out.includes('qx2kcvtgbkutm3bukvhj'), 'no Pusher lines, no secret');
+    assert.match(out, /REVERB_HOST=localhost and REVERB_PORT=8080, but Broadcasty listens on port \d+: Echo and Laravel will not reach it/);
+    const client = await RawClient.connect(port, 'u8qzlfsbtfhsb4qxa6ep');
+    assert.match(await client.established(), /^\d+\.\d+$/);
+    cli.child.kill('SIGTERM');
+    assert.equal((await client.closed).code, 4200);
+    assert.equal(await cli.exited, 0);
+  });
+
+  it('keeps the webhooks of BROADCASTY_APPS when PUSHER_APP_* name the same app', async () => {
+    const app = { id: '42', key: 'laravel-key', secret: 'laravel-secret' };
+    const receiver = await WebhookReceiver.start([app]);
+    const port = await freePort();
+    const cli = runCli(['start', '--host', '127.0.0.1', '--port', String(port)], {
+      PUSHER_APP_ID: app.id,
+      PUSHER_APP_KEY: app.key,
+      PUSHER_APP_SECRET: app.secret,
+      BROADCASTY_APPS: JSON.stringify([{ ...app, webhooks: [{ url: receiver.url('/hook'), eventTypes: ['channel_occupied'] }] }]),
+    });
+    try {
+      await untilListening(cli);
+      const client = await RawClient.connect(port, app.key);
+      await client.established();
+      client.send({ event: 'pusher:subscribe', data: { channel: 'orders' } });
+      await receiver.until('channel_occupied at /hook', () => receiver.delivered('/hook').length > 0);
+      const [delivery] = receiver.delivered('/hook');
+      assert.ok(delivery.valid);
+      assert.deepEqual(delivery.events, [{ name: 'channel_occupied', channel: 'orders' }]);
+      client.close();
+    } finally {
+      cli.child.kill('SIGTERM');
+      await cli.exited;
+      await receiver.close();
+    }
+  });
+
+  it('--help lists the commands and every env name; --version prints the package version', async () => {
+    const help = runCli(['--help']);
+    assert.equal(await help.exited, 0);
+    for (const name of ENV_TABLE.flatMap((s) => s.names)) assert.ok(help.stdout().includes(name), `--help misses ${name}`);
+    assert.match(help.stdout(), /migrate/);
+    const version = runCli(['--version']);
+    assert.equal(await version.exited, 0);
+    assert.equal(version.stdout().trim(), (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version);
+  });
+
+  it('names the TLS setting and path of a missing certificate instead of failing later', async () => {
+    const cli = runCli(['start'], { BROADCASTY_TLS_CERT: '/nonexistent/cert.pem', BROADCASTY_TLS_KEY: '/nonexistent/key.pem' });
+    assert.equal(await cli.exited, 2);
+    assert.match(cli.stderr(), /Invalid setting BROADCASTY_TLS_CERT: got "\/nonexistent\/cert\.pem"; expected a readable PEM file \(no such file\)/);
   });
 
   it('refuses a bad setting at start, naming the setting, the value and what is allowed', async () => {
