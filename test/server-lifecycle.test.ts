@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import PusherServer from 'pusher';
 import { WebSocket } from 'ws';
 import { RawClient, startTestServer } from './support/in-process.js';
 import { freePort, runCli, untilListening } from './support/cli-process.js';
@@ -100,6 +101,45 @@ describe('the CLI', () => {
     assert.match(cli.stderr(), /Invalid setting BROADCASTY_TLS_CERT: got "\/nonexistent\/cert\.pem"; expected a readable PEM file \(no such file\)/);
   });
 
+  it('SIGTERM during traffic: /ready turns 503 on both ports first, sockets get 4200 over the grace, then "stopped" and exit 0', async () => {
+    const [port, metricsPort] = [await freePort(), await freePort()];
+    const cli = runCli(['start', '--host', '127.0.0.1', '--port', String(port)], {
+      BROADCASTY_SHUTDOWN_GRACE_MS: '4000',
+      BROADCASTY_METRICS: 'true',
+      BROADCASTY_METRICS_HOST: '127.0.0.1',
+      BROADCASTY_METRICS_PORT: String(metricsPort),
+      BROADCASTY_LOG_LEVEL: 'info',
+    });
+    await untilListening(cli);
+    const clients = await Promise.all(Array.from({ length: 20 }, () => RawClient.connect(port)));
+    await Promise.all(clients.map((c) => c.established()));
+    for (const c of clients) c.send({ event: 'pusher:subscribe', data: { channel: 'ticker' } });
+    await Promise.all(clients.map((c) => c.next((f) => f.event === 'pusher_internal:subscription_succeeded')));
+    const open = new Set(clients);
+    const codes = clients.map((c) => c.closed.then(({ code }) => (open.delete(c), code)));
+    const sdk = new PusherServer({ appId: 'app-id', key: 'app-key', secret: 'app-secret', host: '127.0.0.1', port: String(port), useTLS: false });
+    let publishing = true;
+    const traffic = (async () => {
+      for (let i = 0; publishing && i < 500; i++) await sdk.trigger('ticker', 'tick', { i }).catch(() => undefined);
+    })();
+    assert.equal((await fetch(`http://127.0.0.1:${metricsPort}/ready`)).status, 200);
+
+    cli.child.kill('SIGTERM');
+    const statuses = async () => Promise.all([port, metricsPort].map((p) => fetch(`http://127.0.0.1:${p}/ready`).then((r) => r.status)));
+    let seen: number[] = [];
+    for (let i = 0; i < 200 && !(seen[0] === 503 && seen[1] === 503); i++) seen = await statuses();
+    assert.deepEqual(seen, [503, 503]);
+    assert.ok(open.size > 0, 'readiness flips before the last socket is closed');
+    assert.deepEqual(await Promise.all(codes), clients.map(() => 4200));
+    publishing = false;
+    await traffic;
+    assert.equal(await cli.exited, 0);
+    const out = cli.stdout();
+    assert.match(out, /"msg":"draining: \/ready answers 503, sockets close with 4200"/);
+    assert.match(out, /"msg":"stopped"/);
+    assert.doesNotMatch(out, /grace period ended/);
+  });
+
   it('refuses a bad setting at start, naming the setting, the value and what is allowed', async () => {
     const cli = runCli(['start'], { BROADCASTY_PORT: 'sixty' });
     assert.equal(await cli.exited, 2);
@@ -182,14 +222,19 @@ describe('origins and health', () => {
     }
   });
 
-  it('GET /up and /ready answer JSON; /ready is 503 while draining', async () => {
-    const server = await startTestServer();
+  it('GET /up and /ready answer JSON; /ready is 503 while draining, on the metrics port too', async () => {
+    const server = await startTestServer({ metrics: true, metricsHost: '127.0.0.1', metricsPort: 0 });
     const base = `http://127.0.0.1:${server.port}`;
+    const metricsReady = `http://127.0.0.1:${server.metricsPort}/ready`;
     assert.deepEqual(await (await fetch(`${base}/up`)).json(), { health: 'OK' });
     assert.deepEqual(await (await fetch(`${base}/ready`)).json(), { ready: true });
+    assert.deepEqual(await (await fetch(metricsReady)).json(), { ready: true });
     server.ctx.draining = true;
-    const ready = await fetch(`${base}/ready`);
-    assert.equal(ready.status, 503);
+    for (const url of [`${base}/ready`, metricsReady]) {
+      const ready = await fetch(url);
+      assert.equal(ready.status, 503, url);
+      assert.deepEqual(await ready.json(), { ready: false, draining: true });
+    }
     server.ctx.draining = false;
     await server.shutdown();
   });
