@@ -128,7 +128,7 @@ function settingName(path: (string | number)[], sources: Map<string, string>, or
   }
   const dotted = dottedPath(path);
   const envName = sources.get(dotted) ?? (path[0] === 'apps' ? sources.get('apps') : undefined);
-  if (envName !== undefined) return dotted === 'apps' || !dotted.startsWith('apps') ? envName : `${envName} ${dotted}`;
+  if (envName !== undefined) return path[0] !== 'apps' || path.length === 1 ? envName : `${envName} ${dotted}`;
   return file ? `${dotted} in ${file}` : dotted;
 }
 
