@@ -17,6 +17,12 @@ export interface WelcomeInput {
   metricsPort?: number;
 }
 
+/** What differs between the two Laravel connections in the lines to paste. */
+const CONNECTIONS: Record<EnvShape, { prefix: string; extra: string[]; vite: string[]; echo: string }> = {
+  reverb: { prefix: 'REVERB', extra: [], vite: ['APP_KEY', 'HOST', 'PORT', 'SCHEME'], echo: '' },
+  pusher: { prefix: 'PUSHER', extra: ['PUSHER_APP_CLUSTER=mt1'], vite: ['APP_KEY', 'HOST', 'PORT', 'SCHEME', 'APP_CLUSTER'], echo: " cluster: 'mt1'," },
+};
+
 /** `redis://:secret@host:6379` → `redis://host:6379`: credentials never reach stdout. */
 function withoutCredentials(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//');
@@ -31,16 +37,20 @@ export function welcomeText({ config, port, shape, envFile, envAppId, metricsPor
   const metricsHost = config.metricsHost === '0.0.0.0' ? '127.0.0.1' : config.metricsHost;
   const heading =
     config.appRegistry === 'static' ? `Laravel .env (app "${app.id}"):` : `Laravel .env (apps come from the ${config.appRegistry} registry; fill in one of them):`;
-  const P = shape === 'reverb' ? 'REVERB' : 'PUSHER';
-  const envLines =
-    shape === 'reverb'
-      ? ['BROADCAST_CONNECTION=reverb', `REVERB_APP_ID=${app.id}`, `REVERB_APP_KEY=${app.key}`, `REVERB_APP_SECRET=${secret}`, `REVERB_HOST=${host}`, `REVERB_PORT=${port}`, `REVERB_SCHEME=${scheme}`]
-      : ['BROADCAST_CONNECTION=pusher', `PUSHER_APP_ID=${app.id}`, `PUSHER_APP_KEY=${app.key}`, `PUSHER_APP_SECRET=${secret}`, `PUSHER_HOST=${host}`, `PUSHER_PORT=${port}`, `PUSHER_SCHEME=${scheme}`, 'PUSHER_APP_CLUSTER=mt1'];
-  const viteNames = shape === 'reverb' ? ['APP_KEY', 'HOST', 'PORT', 'SCHEME'] : ['APP_KEY', 'HOST', 'PORT', 'SCHEME', 'APP_CLUSTER'];
-  const echo =
-    shape === 'reverb'
-      ? `  { broadcaster: 'reverb', key: '${app.key}', wsHost: '${host}', wsPort: ${port}, wssPort: ${port}, forceTLS: ${scheme === 'https'}, enabledTransports: ['ws', 'wss']`
-      : `  { broadcaster: 'pusher', key: '${app.key}', cluster: 'mt1', wsHost: '${host}', wsPort: ${port}, wssPort: ${port}, forceTLS: ${scheme === 'https'}, enabledTransports: ['ws', 'wss']`;
+  const { prefix, extra, vite, echo } = CONNECTIONS[shape];
+  const envLines = [
+    `BROADCAST_CONNECTION=${shape}`,
+    `${prefix}_APP_ID=${app.id}`,
+    `${prefix}_APP_KEY=${app.key}`,
+    `${prefix}_APP_SECRET=${secret}`,
+    `${prefix}_HOST=${host}`,
+    `${prefix}_PORT=${port}`,
+    `${prefix}_SCHEME=${scheme}`,
+    ...extra,
+  ];
+  const echoOptions =
+    `  { broadcaster: '${shape}', key: '${app.key}',${echo} wsHost: '${host}', wsPort: ${port}, wssPort: ${port}, forceTLS: ${scheme === 'https'},` +
+    ` enabledTransports: ['ws', 'wss']${config.pathPrefix ? `, wsPath: '${config.pathPrefix}'` : ''} }`;
   return [
     `Broadcasty listening on ${scheme}://${host}:${port}${config.pathPrefix} (${engine})`,
     config.metrics ? `Metrics: http://${metricsHost}:${metricsPort ?? config.metricsPort}/metrics` : 'Metrics: off (BROADCASTY_METRICS=true serves Prometheus on port 9601)',
@@ -49,10 +59,10 @@ export function welcomeText({ config, port, shape, envFile, envAppId, metricsPor
     heading,
     ...envLines,
     '',
-    ...viteNames.map((name) => `VITE_${P}_${name}="\${${P}_${name}}"`),
+    ...vite.map((name) => `VITE_${prefix}_${name}="\${${prefix}_${name}}"`),
     '',
     'Echo options:',
-    `${echo}${config.pathPrefix ? `, wsPath: '${config.pathPrefix}'` : ''} }`,
+    echoOptions,
     '',
   ].join('\n');
 }
