@@ -111,7 +111,7 @@ function describeIssues(error: z.ZodError, raw: Record<string, unknown>, sources
       return issue.keys.map((key) => {
         const known = Object.keys(path.length === 0 ? serverSchema.innerType().shape : path[0] === 'apps' && path.length === 2 ? appSchema.shape : {});
         const hint = nearest(key, known);
-        return `Unknown setting ${where([...path, key])}: not a Broadcasty setting${hint === undefined ? '' : ` (did you mean ${hint}?)`}`;
+        return `Unknown setting ${where([...path, key])}: not a Broadcasty setting${hint === undefined ? '; `broadcasty --help` lists them' : ` (did you mean ${hint}?)`}`;
       });
     }
     return [`Invalid setting ${where(path)}: got ${gotValue(raw, path)}; ${issue.message}`];
