@@ -1,15 +1,35 @@
 #!/usr/bin/env node
-// `broadcasty start [--config FILE] [--port N] [--host H] [--workers N]`; `broadcasty migrate` creates the SQL apps table.
+// `broadcasty [start] [options]` serves; `broadcasty migrate` creates the SQL apps table;
+// `--help` lists every setting, `--version` prints the version.
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { runPrimary, shouldFork, workerStarted } from './cluster.js';
 import { migrate } from './apps/migrate.js';
-import { ConfigError, loadConfig } from './config/load.js';
-import { createLogger } from './logger.js';
-import { startServer } from './server.js';
-import type { ServerConfig } from './config/schema.js';
+import { inWorker, runPrimary, shouldFork, workerStarted } from './cluster.js';
+import { withDotenv } from './config/dotenv.js';
+import { helpText, USAGE } from './config/help.js';
+import { ConfigError, loadSetup, type Setup } from './config/load.js';
+import { DebugObserver } from './debug-observer.js';
+import { createLogger, type Logger } from './logger.js';
+import { startServer, type RunningServer } from './server.js';
+import { welcomeText } from './welcome.js';
 
-const DEV_SECRET = 'app-secret';
-const USAGE = 'usage: broadcasty start [--config FILE] [--port N] [--host HOST] [--path-prefix /PATH] [--workers N]\n       broadcasty migrate [--config FILE]';
+/** Both the compiled (dist/src/cli.js) and the tsx (src/cli.ts) layouts find package.json above. */
+function version(): string {
+  for (const relative of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'broadcasty') return pkg.version ?? 'unknown';
+    } catch {
+      // not at this level
+    }
+  }
+  return 'unknown';
+}
+
+const integerOption = (name: string, value: string, allowed: string): number => {
+  if (!/^\d+$/.test(value)) throw new ConfigError(`Invalid setting --${name}: got ${JSON.stringify(value)}; expected ${allowed}`);
+  return Number(value);
+};
 
 async function main(argv: string[]): Promise<number> {
   let parsed;
@@ -19,11 +39,14 @@ async function main(argv: string[]): Promise<number> {
       allowPositionals: true,
       options: {
         config: { type: 'string' },
+        'env-file': { type: 'string' },
         port: { type: 'string' },
         host: { type: 'string' },
         'path-prefix': { type: 'string' },
         workers: { type: 'string' },
+        debug: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
       },
     });
   } catch (error) {
@@ -31,34 +54,34 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(helpText());
+    return 0;
+  }
+  if (values.version) {
+    console.log(version());
+    return 0;
+  }
   const command = positionals[0] ?? 'start';
-  if (values.help || (command !== 'start' && command !== 'migrate')) {
-    console.error(USAGE);
-    return values.help ? 0 : 2;
+  if (command !== 'start' && command !== 'migrate') {
+    console.error(`Unknown command ${JSON.stringify(command)}\n${USAGE}`);
+    return 2;
   }
-  const overrides: Record<string, unknown> = {};
-  if (values.port !== undefined) {
-    if (!/^\d+$/.test(values.port)) {
-      console.error(`Invalid setting --port: got ${JSON.stringify(values.port)}; expected an integer from 0 to 65535`);
-      return 2;
-    }
-    overrides.port = Number(values.port);
-  }
-  if (values.workers !== undefined) {
-    if (!/^\d+$/.test(values.workers)) {
-      console.error(`Invalid setting --workers: got ${JSON.stringify(values.workers)}; expected an integer from 1 to 64`);
-      return 2;
-    }
-    overrides.workers = Number(values.workers);
-  }
-  if (values.host !== undefined) overrides.host = values.host;
-  if (values['path-prefix'] !== undefined) overrides.pathPrefix = values['path-prefix'];
 
-  let config: ServerConfig;
+  let setup: Setup;
+  let envFile: string | undefined;
   try {
-    config = loadConfig({ configFile: values.config, overrides });
+    const overrides: Record<string, unknown> = {};
+    if (values.port !== undefined) overrides.port = integerOption('port', values.port, 'an integer from 0 to 65535');
+    if (values.workers !== undefined) overrides.workers = integerOption('workers', values.workers, 'an integer from 1 to 64');
+    if (values.host !== undefined) overrides.host = values.host;
+    if (values['path-prefix'] !== undefined) overrides.pathPrefix = values['path-prefix'];
+    if (values.debug) overrides.debug = true;
+    const loaded = withDotenv(process.env, { envFile: values['env-file'] });
+    envFile = loaded.file;
+    setup = loadSetup({ env: loaded.env, configFile: values.config, overrides });
     if (command === 'migrate') {
-      console.log(await migrate(config));
+      console.log(await migrate(setup.config));
       return 0;
     }
   } catch (error) {
@@ -68,11 +91,20 @@ async function main(argv: string[]): Promise<number> {
     }
     throw error;
   }
+  const { config } = setup;
   const log = createLogger(config.logLevel);
-  if (shouldFork(config)) return runPrimary(config, log, (port) => printWelcome(config, port));
-  let server;
+  // Workers load the same settings; only the primary (or the single process) says so.
+  if (!inWorker()) for (const notice of setup.notices) log[notice.level](notice.message);
+  const welcome = (port: number, metricsPort?: number) =>
+    process.stdout.write(welcomeText({ config, port, shape: setup.shape, envFile, envAppId: setup.envAppId, metricsPort }));
+  if (shouldFork(config)) {
+    const code = await runPrimary(config, log, (port) => welcome(port));
+    log.info('stopped');
+    return code;
+  }
+  let server: RunningServer;
   try {
-    server = await startServer(config, { log });
+    server = await startServer(config, { log, observers: config.logLevel === 'debug' || config.logLevel === 'trace' ? [new DebugObserver(log)] : [] });
   } catch (error) {
     // An apps file or table with a bad row is a configuration error too: same exit code.
     if (error instanceof ConfigError) {
@@ -81,43 +113,27 @@ async function main(argv: string[]): Promise<number> {
     }
     throw error;
   }
-  if (!workerStarted(server.port)) printWelcome(config, server.port);
-
-  const stop = async (signal: string) => {
-    log.info({ signal }, 'draining: closing every socket with 4200');
-    await server.shutdown();
-    setTimeout(() => process.exit(0), config.shutdownGraceMs).unref();
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  if (!workerStarted(server.port)) welcome(server.port, server.metricsPort);
+  process.once('SIGTERM', () => void stop(server, log, 'SIGTERM'));
+  process.once('SIGINT', () => void stop(server, log, 'SIGINT'));
   return -1;
 }
 
-function printWelcome(config: ServerConfig, port: number): void {
-  const shownHost = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
-  const scheme = config.tlsCert ? 'https' : 'http';
-  // With a file or SQL registry the apps live there; the dev app shown is only an example then.
-  const app = config.apps[0];
-  const lines = [
-    `Broadcasty listening on ${scheme}://${shownHost}:${port}${config.pathPrefix}`,
-    '',
-    config.appRegistry === 'static' ? `Laravel .env (app "${app.id}"):` : `Laravel .env (apps come from the ${config.appRegistry} registry; fill in one of them):`,
-    'BROADCAST_CONNECTION=pusher',
-    `PUSHER_APP_ID=${app.id}`,
-    `PUSHER_APP_KEY=${app.key}`,
-    // Only the built-in dev secret is printed; a real one never reaches stdout or logs.
-    `PUSHER_APP_SECRET=${app.secret === DEV_SECRET ? DEV_SECRET : '<the secret from your config>'}`,
-    `PUSHER_HOST=${shownHost}`,
-    `PUSHER_PORT=${port}`,
-    `PUSHER_SCHEME=${scheme}`,
-    'PUSHER_APP_CLUSTER=mt1',
-    '',
-    'Echo options:',
-    `  { broadcaster: 'pusher', key: '${app.key}', cluster: 'mt1', wsHost: '${shownHost}', wsPort: ${port}, wssPort: ${port},` +
-      ` forceTLS: ${scheme === 'https'}, enabledTransports: ['ws', 'wss']${config.pathPrefix ? `, wsPath: '${config.pathPrefix}'` : ''} }`,
-  ];
-  process.stdout.write(lines.join('\n') + '\n');
+/**
+ * The drain: /ready flips to 503 at once, sockets close with 4200 over the grace period, then
+ * webhooks, engine and registry stop. Whatever still hangs when the grace is over is cut short.
+ */
+async function stop(server: RunningServer, log: Logger, signal: string): Promise<void> {
+  const graceMs = server.ctx.config.shutdownGraceMs;
+  log.info({ signal, graceMs, sockets: server.ctx.hub.connections.size }, 'draining: /ready answers 503, sockets close with 4200');
+  const cutShort = setTimeout(() => {
+    log.warn({ graceMs }, 'stopped: the grace period ended before the drain finished');
+    process.exit(0);
+  }, graceMs);
+  await server.shutdown();
+  clearTimeout(cutShort);
+  log.info('stopped');
+  process.exit(0);
 }
 
 main(process.argv.slice(2)).then(

@@ -2,7 +2,8 @@
 // the whole server on the same port. uWS listens with SO_REUSEPORT on Linux, so the kernel spreads
 // connections over the workers, and they share state through the Redis engine like any other
 // nodes. The primary holds no sockets: it prints the listening line once, restarts a crashed
-// worker and forwards SIGTERM/SIGINT as SIGTERM, so every worker drains with 4200.
+// worker and forwards SIGTERM/SIGINT as SIGTERM, so every worker drains with 4200 over its grace
+// period, and returns once the last worker has exited.
 import cluster from 'node:cluster';
 import type { ServerConfig } from './config/schema.js';
 import type { Logger } from './logger.js';
@@ -18,6 +19,11 @@ interface ListeningMessage {
 /** True in the primary of a multi-worker start: it must fork instead of serving. */
 export function shouldFork(config: ServerConfig): boolean {
   return config.workers > 1 && cluster.isPrimary;
+}
+
+/** True in a forked worker: the primary already reported the start-up notices. */
+export function inWorker(): boolean {
+  return cluster.isWorker;
 }
 
 /** In a worker: report listening to the primary, and drain when the primary disappears. */

@@ -1,6 +1,5 @@
 // Wiring: config → registry, engine, hub, transport, HTTP API, ticker. Start, drain, stop.
 import { readFileSync } from 'node:fs';
-import { ErrorCode, ErrorMessage } from '../protocol/index.js';
 import { createApiRouter } from './api/router.js';
 import { createRegistry } from './apps/index.js';
 import type { AppRegistry } from './apps/registry.js';
@@ -12,6 +11,7 @@ import { AppFollower } from './connections/app-refresh.js';
 import { clockMs, type Connection } from './connections/connection.js';
 import { socketHandlers } from './connections/handlers.js';
 import { Hub } from './connections/hub.js';
+import { closeGradually } from './connections/drain.js';
 import { sweep } from './connections/liveness.js';
 import type { ServerContext } from './context.js';
 import { createEngine } from './engine/index.js';
@@ -21,6 +21,7 @@ import { ObserverFanout, type ChannelObserver } from './publish/observer.js';
 import { Publisher } from './publish/publisher.js';
 import { Metrics } from './metrics/metrics.js';
 import { startMetricsServer } from './metrics/server.js';
+import { readiness } from './readiness.js';
 import { createUwsTransport } from './transport/uws.js';
 import { createWebhooks } from './webhooks/index.js';
 
@@ -97,7 +98,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const port = await transport.listen();
 
   const metricsServer = config.metrics
-    ? await startMetricsServer(metrics, { connectionCount: () => hub.connections.size }, config.metricsHost, config.metricsPort)
+    ? await startMetricsServer(metrics, { connectionCount: () => hub.connections.size, readiness: () => readiness(ctx) }, config.metricsHost, config.metricsPort)
     : undefined;
 
   const liveness = {
@@ -122,11 +123,13 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     metricsPort: metricsServer?.port,
     ctx,
     async shutdown() {
+      // /ready answers 503 from here on and new sockets get 4200, while the port stays open so
+      // probes see the 503 instead of a refused connection during the drain.
       ctx.draining = true;
       clearInterval(sweepTimer);
       clearInterval(countsTimer);
+      await closeGradually(hub.connections, config.shutdownGraceMs / 2);
       transport.stopListening();
-      for (const connection of [...hub.connections.values()]) connection.fail(ErrorCode.ReconnectImmediately, ErrorMessage.shuttingDown);
       await new Promise((resolve) => setTimeout(resolve, 50));
       await webhooks.stop();
       await engine.stop();

@@ -46,12 +46,12 @@ describe('config', () => {
     assert.throws(() => load({ PORT: '70000' }), (e: Error) => /Invalid setting PORT: got 70000; .*65535/.test(e.message));
     assert.throws(() => load({ BROADCASTY_APP_CLIENT_EVENTS: 'maybe' }), /BROADCASTY_APP_CLIENT_EVENTS: got "maybe"; expected true or false/);
     assert.throws(() => load({ BROADCASTY_REDIS_URL: 'http://x' }), /BROADCASTY_REDIS_URL: got "http:\/\/x"; must start with redis:\/\//);
-    assert.throws(() => load({ REDIS_URL: 'redis+sentinel://s1:26379,s2:99999/primary' }), /REDIS_URL: got "redis\+sentinel:\/\/s1:26379,s2:99999\/primary"; bad sentinel address "s2:99999" \(host:port\)/);
-    assert.throws(() => load({ REDIS_URL: 'redis+sentinel://s1:26379' }), /REDIS_URL: .*not a Sentinel URL \(redis:\/\/, rediss:\/\/, redis\+sentinel:\/\/host:port\[,host:port…\]\/masterName or redis\+cluster:\/\/host:port\[,host:port…\]\)/);
+    assert.throws(() => load({ BROADCASTY_REDIS: '1', REDIS_URL: 'redis+sentinel://s1:26379,s2:99999/primary' }), /REDIS_URL: got "redis\+sentinel:\/\/s1:26379,s2:99999\/primary"; bad sentinel address "s2:99999" \(host:port\)/);
+    assert.throws(() => load({ BROADCASTY_REDIS_URL: 'redis+sentinel://s1:26379' }), /BROADCASTY_REDIS_URL: .*not a Sentinel URL \(redis:\/\/, rediss:\/\/, redis\+sentinel:\/\/host:port\[,host:port…\]\/masterName or redis\+cluster:\/\/host:port\[,host:port…\]\)/);
   });
 
   it('accepts a Sentinel URL: sentinels, master name, credentials, database, TLS', () => {
-    assert.equal(load({ REDIS_URL: 'redis+sentinel://a:1,b/main' }).redisUrl, 'redis+sentinel://a:1,b/main');
+    assert.equal(load({ BROADCASTY_REDIS_URL: 'redis+sentinel://a:1,b/main' }).redisUrl, 'redis+sentinel://a:1,b/main');
     assert.deepEqual(sentinelOptions('redis+sentinel://a:1,b/main'), { sentinels: [{ host: 'a', port: 1 }, { host: 'b', port: 26379 }], name: 'main' });
     assert.deepEqual(sentinelOptions('rediss+sentinel://user:p%40ss@a:26380/main/2'), {
       sentinels: [{ host: 'a', port: 26380 }],
@@ -66,12 +66,12 @@ describe('config', () => {
   });
 
   it('accepts a Redis Cluster URL of seed nodes', () => {
-    assert.equal(load({ REDIS_URL: 'redis+cluster://a:7000,b' }).redisUrl, 'redis+cluster://a:7000,b');
+    assert.equal(load({ BROADCASTY_REDIS_URL: 'redis+cluster://a:7000,b' }).redisUrl, 'redis+cluster://a:7000,b');
     assert.deepEqual(clusterOptions('rediss+cluster://:secret@a:7000,b'), {
       nodes: [{ host: 'a', port: 7000 }, { host: 'b', port: 6379 }],
       options: { password: 'secret', tls: {} },
     });
-    assert.throws(() => load({ REDIS_URL: 'redis+cluster://a:0' }), /REDIS_URL: got "redis\+cluster:\/\/a:0"; bad cluster node address "a:0" \(host:port\)/);
+    assert.throws(() => load({ BROADCASTY_REDIS_URL: 'redis+cluster://a:0' }), /BROADCASTY_REDIS_URL: got "redis\+cluster:\/\/a:0"; bad cluster node address "a:0" \(host:port\)/);
   });
 
   it('reads several apps from a JSON file and names the file and field of a bad value', () => {
@@ -82,12 +82,33 @@ describe('config', () => {
 
     const bad = configFile(JSON.stringify({ apps: [{ id: 'a', key: 'ka', secret: 'sa', maxConnections: 'lots' }] }));
     assert.throws(() => load({}, bad), (e: Error) => e.message.includes(`apps[0].maxConnections in ${bad}: got "lots"`));
-    assert.throws(() => load({}, configFile('{not json')), /is not a JSON object/);
-    assert.throws(() => load({}, configFile(JSON.stringify({ prot: 1 }))), /Unrecognized key/);
+  });
+
+  it('names an unknown config-file key, and the line and column of a JSON syntax error', () => {
+    const typo = configFile(JSON.stringify({ prot: 1, apps: [{ id: 'a', key: 'k', secret: 's', webhook: [] }] }));
+    assert.throws(() => load({}, typo), (e: Error) => {
+      assert.equal(
+        e.message,
+        `Unknown setting apps[0].webhook in ${typo}: not a Broadcasty setting (did you mean webhooks?)\nUnknown setting prot in ${typo}: not a Broadcasty setting (did you mean port?)`,
+      );
+      return true;
+    });
+    const broken = configFile('{\n  "port": 7000,\n  "apps": [\n    {"id": "a",}\n  ]\n}');
+    assert.throws(() => load({}, broken), (e: Error) => e.message.startsWith(`Invalid setting --config: ${broken} is not valid JSON at line 4 column 16`));
+    assert.throws(() => load({}, configFile('{"port": 7000')), /is not valid JSON at line 1 column 14/);
+    assert.throws(() => load({}, configFile('[1]')), /must hold a JSON object .*got an array/);
+  });
+
+  it('names the TLS setting and the path of a certificate or key that cannot be read', () => {
     assert.throws(
-      () => load({}, configFile(JSON.stringify({ apps: [{ id: 'a', key: 'k', secret: 's' }, { id: 'b', key: 'k', secret: 's' }] }))),
-      /apps\[1\]\.key .*duplicate app key/,
+      () => load({ BROADCASTY_TLS_CERT: '/nonexistent/cert.pem', BROADCASTY_TLS_KEY: '/nonexistent/key.pem' }),
+      (e: Error) =>
+        e.message ===
+        'Invalid setting BROADCASTY_TLS_CERT: got "/nonexistent/cert.pem"; expected a readable PEM file (no such file)\n' +
+          'Invalid setting BROADCASTY_TLS_KEY: got "/nonexistent/key.pem"; expected a readable PEM file (no such file)',
     );
+    const file = configFile(JSON.stringify({ tlsCert: '/nonexistent/c.pem', tlsKey: '/nonexistent/k.pem' }));
+    assert.throws(() => load({}, file), new RegExp(`Invalid setting tlsCert in ${file}: got "/nonexistent/c.pem"; expected a readable PEM file`));
   });
 
   it('refuses more than one worker without Redis', () => {

@@ -9,6 +9,7 @@ const MAX_BATCH = 10;
 export const triggerEvent: Endpoint = async ({ app, body, ctx, publisher }) => {
   const trigger = parseTrigger(app, parseJsonObject(body));
   await publisher.publish(app, trigger);
+  ctx.log.debug({ appId: app.id, channels: trigger.channels, event: trigger.name, bytes: Buffer.byteLength(trigger.data), exceptSocketId: trigger.socketId }, 'API publish');
   if (trigger.info.length === 0) return json({});
   const channels: Record<string, Record<string, number>> = {};
   for (const channel of trigger.channels) channels[channel] = await channelAttributes(ctx.engine, app.id, channel, trigger.info);
@@ -22,6 +23,7 @@ export const triggerBatch: Endpoint = async ({ app, body, ctx, publisher }) => {
   // All-or-nothing: every item is validated before any is published.
   const triggers = batch.map((item) => parseTrigger(app, item));
   await Promise.all(triggers.map((trigger) => publisher.publish(app, trigger)));
+  ctx.log.debug({ appId: app.id, events: triggers.map((t) => `${t.name}@${t.channels.join(',')}`), bytes: triggers.reduce((n, t) => n + Buffer.byteLength(t.data), 0) }, 'API batch publish');
   if (triggers.every((t) => t.info.length === 0)) return json({});
   const attributes = await Promise.all(
     triggers.map((t) => (t.info.length === 0 ? {} : channelAttributes(ctx.engine, app.id, t.channels[0], t.info))),

@@ -3,6 +3,7 @@
 import { verifyRequest } from '../../protocol/index.js';
 import type { App } from '../apps/registry.js';
 import type { ServerContext } from '../context.js';
+import { readiness } from '../readiness.js';
 import type { Publisher } from '../publish/publisher.js';
 import type { HttpReply, HttpRequest } from '../transport/types.js';
 import { channelUsers, listChannels, showChannel } from './channels.js';
@@ -54,8 +55,8 @@ export function createApiRouter(ctx: ServerContext, publisher: Publisher): (requ
   return async (request) => {
     if (request.method === 'GET' && (request.path === '/up' || request.path === '/')) return json({ health: 'OK' });
     if (request.method === 'GET' && request.path === '/ready') {
-      if (ctx.draining) return json({ ready: false }, 503);
-      return ctx.engine.health() === 'ok' ? json({ ready: true }) : json({ ready: false, engine: 'degraded' }, 503);
+      const ready = readiness(ctx);
+      return json(ready.body, ready.status);
     }
     let match: RegExpMatchArray | null = null;
     const route = ROUTES.find((r) => (match = request.path.match(r.pattern)) !== null && r.method === request.method);

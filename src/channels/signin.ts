@@ -28,6 +28,7 @@ export async function signin(ctx: ServerContext, connection: Connection, data: u
   const { auth, user_data: userDataString } = parsed.data;
   const check = verifyToken(auth, app.key, app.secret, userStringToSign(connection.socketId, userDataString));
   if (!check.ok) {
+    ctx.log.debug({ appId: app.id, socketId: connection.socketId, reason: check.message }, 'signin refused');
     connection.error(ErrorCode.Unauthorized, check.message);
     return;
   }
@@ -56,6 +57,7 @@ export async function signin(ctx: ServerContext, connection: Connection, data: u
   await ctx.engine.addUserSocket(app.id, id, connection.socketId);
   if (connection.closed) return;
   connection.send(signinSuccess(userDataString));
+  ctx.log.debug({ appId: app.id, socketId: connection.socketId, userId: id }, 'signed in');
   if (watchlist.length > MAX_WATCHLIST) connection.error(ErrorCode.WatchlistLimit, ErrorMessage.watchlistLimit);
   if (watched.length > 0) {
     const online = await ctx.engine.onlineUsers(app.id, watched);

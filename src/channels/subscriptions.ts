@@ -77,6 +77,7 @@ export class Subscriptions {
       // Delivery to signed-in users rides on the signin topic; the explicit subscribe is an ack.
       connection.addSubscription(channel, { kind });
       connection.send(subscriptionSucceeded(channel));
+      this.ctx.log.debug({ appId: app.id, socketId: connection.socketId, channel }, 'subscribed');
       return;
     }
     const count = await engine.addSubscription(app.id, channel, connection.socketId);
@@ -93,6 +94,7 @@ export class Subscriptions {
     connection.addSubscription(channel, { kind, presence });
     connection.socket.subscribe(topicOf(app.id, channel));
     connection.send(subscriptionSucceeded(channel, roster));
+    this.ctx.log.debug({ appId: app.id, socketId: connection.socketId, channel, userId: member?.userId }, 'subscribed');
     if (count === 1) this.ctx.observer.channelOccupied(app, channel);
     if (member !== undefined && firstForUser) {
       await engine.publish({
@@ -119,6 +121,7 @@ export class Subscriptions {
   }
 
   private reject(connection: Connection, channel: string, message: string, type: string, status: number): void {
+    this.ctx.log.debug({ appId: connection.app!.id, socketId: connection.socketId, channel, reason: message }, 'subscription refused');
     connection.error(null, message, channel);
     if (connection.app!.subscriptionErrorFrames) connection.send(subscriptionError(channel, type, message, status));
   }
@@ -145,6 +148,7 @@ export class Subscriptions {
     const subscription = connection.subscriptions.get(channel);
     if (subscription === undefined) return;
     connection.removeSubscription(channel);
+    this.ctx.log.debug({ appId: app.id, socketId: connection.socketId, channel }, 'unsubscribed');
     if (subscription.kind === 'server-to-user') return;
     const { engine, observer } = this.ctx;
     connection.socket.unsubscribe(topicOf(app.id, channel));

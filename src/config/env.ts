@@ -1,14 +1,16 @@
 // One table of every environment name. Users bring the names they already have in .env
-// (Pusher, Reverb, soketi); BROADCASTY_* wins over them.
+// (Pusher, Reverb, soketi); BROADCASTY_* wins over them. `broadcasty --help` prints this table.
 
 type Kind = 'string' | 'int' | 'bool' | 'json';
 
-interface EnvSetting {
+export interface EnvSetting {
   /** Names tried in order; the first one set wins. */
   names: string[];
   /** Dotted path in the config object; `app.` means the single app built from env. */
   path: string;
   kind: Kind;
+  /** One line for --help when the path alone does not say it. */
+  help?: string;
 }
 
 export const ENV_TABLE: EnvSetting[] = [
@@ -17,11 +19,14 @@ export const ENV_TABLE: EnvSetting[] = [
   { names: ['BROADCASTY_PATH_PREFIX', 'REVERB_SERVER_PATH', 'SOKETI_PATH_PREFIX'], path: 'pathPrefix', kind: 'string' },
   { names: ['BROADCASTY_TLS_CERT', 'SOKETI_SSL_CERT'], path: 'tlsCert', kind: 'string' },
   { names: ['BROADCASTY_TLS_KEY', 'SOKETI_SSL_KEY'], path: 'tlsKey', kind: 'string' },
-  { names: ['BROADCASTY_LOG_LEVEL'], path: 'logLevel', kind: 'string' },
+  { names: ['BROADCASTY_LOG_LEVEL'], path: 'logLevel', kind: 'string', help: 'fatal, error, warn, info, debug, trace or silent' },
+  { names: ['BROADCASTY_DEBUG'], path: 'debug', kind: 'bool', help: 'one log line per connect, close, subscribe, signin, client event, publish, webhook' },
   { names: ['BROADCASTY_MAX_BACKPRESSURE_BYTES'], path: 'maxBackpressureBytes', kind: 'int' },
   { names: ['BROADCASTY_MAX_SOCKETS_PER_PROCESS'], path: 'maxSocketsPerProcess', kind: 'int' },
-  { names: ['BROADCASTY_SHUTDOWN_GRACE_MS'], path: 'shutdownGraceMs', kind: 'int' },
-  { names: ['BROADCASTY_REDIS_URL', 'REDIS_URL'], path: 'redisUrl', kind: 'string' },
+  { names: ['BROADCASTY_SHUTDOWN_GRACE_MS', 'SOKETI_SHUTDOWN_GRACE_PERIOD'], path: 'shutdownGraceMs', kind: 'int' },
+  // REDIS_URL is in most Laravel .env files for the app's own cache: it must not switch the
+  // engine by itself (see laravel.ts: BROADCASTY_REDIS=1 opts in).
+  { names: ['BROADCASTY_REDIS_URL'], path: 'redisUrl', kind: 'string', help: 'clustered engine; BROADCASTY_REDIS=1 uses REDIS_URL or REDIS_HOST/PORT/PASSWORD instead' },
   { names: ['BROADCASTY_REDIS_PREFIX'], path: 'redisPrefix', kind: 'string' },
   { names: ['BROADCASTY_NODE_TTL'], path: 'nodeTtl', kind: 'int' },
   { names: ['BROADCASTY_HISTORY_LENGTH'], path: 'historyLength', kind: 'int' },
@@ -33,21 +38,22 @@ export const ENV_TABLE: EnvSetting[] = [
   { names: ['BROADCASTY_WEBHOOK_TIMEOUT_MS'], path: 'webhookTimeoutMs', kind: 'int' },
   { names: ['BROADCASTY_WEBHOOK_RETRY_WINDOW_MS'], path: 'webhookRetryWindowMs', kind: 'int' },
   { names: ['BROADCASTY_WEBHOOK_DELAY_MS'], path: 'webhookDelayMs', kind: 'int' },
-  { names: ['BROADCASTY_APPS'], path: 'apps', kind: 'json' },
+  { names: ['BROADCASTY_APPS'], path: 'apps', kind: 'json', help: 'JSON array of apps, merged with the config file\'s apps and the env app' },
   { names: ['BROADCASTY_APP_REGISTRY'], path: 'appRegistry', kind: 'string' },
   { names: ['BROADCASTY_APPS_FILE'], path: 'appsFile', kind: 'string' },
   { names: ['BROADCASTY_DATABASE_URL'], path: 'databaseUrl', kind: 'string' },
   { names: ['BROADCASTY_APPS_TABLE'], path: 'appsTable', kind: 'string' },
   { names: ['BROADCASTY_APPS_CACHE_TTL_MS'], path: 'appsCacheTtlMs', kind: 'int' },
-  { names: ['BROADCASTY_APP_ID', 'PUSHER_APP_ID', 'REVERB_APP_ID', 'SOKETI_DEFAULT_APP_ID'], path: 'app.id', kind: 'string' },
+  { names: ['BROADCASTY_APP_ID', 'PUSHER_APP_ID', 'REVERB_APP_ID', 'SOKETI_DEFAULT_APP_ID'], path: 'app.id', kind: 'string', help: 'the env app: merged into the configured app with this id, or added' },
   { names: ['BROADCASTY_APP_KEY', 'PUSHER_APP_KEY', 'REVERB_APP_KEY', 'SOKETI_DEFAULT_APP_KEY'], path: 'app.key', kind: 'string' },
   { names: ['BROADCASTY_APP_SECRET', 'PUSHER_APP_SECRET', 'REVERB_APP_SECRET', 'SOKETI_DEFAULT_APP_SECRET'], path: 'app.secret', kind: 'string' },
-  { names: ['BROADCASTY_APP_MAX_CONNECTIONS', 'SOKETI_DEFAULT_APP_MAX_CONNECTIONS'], path: 'app.maxConnections', kind: 'int' },
+  { names: ['BROADCASTY_APP_MAX_CONNECTIONS', 'SOKETI_DEFAULT_APP_MAX_CONNS'], path: 'app.maxConnections', kind: 'int' },
   { names: ['BROADCASTY_APP_CLIENT_EVENTS', 'SOKETI_DEFAULT_APP_ENABLE_CLIENT_MESSAGES'], path: 'app.clientEvents', kind: 'bool' },
   { names: ['BROADCASTY_APP_ACTIVITY_TIMEOUT', 'REVERB_APP_ACTIVITY_TIMEOUT'], path: 'app.activityTimeout', kind: 'int' },
   { names: ['BROADCASTY_APP_ALLOWED_ORIGINS'], path: 'app.allowedOrigins', kind: 'json' },
   { names: ['BROADCASTY_APP_SUBSCRIPTION_COUNT'], path: 'app.subscriptionCount', kind: 'bool' },
   { names: ['BROADCASTY_APP_USER_AUTHENTICATION', 'SOKETI_DEFAULT_APP_USER_AUTHENTICATION'], path: 'app.userAuthentication', kind: 'bool' },
+  { names: ['BROADCASTY_APP_ENABLED', 'SOKETI_DEFAULT_APP_ENABLED'], path: 'app.enabled', kind: 'bool' },
   { names: ['BROADCASTY_APP_HTTP_RATE_LIMIT'], path: 'app.httpRateLimit', kind: 'int' },
   { names: ['BROADCASTY_APP_MAX_PRESENCE_MEMBERS'], path: 'app.maxPresenceMembers', kind: 'int' },
   { names: ['BROADCASTY_APP_WEBHOOKS'], path: 'app.webhooks', kind: 'json' },

@@ -1,5 +1,6 @@
 // The one schema for every setting. Each field has a safe default; a bad value fails at start
 // with an error naming the setting, the value and what is allowed (see load.ts).
+import { accessSync, constants } from 'node:fs';
 import { z } from 'zod';
 import { WEBHOOK_EVENT_NAMES } from '../../protocol/webhooks.js';
 import { redisUrlProblem } from '../engine/redis-url.js';
@@ -12,6 +13,11 @@ export const webhookSchema = z
     eventTypes: z.array(z.enum(WEBHOOK_EVENT_NAMES)).optional(),
     channelPrefix: z.string().optional(),
     channelSuffix: z.string().optional(),
+    /**
+     * Channels never sent to this target. The PHP SDK's webhook validation throws on
+     * `private-encrypted-` events, and `channelPrefix: "private-"` cannot leave them out.
+     */
+    excludeChannelPrefix: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
     headers: z.record(z.string()).optional(),
   })
   .strict();
@@ -70,6 +76,17 @@ const sqlTableName = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}(\.[A-Za-z_][A-Za-z0-9_]{0,62})?$/, 'expected a table name (letters, digits, _; optionally schema.table)');
 
+/** Why a file cannot be read, checked at start so TLS never fails later as "App construction failed". */
+function unreadable(file: string | undefined): string | undefined {
+  if (file === undefined) return undefined;
+  try {
+    accessSync(file, constants.R_OK);
+    return undefined;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+  }
+}
+
 export const serverSchema = z
   .object({
     host: z.string().min(1).default('0.0.0.0'),
@@ -91,8 +108,12 @@ export const serverSchema = z
     maxMessageBytes: z.number().int().positive().default(100 * 1024),
     /** Largest HTTP request body, bytes (a whole batch of 10 events must fit). */
     maxRequestBytes: z.number().int().positive().default(1024 * 1024),
-    /** Grace time after SIGTERM before the process exits, ms. */
-    shutdownGraceMs: z.number().int().min(0).default(1000),
+    /**
+     * After SIGTERM: /ready answers 503 at once, sockets are closed with 4200 spread over half of
+     * this time (so reconnects do not land on the other nodes all at once), then the process
+     * stops what is left and exits within it, ms.
+     */
+    shutdownGraceMs: z.number().int().min(0).max(600_000).default(3000),
     /** Redis for the clustered engine (redis://, rediss://, redis+sentinel://); absent = in-memory engine. */
     redisUrl: z
       .string()
@@ -122,6 +143,8 @@ export const serverSchema = z
     /** channel_vacated / member_removed wait this long, ms, and are cancelled by a rejoin meanwhile. */
     webhookDelayMs: z.number().int().min(0).max(60_000).default(3000),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** One readable log line per connect, close, subscribe, signin, client event, publish and webhook (sets logLevel debug). */
+    debug: z.boolean().default(false),
     /** Used by the `static` registry only; the other registries read apps from their source. */
     apps: z.array(appSchema).min(1).default([{ id: 'app-id', key: 'app-key', secret: 'app-secret' } as AppConfig]),
     /** Where apps come from: `apps` above, a JSON file (reloaded on change), or a SQL table. */
@@ -142,6 +165,10 @@ export const serverSchema = z
     }
     if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['tlsCert'], message: 'tlsCert and tlsKey must be set together' });
+    }
+    for (const field of ['tlsCert', 'tlsKey'] as const) {
+      const problem = unreadable(config[field]);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: `expected a readable PEM file (${problem})` });
     }
     refuseDuplicateApps(config.apps, ctx);
     if (config.appRegistry === 'json' && config.appsFile === undefined) {

@@ -24,6 +24,7 @@ export function socketHandlers(ctx: ServerContext, subscriptions: Subscriptions)
     const app = await ctx.registry.findByKey(info.appKey);
     if (connection.closed) return;
     const refusal = refuse(app, info);
+    if (refusal !== undefined) ctx.log.debug({ appKey: info.appKey, origin: info.origin, code: refusal.code, reason: refusal.message }, 'connection refused');
     if (refusal !== undefined) return connection.fail(refusal.code, refusal.message);
     const count = await ctx.engine.connectionOpened(app!.id);
     connection.countedAppId = app!.id;
@@ -36,6 +37,7 @@ export function socketHandlers(ctx: ServerContext, subscriptions: Subscriptions)
     connection.metrics.connections.inc();
     connection.metrics.opened.inc();
     connection.send(connectionEstablished(connection.socketId, app!.activityTimeout));
+    ctx.log.debug({ appId: app!.id, socketId: connection.socketId, origin: info.origin }, 'connected');
     const pending = connection.pending;
     connection.pending = undefined;
     for (const text of pending ?? []) dispatch(connection, text);
@@ -104,6 +106,7 @@ export function socketHandlers(ctx: ServerContext, subscriptions: Subscriptions)
     close(connection, code) {
       ctx.hub.remove(connection);
       const app = connection.app;
+      ctx.log.debug({ appId: app?.id, socketId: connection.socketId, code }, 'closed');
       if (app !== undefined) ctx.metrics.connectionClosed(app.id, code);
       const cleanup: Promise<unknown>[] = [subscriptions.leaveAll(connection)];
       if (app !== undefined && connection.user !== undefined) {

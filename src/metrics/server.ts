@@ -1,10 +1,14 @@
-// The metrics port (like soketi's 9601): GET /metrics (Prometheus text), GET /usage (JSON).
+// The metrics port (like soketi's 9601): GET /metrics (Prometheus text), GET /usage (JSON),
+// GET /ready (the same answer as the main port's).
 // node:http is enough here: scrapes are rare and off the hot path.
 import { createServer, type Server } from 'node:http';
+import type { Readiness } from '../readiness.js';
 import type { Metrics } from './metrics.js';
 
 export interface UsageSource {
   connectionCount(): number;
+  /** The main port's /ready answer (src/readiness.ts), so both ports tell one truth. */
+  readiness(): Readiness;
 }
 
 export async function startMetricsServer(metrics: Metrics, usage: UsageSource, host: string, port: number): Promise<{ port: number; close(): Promise<void> }> {
@@ -29,7 +33,13 @@ export async function startMetricsServer(metrics: Metrics, usage: UsageSource, h
       res.end(JSON.stringify({ connections: usage.connectionCount(), memory: { rss: memory.rss, heapUsed: memory.heapUsed, heapTotal: memory.heapTotal, external: memory.external } }));
       return;
     }
-    if (req.method === 'GET' && (path === '/' || path === '/ready')) {
+    if (req.method === 'GET' && path === '/ready') {
+      const ready = usage.readiness();
+      res.writeHead(ready.status, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(ready.body));
+      return;
+    }
+    if (req.method === 'GET' && path === '/') {
       res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
       res.end('OK');
       return;

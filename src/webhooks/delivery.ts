@@ -174,6 +174,7 @@ export class Dispatcher {
     for (let attempt = 0; ; attempt++) {
       const result = await post(lane.target.config.url, requestHeaders(lane, body), body, this.settings.timeoutMs, this.stopper.signal);
       if (typeof result === 'number' && result >= 200 && result < 300) {
+        this.log.debug({ host, status: result, appId: lane.app.id, events: jobs.map((j) => `${j.e.name}@${j.e.channel}`) }, 'webhook sent');
         this.outcomes.sent(lane.app.id);
         return true;
       }

@@ -28,6 +28,8 @@ export function wants(target: WebhookConfig, event: WebhookEvent): boolean {
   if (target.eventTypes !== undefined && !target.eventTypes.includes(event.name)) return false;
   if (target.channelPrefix !== undefined && !event.channel.startsWith(target.channelPrefix)) return false;
   if (target.channelSuffix !== undefined && !event.channel.endsWith(target.channelSuffix)) return false;
+  const excluded = target.excludeChannelPrefix;
+  if (excluded !== undefined && (typeof excluded === 'string' ? [excluded] : excluded).some((prefix) => event.channel.startsWith(prefix))) return false;
   return true;
 }
 
@@ -39,7 +41,10 @@ export function laneOf(channel: string): number {
 }
 
 function targetId(config: WebhookConfig): string {
-  const identity = JSON.stringify([config.url, config.eventTypes ? [...config.eventTypes].sort() : null, config.channelPrefix ?? null, config.channelSuffix ?? null]);
+  const filters: unknown[] = [config.url, config.eventTypes ? [...config.eventTypes].sort() : null, config.channelPrefix ?? null, config.channelSuffix ?? null];
+  // Appended only when set, so targets configured before the setting existed keep their ids (and queued jobs).
+  if (config.excludeChannelPrefix !== undefined) filters.push([config.excludeChannelPrefix].flat().sort());
+  const identity = JSON.stringify(filters);
   return createHash('sha256').update(identity).digest('hex').slice(0, 12);
 }
 

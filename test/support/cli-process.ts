@@ -17,9 +17,13 @@ export interface CliProcess {
   exited: Promise<number | null>;
 }
 
-export function runCli(args: string[], env: Record<string, string> = {}): CliProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-    cwd: new URL('../..', import.meta.url).pathname,
+const REPO = new URL('../..', import.meta.url).pathname;
+
+/** `cwd` other than the repository: where a user keeps the Laravel .env the CLI reads. */
+export function runCli(args: string[], env: Record<string, string> = {}, options: { cwd?: string } = {}): CliProcess {
+  // tsx and the CLI by absolute path, so any working directory works.
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), `${REPO}src/cli.ts`, ...args], {
+    cwd: options.cwd ?? REPO,
     env: { PATH: process.env.PATH, BROADCASTY_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

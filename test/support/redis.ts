@@ -127,5 +127,9 @@ function untilPrinted(child: ChildProcess, marker: string, what: string): Promis
       clearTimeout(timer);
       reject(new Error(`${what} exited with ${code}: ${output}`));
     });
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(error.code === 'ENOENT' ? new Error('redis-server not found: install redis-server (apt-get install redis-server) to run the Redis tests') : error);
+    });
   });
 }
