@@ -229,6 +229,20 @@ describe('F7: presence member ids', () => {
     }
   });
 
+  it('a channel named "__proto__" is listed by GET /channels and in the trigger info', async () => {
+    const client = await RawClient.connect(server.port);
+    await client.established();
+    client.send({ event: 'pusher:subscribe', data: { channel: '__proto__' } });
+    await subscribed(client, '__proto__');
+    const query = signed('GET', '/apps/app-id/channels', undefined, { filter_by_prefix: '__proto' });
+    const list = await fetch(`http://127.0.0.1:${server.port}/apps/app-id/channels?${query}`);
+    assert.deepEqual(Object.keys((JSON.parse(await list.text()) as { channels: object }).channels), ['__proto__']);
+    const body = JSON.stringify({ name: 'e', data: '{}', channel: '__proto__', info: 'subscription_count' });
+    const res = await fetch(`http://127.0.0.1:${server.port}/apps/app-id/events?${signed('POST', '/apps/app-id/events', body)}`, { method: 'POST', body });
+    assert.equal(await res.text(), '{"channels":{"__proto__":{"subscription_count":1}}}');
+    client.close();
+  });
+
   for (const [label, userId, expected] of [
     ['1e400 (Infinity)', '1e400', /channel_data\.user_id must be a finite number/],
     ['an empty string', '""', /channel_data\.user_id must be a non-empty string/],
