@@ -229,6 +229,18 @@ describe('F7: presence member ids', () => {
     }
   });
 
+  it('a user signed in as "__proto__" is found by terminate_connections', async () => {
+    const client = await RawClient.connect(server.port);
+    const socketId = await client.established();
+    const userData = '{"id":"__proto__"}';
+    client.send({ event: 'pusher:signin', data: { auth: signUser('app-key', 'app-secret', socketId, userData), user_data: userData } });
+    await client.next((f) => f.event === 'pusher:signin_success');
+    const path = '/apps/app-id/users/__proto__/terminate_connections';
+    const res = await fetch(`http://127.0.0.1:${server.port}${path}?${signed('POST', path, '{}')}`, { method: 'POST', body: '{}' });
+    assert.equal(res.status, 200);
+    assert.equal((await client.closed).code, 4009);
+  });
+
   it('a channel named "__proto__" is listed by GET /channels and in the trigger info', async () => {
     const client = await RawClient.connect(server.port);
     await client.established();
