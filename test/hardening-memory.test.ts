@@ -49,7 +49,7 @@ describe('F2: frames sent before connection_established', () => {
     }
   });
 
-  it('the byte bound applies too: two frames over maxPendingBytes → 4100', async () => {
+  it('the size bound applies too: three 99 KiB frames pass maxPendingBytes (256 KiB) → 4100', async () => {
     const server = await slowLookupServer();
     try {
       const client = await RawClient.connect(server.port);

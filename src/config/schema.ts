@@ -138,7 +138,7 @@ export const serverSchema = z
     maxChannelsPerConnection: z.number().int().positive().default(1000),
     /** Frames a socket may send before its handshake completes (app lookup pending); more → 4100. */
     maxPendingFrames: z.number().int().min(1).default(32),
-    /** Bytes of such frames, together; more → 4100. */
+    /** Size of such frames together (string length, about their bytes); more → 4100. */
     maxPendingBytes: z.number().int().min(1).default(256 * 1024),
     /** Process RSS, bytes, above which new sockets are refused with 4100 (null = no limit). */
     maxMemoryBytes: z.number().int().positive().nullable().default(null),
