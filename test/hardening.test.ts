@@ -111,10 +111,14 @@ describe('channel_data: null and other null optional fields are absent, as hoste
     client.close();
   });
 
-  it('HTTP bodies with "socket_id": null and "info": null publish', async () => {
+  it('HTTP bodies with "socket_id": null and "info": null publish; a bad channel element is named', async () => {
     const body = JSON.stringify({ name: 'e', data: '{}', channel: 'c', socket_id: null, info: null });
     const res = await fetch(`http://127.0.0.1:${server.port}/apps/app-id/events?${signed('POST', '/apps/app-id/events', body)}`, { method: 'POST', body });
     assert.equal(res.status, 200);
+    const bad = JSON.stringify({ name: 'e', data: '{}', channels: ['c', null] });
+    const refused = await fetch(`http://127.0.0.1:${server.port}/apps/app-id/events?${signed('POST', '/apps/app-id/events', bad)}`, { method: 'POST', body: bad });
+    assert.equal(refused.status, 400);
+    assert.equal(await refused.text(), 'Invalid "channels": element 1 must be a string, got null');
   });
 });
 

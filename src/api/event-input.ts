@@ -57,6 +57,7 @@ function channelList(body: Record<string, unknown>): string[] {
   else throw new HttpError(400, 'Missing "channels" (array) or "channel" (string)');
   if (list.length === 0) throw new HttpError(400, 'The channel list is empty');
   if (list.length > MAX_CHANNELS_PER_TRIGGER) throw new HttpError(400, `Too many channels: at most ${MAX_CHANNELS_PER_TRIGGER} per event`);
-  if (!list.every((c): c is string => typeof c === 'string')) throw new HttpError(400, 'Channel names must be strings');
-  return [...new Set(list)];
+  const bad = list.findIndex((c) => typeof c !== 'string');
+  if (bad !== -1) throw new HttpError(400, `Invalid "channels": element ${bad} must be a string, got ${list[bad] === null ? 'null' : typeof list[bad]}`);
+  return [...new Set(list as string[])];
 }
