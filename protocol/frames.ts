@@ -63,7 +63,12 @@ export function describeIssue(error: z.ZodError, root: string): string {
     return issue.received === 'undefined' ? `${field} is required (${issue.expected})` : `${field} must be a ${issue.expected}, got ${issue.received}`;
   }
   if (issue.code === 'too_small' && issue.type === 'string') return `${field} must be a non-empty string`;
-  if (issue.code === 'invalid_union') return `${field} must be a non-empty string or a finite number`;
+  if (issue.code === 'invalid_union') {
+    const first = issue.unionErrors.map((e) => e.issues[0]);
+    if (first.every((i) => i.code === 'invalid_type')) {
+      return `${field} must be a ${first.map((i) => (i as z.ZodInvalidTypeIssue).expected).join(' or a ')}, got ${(first[0] as z.ZodInvalidTypeIssue).received}`;
+    }
+  }
   if (issue.code === 'not_finite') return `${field} must be a finite number`;
   return `${field}: ${issue.message}`;
 }

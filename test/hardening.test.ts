@@ -262,7 +262,7 @@ describe('F7: presence member ids', () => {
   for (const [label, userId, expected] of [
     ['1e400 (Infinity)', '1e400', /channel_data\.user_id must be a finite number/],
     ['an empty string', '""', /channel_data\.user_id must be a non-empty string/],
-    ['an object', '{}', /channel_data\.user_id must be a non-empty string or a finite number/],
+    ['an object', '{}', /channel_data\.user_id must be a string or a number, got object/],
   ] as const) {
     it(`user_id ${label} is refused naming channel_data.user_id`, async () => {
       const { client, joined } = await join(server.port, 'presence-odd', `{"user_id":${userId}}`);
