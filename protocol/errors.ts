@@ -32,6 +32,7 @@ export const ErrorMessage = {
   shuttingDown: 'Server is shutting down, reconnect immediately',
   pongNotReceived: 'Pong reply not received',
   slowConsumer: 'Over capacity: the client does not read its messages fast enough',
+  tooManyEarlyFrames: 'Over capacity: too many messages before connection_established',
   clientEventRateLimit: 'Client event rejected due to rate limit',
   watchlistLimit: 'Watchlist limit exceeded. Only the first 100 user IDs are accepted.',
 } as const;

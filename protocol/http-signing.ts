@@ -69,28 +69,39 @@ export interface VerifyRequestInput {
 
 export type VerifyResult = { ok: true; params: Map<string, string> } | { ok: false; status: 401; message: string };
 
-const fail = (message: string): VerifyResult => ({ ok: false, status: 401, message });
+/** Where the SDK authors' signing algorithm is documented; every refusal points there. */
+export const SIGNING_DOC = 'https://pusher.com/docs/channels/library_auth_reference/rest-api/#authentication';
+
+const fail = (message: string): VerifyResult => ({ ok: false, status: 401, message: `${message}; see ${SIGNING_DOC}` });
+
+/** Largest |ms| a Date can hold (ECMA-262 §21.4.1.1): beyond it toISOString throws. */
+const MAX_DATE_MS = 8.64e15;
+
+function isoTime(seconds: number): string | undefined {
+  const ms = seconds * 1000;
+  return Number.isFinite(ms) && Math.abs(ms) <= MAX_DATE_MS ? new Date(ms).toISOString() : undefined;
+}
 
 export function verifyRequest(input: VerifyRequestInput): VerifyResult {
   const params = parseQuery(input.rawQuery);
   const version = params.get('auth_version');
-  if (version === undefined) return fail('Version required');
-  if (version !== '1.0') return fail('Version not supported');
+  if (version === undefined) return fail('Version required: the query parameter auth_version=1.0 is missing (is the request signed?)');
+  if (version !== '1.0') return fail(`Version not supported: auth_version must be 1.0, got ${JSON.stringify(version.slice(0, 20))}`);
   const timestamp = params.get('auth_timestamp');
-  if (timestamp === undefined || timestamp === '') return fail('Timestamp required');
+  if (timestamp === undefined || timestamp === '') return fail('Timestamp required: the query parameter auth_timestamp (Unix seconds) is missing');
   const ts = Number(timestamp);
   if (!Number.isFinite(ts) || Math.abs(input.nowSeconds - ts) >= TIMESTAMP_SKEW_SECONDS) {
-    const given = Number.isFinite(ts) ? new Date(ts * 1000).toISOString() : timestamp;
+    const given = isoTime(ts) ?? JSON.stringify(timestamp.slice(0, 30));
     return fail(
-      `Timestamp expired: Given timestamp (${given}) not within ${TIMESTAMP_SKEW_SECONDS}s of server time (${new Date(input.nowSeconds * 1000).toISOString()})`,
+      `Timestamp expired: Given timestamp (${given}) not within ${TIMESTAMP_SKEW_SECONDS}s of server time (${new Date(input.nowSeconds * 1000).toISOString()}); auth_timestamp must be the current Unix time in seconds`,
     );
   }
   const key = params.get('auth_key');
-  if (key === undefined || key === '') return fail('Key required');
+  if (key === undefined || key === '') return fail('Key required: the query parameter auth_key is missing');
   const secret = input.secretForKey(key);
-  if (secret === undefined) return fail('Unknown auth_key');
+  if (secret === undefined) return fail(`Unknown auth_key: ${JSON.stringify(key.slice(0, 64))} is not a key of this app`);
   const signature = params.get('auth_signature');
-  if (signature === undefined || signature === '') return fail('Signature required');
+  if (signature === undefined || signature === '') return fail('Signature required: the query parameter auth_signature is missing');
   // The body's MD5 is computed, never trusted: a tampered body then fails the signature.
   if (input.body.length > 0) params.set('body_md5', md5Hex(input.body));
   const candidates = [input.path];
@@ -99,5 +110,5 @@ export function verifyRequest(input: VerifyRequestInput): VerifyResult {
     if (hmacMatches(secret, stringToSign(input.method, path, params), signature)) return { ok: true, params };
   }
   const expected = JSON.stringify(stringToSign(input.method, input.path, params)).slice(1, -1);
-  return fail(`Invalid signature: you should have sent HmacSHA256Hex("${expected}", your_secret_key), but you sent "${signature}"`);
+  return fail(`Invalid signature: you should have sent HmacSHA256Hex("${expected}", your_secret_key), but you sent "${signature.slice(0, 128)}"`);
 }

@@ -12,7 +12,7 @@ import { clockMs, type Connection } from './connections/connection.js';
 import { socketHandlers } from './connections/handlers.js';
 import { Hub } from './connections/hub.js';
 import { closeGradually } from './connections/drain.js';
-import { sweep } from './connections/liveness.js';
+import { HARD_BACKPRESSURE_FACTOR, SlowConsumers, sweep } from './connections/liveness.js';
 import type { ServerContext } from './context.js';
 import { createEngine } from './engine/index.js';
 import type { Engine } from './engine/types.js';
@@ -65,7 +65,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const registry = deps.registry ?? ownRegistry!;
   const webhooks = await createWebhooks({ config, log, metrics: metrics.webhooks });
   const observer = new ObserverFanout([...(deps.observers ?? []), webhooks.observer]);
-  const hub = new Hub(metrics);
+  const hub = new Hub(metrics, new SlowConsumers(config.maxBackpressureBytes, metrics, log));
   const ctx: ServerContext = {
     config,
     registry,
@@ -88,8 +88,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     tlsKey: config.tlsKey,
     maxMessageBytes: config.maxMessageBytes,
     maxRequestBytes: config.maxRequestBytes,
-    // Far above the soft limit: the 1 s sweep closes slow consumers with 4100 long before uWS must.
-    hardBackpressureBytes: config.maxBackpressureBytes * 8,
+    hardBackpressureBytes: config.maxBackpressureBytes * HARD_BACKPRESSURE_FACTOR,
     sockets: socketHandlers(ctx, subscriptions),
     http: createApiRouter(ctx, publisher),
   });
@@ -101,16 +100,9 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     ? await startMetricsServer(metrics, { connectionCount: () => hub.connections.size, readiness: () => readiness(ctx) }, config.metricsHost, config.metricsPort)
     : undefined;
 
-  const liveness = {
-    maxBackpressureBytes: config.maxBackpressureBytes,
-    onSlowConsumer: (c: Connection) => {
-      metrics.slowConsumers.labels(c.app!.id).inc();
-      log.warn({ socketId: c.socketId, appId: c.app!.id }, 'slow consumer closed with 4100');
-    },
-  };
   const appFollower = new AppFollower(registry, log);
   const sweepTimer = setInterval(() => {
-    sweep(hub.connections.values(), clockMs(), liveness);
+    sweep(hub.connections.values(), clockMs(), hub.slowConsumers);
     metrics.engineHealthy.set(engine.health() === 'ok' ? 1 : 0);
     appFollower.tick(hub.connections);
   }, SWEEP_MS);

@@ -123,11 +123,12 @@ describe('slow consumers', () => {
     (client.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
     const sdk = new PusherServer({ appId: 'app-id', key: 'app-key', secret: 'app-secret', host: '127.0.0.1', port: String(server.port), useTLS: false });
     // Publish until the server holds more than the limit for this socket (the kernel's loopback
-    // buffers absorb several MB first), then stop: the next liveness sweep must close it.
+    // buffers absorb several MB first), then stop: the hub's check or the next liveness sweep
+    // closes it. Resume at once: uWS gives a closed socket 4 s to drain before it cuts it (1006).
     const batch = Array.from({ length: 10 }, () => ({ channel: 'firehose', name: 'big', data: 'y'.repeat(9000) }));
     const socket = [...server.ctx.hub.connections.values()].find((c) => c.subscriptions.has('firehose'))!.socket;
     for (let i = 0; i < 2000 && !socket.isClosed && socket.bufferedBytes() <= 256 * 1024; i++) await sdk.triggerBatch(batch);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    for (let i = 0; i < 30 && !socket.isClosed; i++) await new Promise((resolve) => setTimeout(resolve, 100));
     (client.ws as unknown as { _socket: { resume(): void } })._socket.resume();
     const closed = await client.closed;
     assert.equal(closed.code, 4100);

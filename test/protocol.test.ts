@@ -17,6 +17,10 @@ import {
   verifyRequest,
   verifyToken,
   closeReason,
+  jsonTooDeep,
+  MAX_JSON_DEPTH,
+  parseFrameData,
+  subscribeData,
 } from '../protocol/index.js';
 
 const KEY = '278d425bdf160c739803';
@@ -164,6 +168,26 @@ describe('frames (§0)', () => {
   it('parses client frames leniently and rejects garbage without throwing', () => {
     assert.deepEqual(parseClientFrame('{"event":"pusher:ping","data":{}}'), { ok: true, frame: { event: 'pusher:ping', channel: undefined, data: {} } });
     for (const bad of ['', 'x', '[]', 'null', '1', '{"data":{}}', '{"event":5}', '{"event":""}']) assert.equal(parseClientFrame(bad).ok, false, bad);
+  });
+
+  it('bounds JSON nesting on the text, not counting brackets inside strings', () => {
+    const nested = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
+    assert.equal(jsonTooDeep(nested(MAX_JSON_DEPTH)), false);
+    assert.equal(jsonTooDeep(nested(MAX_JSON_DEPTH + 1)), true);
+    assert.equal(jsonTooDeep(JSON.stringify({ data: '['.repeat(1000) })), false);
+    assert.equal(jsonTooDeep(JSON.stringify({ data: '\\"' + '{'.repeat(1000) })), false);
+    assert.match((parseClientFrame(`{"event":"x","data":${nested(1000)}}`) as { message: string }).message, /deeper than 64/);
+  });
+
+  it('treats null optional fields as absent and names the wrong field', () => {
+    assert.deepEqual(parseFrameData(subscribeData, { channel: 'c', auth: null, channel_data: null }, 'subscribe'), {
+      ok: true,
+      value: { channel: 'c', auth: undefined, channel_data: undefined },
+    });
+    assert.deepEqual(parseFrameData(subscribeData, '{"channel":"c","channel_data":5}', 'subscribe'), {
+      ok: false,
+      message: 'Invalid subscribe message: data.channel_data must be a string, got number',
+    });
   });
 
   it('caps close reasons at 123 bytes', () => {

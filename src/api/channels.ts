@@ -1,7 +1,7 @@
 // GET /channels, /channels/{ch}, /channels/{ch}/users (PROTOCOL.md §5.5, §5.6).
 import { channelType } from '../../protocol/index.js';
 import type { Endpoint } from './router.js';
-import { HttpError, json } from './reply.js';
+import { byChannel, HttpError, json } from './reply.js';
 
 const infoList = (params: Map<string, string>) => (params.get('info') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 
@@ -12,7 +12,7 @@ export const listChannels: Endpoint = async ({ app, params, ctx }) => {
     throw new HttpError(400, 'info=user_count requires filter_by_prefix to start with presence-');
   }
   const occupied = await ctx.engine.channels(app.id, prefix);
-  const channels: Record<string, Record<string, number>> = {};
+  const channels = byChannel<Record<string, number>>();
   for (const [channel, count] of occupied) {
     const attributes: Record<string, number> = {};
     if (info.includes('user_count')) attributes.user_count = (await ctx.engine.presenceMembers(app.id, channel)).size;

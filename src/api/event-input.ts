@@ -1,5 +1,5 @@
 // Validation of one trigger (POST /events body, or one batch item) — PROTOCOL.md §5.3.
-import { channelNameError, channelType, SERVER_TO_USER_PREFIX, SOCKET_ID } from '../../protocol/index.js';
+import { channelNameError, channelType, parseClientJson, SERVER_TO_USER_PREFIX, SOCKET_ID } from '../../protocol/index.js';
 import type { App } from '../apps/registry.js';
 import type { ServerEvent } from '../publish/publisher.js';
 import { HttpError } from './reply.js';
@@ -14,12 +14,9 @@ export interface TriggerInput extends ServerEvent {
 }
 
 export function parseJsonObject(body: Buffer): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new HttpError(400, 'Invalid JSON body');
-  }
+  const parsed = parseClientJson(body.toString('utf8'), 'Request body');
+  if (!parsed.ok) throw new HttpError(400, parsed.message);
+  const value = parsed.value;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new HttpError(400, 'Request body must be a JSON object');
   return value as Record<string, unknown>;
 }
@@ -60,6 +57,7 @@ function channelList(body: Record<string, unknown>): string[] {
   else throw new HttpError(400, 'Missing "channels" (array) or "channel" (string)');
   if (list.length === 0) throw new HttpError(400, 'The channel list is empty');
   if (list.length > MAX_CHANNELS_PER_TRIGGER) throw new HttpError(400, `Too many channels: at most ${MAX_CHANNELS_PER_TRIGGER} per event`);
-  if (!list.every((c): c is string => typeof c === 'string')) throw new HttpError(400, 'Channel names must be strings');
-  return [...new Set(list)];
+  const bad = list.findIndex((c) => typeof c !== 'string');
+  if (bad !== -1) throw new HttpError(400, `Invalid "channels": element ${bad} must be a string, got ${list[bad] === null ? 'null' : typeof list[bad]}`);
+  return [...new Set(list as string[])];
 }

@@ -2,7 +2,7 @@
 import type { Endpoint } from './router.js';
 import { channelAttributes } from './channel-info.js';
 import { parseJsonObject, parseTrigger } from './event-input.js';
-import { HttpError, json } from './reply.js';
+import { byChannel, HttpError, json } from './reply.js';
 
 const MAX_BATCH = 10;
 
@@ -11,7 +11,7 @@ export const triggerEvent: Endpoint = async ({ app, body, ctx, publisher }) => {
   await publisher.publish(app, trigger);
   ctx.log.debug({ appId: app.id, channels: trigger.channels, event: trigger.name, bytes: Buffer.byteLength(trigger.data), exceptSocketId: trigger.socketId }, 'API publish');
   if (trigger.info.length === 0) return json({});
-  const channels: Record<string, Record<string, number>> = {};
+  const channels = byChannel<Record<string, number>>();
   for (const channel of trigger.channels) channels[channel] = await channelAttributes(ctx.engine, app.id, channel, trigger.info);
   return json({ channels });
 };

@@ -52,6 +52,21 @@ const ROUTES: Route[] = [
 ];
 
 export function createApiRouter(ctx: ServerContext, publisher: Publisher): (request: HttpRequest) => Promise<HttpReply> {
+  const route = routeRequest(ctx, publisher);
+  // Client input is answered with a 4xx by the handlers; what still throws is the server's fault
+  // (a failing engine or registry): a 500, logged with the request line only (the query holds the
+  // signature, the body the app's data). /ready's 503 is an answer, not a failure.
+  return async (request) => {
+    try {
+      return await route(request);
+    } catch (error) {
+      ctx.log.error({ err: error, request: `${request.method} ${request.path.slice(0, 200)}` }, 'HTTP API request failed with 500');
+      return text(500, 'Internal server error');
+    }
+  };
+}
+
+function routeRequest(ctx: ServerContext, publisher: Publisher): (request: HttpRequest) => Promise<HttpReply> {
   return async (request) => {
     if (request.method === 'GET' && (request.path === '/up' || request.path === '/')) return json({ health: 'OK' });
     if (request.method === 'GET' && request.path === '/ready') {

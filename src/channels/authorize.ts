@@ -2,6 +2,8 @@
 // strings received; channel_data is parsed only after its signature verified.
 import {
   channelStringToSign,
+  describeIssue,
+  parseClientJson,
   presenceChannelData,
   verifyToken,
   type ChannelKind,
@@ -58,14 +60,10 @@ function authorizePresence(app: App, connection: Connection, channel: string, au
   }
   const check = verifyToken(auth, app.key, app.secret, channelStringToSign(connection.socketId, channel, channelData));
   if (!check.ok) return { ok: false, message: check.message };
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(channelData);
-  } catch {
-    return { ok: false, message: 'Invalid channel_data: not valid JSON' };
-  }
-  const data = presenceChannelData.safeParse(parsed);
-  if (!data.success) return { ok: false, message: 'Invalid channel_data: user_id (string or number) is required' };
+  const parsed = parseClientJson(channelData, 'channel_data');
+  if (!parsed.ok) return { ok: false, message: `Invalid channel_data: ${parsed.message}` };
+  const data = presenceChannelData.safeParse(parsed.value);
+  if (!data.success) return { ok: false, message: `Invalid channel_data: ${describeIssue(data.error, 'channel_data')}` };
   const userId = String(data.data.user_id);
   if (userId.length > MAX_USER_ID_LENGTH) return { ok: false, message: `Invalid channel_data: user_id longer than ${MAX_USER_ID_LENGTH} characters` };
   const info = data.data.user_info === undefined ? null : data.data.user_info;

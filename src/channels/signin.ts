@@ -1,9 +1,11 @@
 // pusher:signin (PROTOCOL.md §2.11) and the watchlist (§2.14).
 import {
-  dataObject,
+  describeIssue,
   ErrorCode,
   ErrorMessage,
   serverToUserChannel,
+  parseClientJson,
+  parseFrameData,
   signinData,
   signinSuccess,
   userData,
@@ -20,28 +22,26 @@ const MAX_WATCHLIST = 100;
 
 export async function signin(ctx: ServerContext, connection: Connection, data: unknown): Promise<void> {
   const app = connection.app!;
-  const parsed = signinData.safeParse(dataObject(data));
-  if (!parsed.success) {
-    connection.error(ErrorCode.Unauthorized, 'Invalid signin message: data.auth and data.user_data must be strings');
+  const parsed = parseFrameData(signinData, data, 'signin');
+  if (!parsed.ok) {
+    connection.error(ErrorCode.Unauthorized, parsed.message);
     return;
   }
-  const { auth, user_data: userDataString } = parsed.data;
+  const { auth, user_data: userDataString } = parsed.value;
   const check = verifyToken(auth, app.key, app.secret, userStringToSign(connection.socketId, userDataString));
   if (!check.ok) {
     ctx.log.debug({ appId: app.id, socketId: connection.socketId, reason: check.message }, 'signin refused');
     connection.error(ErrorCode.Unauthorized, check.message);
     return;
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(userDataString);
-  } catch {
-    connection.error(ErrorCode.Unauthorized, 'Invalid user_data: not valid JSON');
+  const value = parseClientJson(userDataString, 'user_data');
+  if (!value.ok) {
+    connection.error(ErrorCode.Unauthorized, `Invalid user_data: ${value.message}`);
     return;
   }
-  const user = userData.safeParse(value);
+  const user = userData.safeParse(value.value);
   if (!user.success) {
-    connection.error(ErrorCode.Unauthorized, 'Invalid user_data: id must be a non-empty string');
+    connection.error(ErrorCode.Unauthorized, `Invalid user_data: ${describeIssue(user.error, 'user_data')}`);
     return;
   }
   const { id, user_info: info, watchlist = [] } = user.data;

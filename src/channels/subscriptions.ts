@@ -11,7 +11,7 @@ import {
   subscriptionError,
   subscriptionSucceeded,
   unsubscribeData,
-  dataObject,
+  parseFrameData,
   type ChannelKind,
   type PresenceRoster,
 } from '../../protocol/index.js';
@@ -31,12 +31,12 @@ export class Subscriptions {
 
   async subscribe(connection: Connection, data: unknown): Promise<void> {
     const app = connection.app!;
-    const parsed = subscribeData.safeParse(dataObject(data));
-    if (!parsed.success) {
-      connection.error(null, 'Invalid subscribe message: data.channel must be a string');
+    const parsed = parseFrameData(subscribeData, data, 'subscribe');
+    if (!parsed.ok) {
+      connection.error(null, parsed.message);
       return;
     }
-    const request = parsed.data;
+    const request = parsed.value;
     const { channel } = request;
     const nameError = channelNameError(channel, app.maxChannelNameLength);
     if (nameError !== null) {
@@ -45,6 +45,12 @@ export class Subscriptions {
     }
     if (connection.subscriptions.has(channel) || connection.joining?.has(channel)) {
       connection.error(null, `Existing subscription to channel ${channel}`, channel);
+      return;
+    }
+    // Each subscription holds memory on this node and in the engine: one socket must not hold unbounded amounts.
+    const limit = this.ctx.config.maxChannelsPerConnection;
+    if (connection.subscriptions.size + (connection.joining?.size ?? 0) >= limit) {
+      this.reject(connection, channel, `Too many channels: at most ${limit} subscriptions per connection`, 'LimitReached', 4100);
       return;
     }
     const type = channelType(channel);
@@ -127,14 +133,14 @@ export class Subscriptions {
   }
 
   async unsubscribe(connection: Connection, data: unknown): Promise<void> {
-    const parsed = unsubscribeData.safeParse(dataObject(data));
-    if (!parsed.success) {
-      connection.error(null, 'Invalid unsubscribe message: data.channel must be a string');
+    const parsed = parseFrameData(unsubscribeData, data, 'unsubscribe');
+    if (!parsed.ok) {
+      connection.error(null, parsed.message);
       return;
     }
     // Unsubscribing from a channel the socket is not in is ignored, as soketi and Reverb do.
-    if (!connection.subscriptions.has(parsed.data.channel)) return;
-    await this.leave(connection, connection.app!, parsed.data.channel);
+    if (!connection.subscriptions.has(parsed.value.channel)) return;
+    await this.leave(connection, connection.app!, parsed.value.channel);
   }
 
   /** Leaves every channel: the implicit unsubscribe of a closing socket. */
@@ -164,7 +170,8 @@ export class Subscriptions {
 }
 
 function rosterOf(members: Map<string, PresenceMember>): PresenceRoster {
-  const hash: Record<string, unknown> = {};
+  // Null prototype: a member id "__proto__" must become a key, not replace the prototype.
+  const hash: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const [id, member] of members) hash[id] = member.info ?? null;
   return { count: members.size, ids: [...members.keys()], hash };
 }

@@ -57,6 +57,10 @@ export const ENV_TABLE: EnvSetting[] = [
   { names: ['BROADCASTY_APP_HTTP_RATE_LIMIT'], path: 'app.httpRateLimit', kind: 'int' },
   { names: ['BROADCASTY_APP_MAX_PRESENCE_MEMBERS'], path: 'app.maxPresenceMembers', kind: 'int' },
   { names: ['BROADCASTY_APP_WEBHOOKS'], path: 'app.webhooks', kind: 'json' },
+  { names: ['BROADCASTY_MAX_CHANNELS_PER_CONNECTION'], path: 'maxChannelsPerConnection', kind: 'int' },
+  { names: ['BROADCASTY_MAX_PENDING_FRAMES'], path: 'maxPendingFrames', kind: 'int' },
+  { names: ['BROADCASTY_MAX_PENDING_BYTES'], path: 'maxPendingBytes', kind: 'int' },
+  { names: ['BROADCASTY_MAX_MEMORY_BYTES'], path: 'maxMemoryBytes', kind: 'int' },
 ];
 
 export class ConfigError extends Error {}

@@ -157,6 +157,14 @@ export const serverSchema = z
     appsTable: sqlTableName.default('broadcasty_apps'),
     /** SQL registry: how long a looked-up app is served before it is re-read in the background, ms. */
     appsCacheTtlMs: z.number().int().min(0).max(3_600_000).default(5000),
+    /** Channels one socket may be subscribed to; one more is refused in-band (the socket stays open). */
+    maxChannelsPerConnection: z.number().int().positive().default(1000),
+    /** Frames a socket may send before its handshake completes (app lookup pending); more → 4100. */
+    maxPendingFrames: z.number().int().min(1).default(32),
+    /** Size of such frames together (string length, about their bytes); more → 4100. */
+    maxPendingBytes: z.number().int().min(1).default(256 * 1024),
+    /** Process RSS, bytes, above which new sockets are refused with 4100 (null = no limit). */
+    maxMemoryBytes: z.number().int().positive().nullable().default(null),
   })
   .strict()
   .superRefine((config, ctx) => {

@@ -6,6 +6,7 @@ import type { App } from '../apps/registry.js';
 import type { ChannelKind } from '../../protocol/channels.js';
 import type { Socket } from '../transport/types.js';
 import type { AppMetrics } from '../metrics/metrics.js';
+import type { SlowConsumers } from './liveness.js';
 
 export interface Subscription {
   kind: ChannelKind;
@@ -56,7 +57,10 @@ export class Connection {
   clientEventWindowStart = 0;
   clientEventCount = 0;
 
-  constructor(readonly socket: Socket) {}
+  constructor(
+    readonly socket: Socket,
+    private readonly slowConsumers: SlowConsumers,
+  ) {}
 
   get subscriptions(): ReadonlyMap<string, Subscription> {
     return this.channels ?? NO_SUBSCRIPTIONS;
@@ -74,7 +78,9 @@ export class Connection {
     return this.socket.isClosed;
   }
 
+  /** Closes with 4100 instead when the socket already buffers more than the slow-consumer limit. */
   send(frame: string): void {
+    if (this.slowConsumers.closeIfSlow(this)) return;
     if (this.socket.send(frame) && this.metrics !== undefined) {
       this.metrics.messagesOut.inc();
       this.metrics.bytesOut.inc(frame.length);

@@ -14,13 +14,17 @@ import type { ServerContext } from '../context.js';
 import { relayClientEvent } from '../publish/client-events.js';
 import type { Socket, SocketHandlers, UpgradeInfo } from '../transport/types.js';
 import { clockMs, Connection } from './connection.js';
+import { MemoryGuard } from './memory-guard.js';
 
 const SUPPORTED_PROTOCOLS = new Set(['4', '5', '6', '7']);
 
 export function socketHandlers(ctx: ServerContext, subscriptions: Subscriptions): SocketHandlers<Connection> {
+  const memory = new MemoryGuard(ctx.config.maxMemoryBytes, ctx.log);
+
   async function handshake(connection: Connection, info: UpgradeInfo): Promise<void> {
     if (ctx.draining) return connection.fail(ErrorCode.ReconnectImmediately, ErrorMessage.shuttingDown);
     if (ctx.hub.connections.size > ctx.socketLimit) return connection.fail(ErrorCode.OverCapacity, ErrorMessage.overCapacity);
+    if (!memory.admits()) return connection.fail(ErrorCode.OverCapacity, ErrorMessage.overCapacity);
     const app = await ctx.registry.findByKey(info.appKey);
     if (connection.closed) return;
     const refusal = refuse(app, info);
@@ -41,6 +45,24 @@ export function socketHandlers(ctx: ServerContext, subscriptions: Subscriptions)
     const pending = connection.pending;
     connection.pending = undefined;
     for (const text of pending ?? []) dispatch(connection, text);
+  }
+
+  /**
+   * Frames sent before connection_established wait for the app lookup, bounded: pusher-js sends
+   * nothing before it, so a flood is a misbehaving client, and it must not grow memory while the
+   * registry or Redis is slow. Closed with 4100 (PROTOCOL.md §1.4), not 4009: the queue overflows
+   * because this node is slow to establish, and 4100 makes a real client back off 1 s and retry
+   * where 4001-4099 would leave it disconnected for good.
+   */
+  function queueUntilEstablished(connection: Connection, text: string): void {
+    const pending = (connection.pending ??= []);
+    pending.push(text);
+    let length = 0;
+    for (const queued of pending) length += queued.length;
+    if (pending.length > ctx.config.maxPendingFrames || length > ctx.config.maxPendingBytes) {
+      connection.pending = undefined;
+      connection.fail(ErrorCode.OverCapacity, ErrorMessage.tooManyEarlyFrames);
+    }
   }
 
   function dispatch(connection: Connection, text: string): void {
@@ -68,14 +90,14 @@ export function socketHandlers(ctx: ServerContext, subscriptions: Subscriptions)
         else connection.error(null, `Unsupported event ${frame.event.slice(0, 100)}`);
     }
     work?.catch((error: unknown) => {
-      ctx.log.error({ err: error, event: frame.event }, 'frame handling failed');
+      ctx.log.error({ err: error, event: frame.event.slice(0, 100) }, 'frame handling failed');
       connection.error(null, 'Internal error handling the message');
     });
   }
 
   return {
     open(socket: Socket, info: UpgradeInfo): Connection {
-      const connection = new Connection(socket);
+      const connection = new Connection(socket, ctx.hub.slowConsumers);
       ctx.hub.add(connection);
       handshake(connection, info).catch((error: unknown) => {
         ctx.log.error({ err: error }, 'handshake failed');
@@ -95,7 +117,7 @@ export function socketHandlers(ctx: ServerContext, subscriptions: Subscriptions)
         connection.error(null, `Message too large: at most ${ctx.config.maxMessageBytes} bytes`);
         return;
       }
-      if (connection.app === undefined) (connection.pending ??= []).push(text);
+      if (connection.app === undefined) queueUntilEstablished(connection, text);
       else dispatch(connection, text);
     },
     activity(connection) {

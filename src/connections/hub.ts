@@ -5,6 +5,11 @@ import type { LocalDelivery } from '../engine/types.js';
 import type { Transport } from '../transport/types.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Connection } from './connection.js';
+import type { SlowConsumers } from './liveness.js';
+
+/** A WebSocket frame header is at most 14 bytes; a UTF-16 code unit is at most 3 UTF-8 bytes. */
+const FRAME_HEADER_BYTES = 14;
+const MAX_UTF8_PER_CHAR = 3;
 
 export const topicOf = (appId: string, channel: string) => `${appId}\u0000${channel}`;
 
@@ -14,8 +19,13 @@ export class Hub implements LocalDelivery {
   private readonly watchers = new Map<string, Set<Connection>>();
 
   private transport!: Transport;
+  /** Upper bound of the bytes any one socket gained from topic publishes since the last slow-consumer sweep. */
+  private publishedSinceSweep = 0;
 
-  constructor(private readonly metrics: Metrics) {}
+  constructor(
+    private readonly metrics: Metrics,
+    readonly slowConsumers: SlowConsumers,
+  ) {}
 
   /** The transport is built after the hub (its socket handlers need the hub): attach it once. */
   attach(transport: Transport): void {
@@ -44,6 +54,14 @@ export class Hub implements LocalDelivery {
 
   deliver(appId: string, channel: string, frame: string, exceptSocketId?: string): void {
     const topic = topicOf(appId, channel);
+    // Before uWS could see a socket near its hard cap (then 1006), sweep: one O(sockets) pass per
+    // sweepEveryBytes published, nothing per subscriber.
+    const bytes = frame.length * MAX_UTF8_PER_CHAR + FRAME_HEADER_BYTES;
+    if (this.publishedSinceSweep + bytes > this.slowConsumers.sweepEveryBytes) {
+      this.publishedSinceSweep = 0;
+      this.slowConsumers.sweep(this.connections.values());
+    }
+    this.publishedSinceSweep += bytes;
     // Fan-out happens in C++; count it from the topic size instead of per subscriber.
     const recipients = this.transport.subscriberCount(topic) - (exceptSocketId !== undefined && this.connections.has(exceptSocketId) ? 1 : 0);
     if (recipients > 0) {
