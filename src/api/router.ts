@@ -3,6 +3,7 @@
 import { verifyRequest } from '../../protocol/index.js';
 import type { App } from '../apps/registry.js';
 import type { ServerContext } from '../context.js';
+import { EngineUnavailableError } from '../engine/types.js';
 import type { Publisher } from '../publish/publisher.js';
 import type { HttpReply, HttpRequest } from '../transport/types.js';
 import { channelUsers, listChannels, showChannel } from './channels.js';
@@ -86,6 +87,7 @@ export function createApiRouter(ctx: ServerContext, publisher: Publisher): (requ
     } catch (error) {
       if (error instanceof HttpError) return text(error.status, error.message);
       if (error instanceof URIError) return text(400, 'Malformed percent-encoding in the request path');
+      if (error instanceof EngineUnavailableError) return { ...text(503, error.message), headers: { 'Retry-After': String(error.retryAfterSeconds) } };
       throw error;
     }
   };

@@ -51,6 +51,9 @@ export const ENV_TABLE: EnvSetting[] = [
   { names: ['BROADCASTY_APP_HTTP_RATE_LIMIT'], path: 'app.httpRateLimit', kind: 'int' },
   { names: ['BROADCASTY_APP_MAX_PRESENCE_MEMBERS'], path: 'app.maxPresenceMembers', kind: 'int' },
   { names: ['BROADCASTY_APP_WEBHOOKS'], path: 'app.webhooks', kind: 'json' },
+  { names: ['BROADCASTY_OUTAGE_PUBLISH'], path: 'outagePublish', kind: 'string' },
+  { names: ['BROADCASTY_OUTAGE_QUEUE_MS'], path: 'outageQueueMs', kind: 'int' },
+  { names: ['BROADCASTY_BUS_LOG_LENGTH'], path: 'busLogLength', kind: 'int' },
 ];
 
 export class ConfigError extends Error {}

@@ -35,6 +35,15 @@ export class RedisServer {
     await untilPrinted(child, 'Ready to accept connections', 'redis-server');
   }
 
+  /** SIGSTOP: the process keeps its sockets open but answers nothing (a frozen VM, a partition without a reset). */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   /** Kills it at once (an outage, not a shutdown) and waits until the port is free. */
   async stop(): Promise<void> {
     const child = this.child;
