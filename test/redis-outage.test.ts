@@ -3,8 +3,10 @@
 // event the cluster cannot take gets 503 with Retry-After, so a queue worker retries it.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import type { RawClient } from './support/in-process.js';
-import { APP, rawSubscriber, sleep, startNodes, triggerRaw, until, type Node, type TriggerReply } from './support/cluster.js';
+import { freePort } from './support/cli-process.js';
+import { APP, rawSubscriber, sleep, startNode, startNodes, triggerRaw, until, type Node, type TriggerReply } from './support/cluster.js';
 import { RedisServer } from './support/redis.js';
 
 /** Events a raw client received on a channel, as their numbers, in arrival order. */
@@ -111,6 +113,52 @@ describe('Redis outages', () => {
     const all = [...replies.keys()];
     await assertAllArrive(onB, 'queued', all, 'node B');
     await assertAllArrive(onA, 'queued', all, 'node A');
+  });
+
+  it('with outagePublish "queue" drops events older than outageQueueMs instead of sending them late, and counts them in broadcasty_outage_events_dropped_total', async () => {
+    const metricsPort = await freePort();
+    const config = { redisUrl: redis.url, apps: [APP], redisPrefix: 'stale', outagePublish: 'queue', outageQueueMs: 1000 };
+    const a = await startNode({ ...config, metrics: true, metricsHost: '127.0.0.1', metricsPort });
+    const b = await startNode(config);
+    nodes.push(a, b);
+    const onB = await subscriber(b.port, 'stale');
+    await redis.stop();
+    await until(async () => (await readyStatus(a.port)) === 503, 5000, '/ready 503');
+    for (const n of [1, 2, 3]) assert.equal((await triggerRaw(a.port, 'stale', 'numbered', { n })).status, 200);
+    await sleep(1500);
+    await redis.restart();
+    await until(async () => (await readyStatus(a.port)) === 200 && (await readyStatus(b.port)) === 200, 10_000, '/ready 200 on both nodes');
+    assert.equal((await triggerRaw(a.port, 'stale', 'numbered', { n: 4 })).status, 200);
+    await until(() => numbersAt(onB, 'stale').includes(4), 5000, 'the fresh event at node B');
+    assert.deepEqual(numbersAt(onB, 'stale'), [4], 'the stale events were not sent late');
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    assert.match(metrics, /^broadcasty_outage_events_dropped_total\{app_id="app-id"\} 3$/m);
+  });
+
+  it('a node whose bus connection alone dropped catches up on the events published meanwhile, once each and in order', async () => {
+    const [a, b] = await cluster({ redisPrefix: 'catch-up' });
+    const onB = await subscriber(b.port, 'catch-up');
+    // Frozen, B cannot resubscribe before A publishes: the events are published into the gap.
+    b.cli.child.kill('SIGSTOP');
+    const sent = Array.from({ length: 30 }, (_, n) => n);
+    try {
+      const inspect = new Redis(redis.url);
+      try {
+        const clients = (await inspect.client('LIST')) as string;
+        const bus = clients.split('\n').find((line) => line.includes(`:${b.cli.child.pid}:bus`));
+        assert.ok(bus !== undefined, `node B's bus connection in ${clients}`);
+        await inspect.client('KILL', 'ID', /\bid=(\d+)/.exec(bus)![1]);
+      } finally {
+        inspect.disconnect();
+      }
+      // Node A never lost its link: these are answered 200.
+      for (const n of sent) assert.equal((await triggerRaw(a.port, 'catch-up', 'numbered', { n })).status, 200);
+    } finally {
+      b.cli.child.kill('SIGCONT');
+    }
+    await until(() => numbersAt(onB, 'catch-up').length >= sent.length, 10_000, 'every event at node B');
+    await sleep(200);
+    assert.deepEqual(numbersAt(onB, 'catch-up'), sent);
   });
 
   it('turns /ready 503 within about a second of Redis freezing (SIGSTOP) and back to 200 after SIGCONT', async () => {

@@ -5,6 +5,7 @@
 // while Redis is out of reach and is what the node re-registers when Redis is back. During an
 // outage an HTTP API event is refused or queued (outagePublish), never delivered on this node
 // only behind a 200; other frames (client events, presence, counts) reach this node's sockets.
+import { hostname } from 'node:os';
 import type { Redis, RedisOptions } from 'ioredis';
 import type { ServerConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
@@ -75,8 +76,10 @@ export class RedisEngine implements Engine {
     hooks: EngineHooks,
   ) {
     this.keys = new RedisKeys(config.redisPrefix);
-    this.cmd = connectRedis(config.redisUrl, { ...OPTIONS, enableAutoPipelining: true });
-    this.sub = connectRedis(config.redisUrl, { ...OPTIONS, autoResubscribe: false });
+    // Named so that CLIENT LIST shows which process and role a connection is.
+    const name = `broadcasty:${hostname()}:${process.pid}`;
+    this.cmd = connectRedis(config.redisUrl, { ...OPTIONS, enableAutoPipelining: true, connectionName: `${name}:cmd` });
+    this.sub = connectRedis(config.redisUrl, { ...OPTIONS, autoResubscribe: false, connectionName: `${name}:bus` });
     this.scripts = defineScripts(this.cmd);
     const announcer = {
       announce: async (appId: string, channel: string, frame: string, skipSelf: boolean) => {
