@@ -5,9 +5,12 @@ import type { Publication } from './types.js';
 
 /** Entries kept at most; with 10 KB frames about 100 MB. */
 export const OUTBOX_CAPACITY = 10_000;
+/** Publications sent per round trip of a flush. */
+const FLUSH_BATCH = 100;
 
 export class Outbox {
   private entries: { publication: Publication; at: number }[] = [];
+  private flushing = false;
 
   constructor(
     private readonly maxAgeMs: number,
@@ -27,14 +30,25 @@ export class Outbox {
     return true;
   }
 
-  /** The oldest `count` publications, still queued until removed. */
-  head(count: number, now: number): Publication[] {
-    this.expire(now);
-    return this.entries.slice(0, count).map((e) => e.publication);
-  }
-
-  remove(count: number): void {
-    this.entries.splice(0, count);
+  /**
+   * Sends the queue, oldest first, FLUSH_BATCH at a time (pipelined, in order), while `linked()`
+   * holds; `send` resolves false when a publication did not get through. One flush at a time.
+   */
+  async flush(send: (publication: Publication) => Promise<boolean>, linked: () => boolean): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (linked() && this.entries.length > 0) {
+        this.expire(Date.now());
+        const batch = this.entries.slice(0, FLUSH_BATCH);
+        const failed = (await Promise.all(batch.map((e) => send(e.publication)))).indexOf(false);
+        // From the first failure on they are kept: a retry may repeat some, never lose or reorder them.
+        this.entries.splice(0, failed === -1 ? batch.length : failed);
+        if (failed !== -1) return;
+      }
+    } finally {
+      this.flushing = false;
+    }
   }
 
   private expire(now: number): void {

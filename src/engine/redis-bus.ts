@@ -91,7 +91,7 @@ export class Bus {
       const [last] = await this.cmd.xrevrange(this.keys.app(appId, 'log'), '+', '-', 'COUNT', 1);
       if (!this.lastIds.has(channel)) this.lastIds.set(channel, last?.[0] ?? '0-0');
     } catch (error) {
-      // Without a mark, a later catch-up of this channel starts from whatever arrives first.
+      // Without a mark (and no message since), a later catch-up starts at the log's end.
       this.log.debug({ err: error }, 'could not read the bus log end');
     }
   }

@@ -30,8 +30,6 @@ const PROBE_INTERVAL_MS = 200;
 const STALL_MS = 700;
 /** Reconnect attempts back off up to 2 s (retryStrategy): a publisher refused with 503 may retry after that. */
 const RETRY_AFTER_S = 2;
-/** Queued publications sent per round of the outbox flush (pipelined, in order). */
-const FLUSH_BATCH = 100;
 
 const OPTIONS: RedisOptions = {
   lazyConnect: true,
@@ -63,7 +61,6 @@ export class RedisEngine implements Engine {
   private readonly local = new LocalEngine();
   private readonly probe: StallProbe;
   private readonly outbox: Outbox;
-  private flushing = false;
   private delivery!: LocalDelivery;
   private changes: ClusterChanges | undefined;
   /** Both connections ready and every app's bus subscribed. */
@@ -147,10 +144,10 @@ export class RedisEngine implements Engine {
     if (linked) {
       this.log.info('Redis link up: registering this node');
       this.node.linkUp();
-      void this.flush();
+      this.flush();
     } else if (!this.stopped) {
       this.node.linkDown();
-      this.log.warn("Redis link down: delivering to this node's sockets only until it is back");
+      this.log.warn(`Redis link down: serving this node's sockets only until it is back; HTTP API events are ${this.config.outagePublish === 'queue' ? 'queued' : 'refused with 503'}`);
     }
   }
 
@@ -216,8 +213,8 @@ export class RedisEngine implements Engine {
 
   async publish(p: Publication): Promise<number> {
     // Every node, this one included, delivers from the bus: one order per channel everywhere.
-    // Behind queued publications a new one queues too, so the order holds across an outage.
-    if (this.outbox.size === 0) {
+    // Behind queued publications a new durable one queues too, so the order holds across an outage.
+    if (p.durable !== true || this.outbox.size === 0) {
       const position = await this.fanOut(p.appId, p.channel, p.frame, p.exceptSocketId, '', p.sequenced);
       if (position !== undefined) return position;
     }
@@ -225,29 +222,17 @@ export class RedisEngine implements Engine {
     if (this.config.outagePublish === 'queue' && this.outbox.add(p, Date.now())) {
       // This node's sockets get it now; the flush skips this node.
       this.delivery.deliver(p.appId, p.channel, p.frame, p.exceptSocketId);
-      void this.flush();
+      this.flush();
       return 0;
     }
     const why = this.config.outagePublish === 'queue' ? 'the outage queue is full' : 'outagePublish is "reject"';
     throw new EngineUnavailableError(`Service unavailable: the cluster's Redis is out of reach and ${why}; retry later`, RETRY_AFTER_S);
   }
 
-  /** Sends queued publications to every other node, oldest first, while the link holds. */
-  private async flush(): Promise<void> {
-    if (this.flushing) return;
-    this.flushing = true;
-    try {
-      while (this.linked && this.outbox.size > 0) {
-        const batch = this.outbox.head(FLUSH_BATCH, Date.now());
-        const sent = await Promise.all(batch.map((p) => this.fanOut(p.appId, p.channel, p.frame, p.exceptSocketId, this.node.base, p.sequenced)));
-        const failed = sent.indexOf(undefined);
-        // From the first failure on they are kept: a retry may repeat some, never lose or reorder them.
-        this.outbox.remove(failed === -1 ? batch.length : failed);
-        if (failed !== -1) return;
-      }
-    } finally {
-      this.flushing = false;
-    }
+  /** Sends queued publications to every other node (this one delivered them already). */
+  private flush(): void {
+    const send = async (p: Publication) => (await this.fanOut(p.appId, p.channel, p.frame, p.exceptSocketId, this.node.base, p.sequenced)) !== undefined;
+    void this.outbox.flush(send, () => this.linked);
   }
 
   async addSubscription(appId: string, channel: string, socketId: string): Promise<number> {
