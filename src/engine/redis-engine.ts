@@ -87,7 +87,8 @@ export class RedisEngine implements Engine {
     };
     this.node = new ClusterNode(this.cmd, this.scripts, this.keys, config.nodeTtl, this.local, announcer, log);
     this.bus = new Bus(this.sub, this.cmd, this.keys, this.node.base, log, () => this.linkChanged());
-    this.probe = new StallProbe(this.cmd, PROBE_INTERVAL_MS, STALL_MS, () => this.stalled(`Redis did not answer a PING within ${STALL_MS} ms`));
+    // On the bus connection: no long pipeline (a restore, an outbox flush) sits ahead of its PING.
+    this.probe = new StallProbe(this.sub, PROBE_INTERVAL_MS, STALL_MS, () => this.stalled(`Redis did not answer a PING within ${STALL_MS} ms`));
     this.outbox = new Outbox(config.outageQueueMs, (appId, count) => {
       hooks.outageEventsDropped(appId, count);
       log.error({ appId, count, outageQueueMs: config.outageQueueMs }, 'events queued during the Redis outage were dropped: older than outageQueueMs');
@@ -164,7 +165,7 @@ export class RedisEngine implements Engine {
 
   /** A silent Redis is treated as down: reconnecting both connections flips health to degraded until it answers. */
   private stalled(reason: string): void {
-    if (this.cmd.status !== 'ready' || this.stopped) return;
+    if (this.stopped) return;
     this.log.warn(`${reason}; reconnecting`);
     this.cmd.disconnect(true);
     this.sub.disconnect(true);

@@ -1,6 +1,6 @@
 // Notices a Redis that stopped answering without closing the socket (SIGSTOP, a frozen VM, a
-// partition without a reset): no error ever arrives, commands just wait. One PING at a time on
-// the command connection; one interval for the whole engine, not a timer per command.
+// partition without a reset): no error ever arrives, commands just wait. One PING at a time;
+// one interval for the whole engine, not a timer per command.
 import type { Redis } from 'ioredis';
 
 export class StallProbe {
