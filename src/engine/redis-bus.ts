@@ -102,7 +102,8 @@ export class Bus {
     this.held = new Map(channels.map((channel) => [channel, []]));
     try {
       if (channels.length > 0) await this.sub.subscribe(...channels);
-      for (const channel of channels) await this.catchUp(channel);
+      // Apps are independent: their reads are pipelined, each app's messages stay in order.
+      await Promise.all(channels.map((channel) => this.catchUp(channel)));
     } catch (error) {
       this.log.debug({ err: error }, 'bus resubscribe interrupted; retrying on reconnect');
       return;

@@ -26,8 +26,8 @@ const STREAM_IDLE_S = 86400;
 /** A Redis that stops answering (a partition without a TCP reset) is treated as down after this. */
 const COMMAND_TIMEOUT_MS = 2000;
 /** The stall probe pings this often and reconnects when a PING is unanswered this long: /ready turns 503 within a second. */
-const PROBE_INTERVAL_MS = 200;
-const STALL_MS = 700;
+const PROBE_INTERVAL_MS = 100;
+const STALL_MS = 600;
 /** Reconnect attempts back off up to 2 s (retryStrategy): a publisher refused with 503 may retry after that. */
 const RETRY_AFTER_S = 2;
 
@@ -43,7 +43,7 @@ const OPTIONS: RedisOptions = {
   commandTimeout: COMMAND_TIMEOUT_MS,
   // A frozen Redis never answers the FIN of a disconnect: without this the socket (and health)
   // would wait 2 s more before it counts as closed.
-  disconnectTimeout: 100,
+  disconnectTimeout: 50,
   retryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, 2000),
   // After a failover behind a DNS name or virtual IP the old connection may reach a replica.
   reconnectOnError: (error: Error) => error.message.startsWith('READONLY'),
