@@ -4,7 +4,7 @@
 import type { Publication } from './types.js';
 
 /** Entries kept at most; with 10 KB frames about 100 MB. */
-export const OUTBOX_CAPACITY = 10_000;
+const OUTBOX_CAPACITY = 10_000;
 /** Publications sent per round trip of a flush. */
 const FLUSH_BATCH = 100;
 
