@@ -59,8 +59,9 @@ const COUNT_FLUSH_MS = 5000;
 
 export async function startServer(config: ServerConfig, deps: ServerDeps = {}): Promise<RunningServer> {
   const log = deps.log ?? createLogger(config.logLevel);
-  const engine = deps.engine ?? (await createEngine(config, log));
   const metrics = new Metrics();
+  const engine =
+    deps.engine ?? (await createEngine(config, log, { outageEventsDropped: (appId, count) => metrics.outageEventsDropped.labels(appId).inc(count) }));
   const ownRegistry = deps.registry === undefined ? await createRegistry(config, log) : undefined;
   const registry = deps.registry ?? ownRegistry!;
   const webhooks = await createWebhooks({ config, log, metrics: metrics.webhooks });

@@ -4,6 +4,7 @@ import { verifyRequest } from '../../protocol/index.js';
 import type { App } from '../apps/registry.js';
 import type { ServerContext } from '../context.js';
 import { readiness } from '../readiness.js';
+import { EngineUnavailableError } from '../engine/types.js';
 import type { Publisher } from '../publish/publisher.js';
 import type { HttpReply, HttpRequest } from '../transport/types.js';
 import { channelUsers, listChannels, showChannel } from './channels.js';
@@ -102,6 +103,7 @@ function routeRequest(ctx: ServerContext, publisher: Publisher): (request: HttpR
     } catch (error) {
       if (error instanceof HttpError) return text(error.status, error.message);
       if (error instanceof URIError) return text(400, 'Malformed percent-encoding in the request path');
+      if (error instanceof EngineUnavailableError) return { ...text(503, error.message), headers: { 'Retry-After': String(error.retryAfterSeconds) } };
       throw error;
     }
   };

@@ -35,6 +35,7 @@ export class Publisher {
       frame: encodeEvent(event.name, event.data, channel),
       exceptSocketId: event.socketId,
       sequenced: true,
+      durable: true,
     });
   }
 }
