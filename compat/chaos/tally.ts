@@ -1,0 +1,37 @@
+// Counters and problems of one phase. Problems are grouped by message with a count and the
+// first example, so a defect hit 100,000 times is one line of the report, not 100,000.
+
+export class Tally {
+  private readonly counts = new Map<string, number>();
+  private readonly problems = new Map<string, { count: number; example?: string }>();
+
+  add(name: string, n = 1): void {
+    this.counts.set(name, (this.counts.get(name) ?? 0) + n);
+  }
+
+  set(name: string, value: number): void {
+    this.counts.set(name, value);
+  }
+
+  count(name: string): number {
+    return this.counts.get(name) ?? 0;
+  }
+
+  problem(message: string, example?: string): void {
+    const seen = this.problems.get(message);
+    if (seen) seen.count++;
+    else this.problems.set(message, { count: 1, example: example?.slice(0, 200) });
+  }
+
+  /**
+   * Figures and problems for the report. `goals` are minimum counts the mode promised (e.g. one
+   * million frames); falling short of one is reported, since the run then proved less.
+   */
+  outcome(goals: Record<string, number> = {}, extra: Record<string, string> = {}): { figures: Record<string, number | string>; problems: string[] } {
+    const problems = [...this.problems].map(([message, { count, example }]) => `${message} (×${count})${example ? `; e.g. ${example}` : ''}`);
+    for (const [name, goal] of Object.entries(goals)) {
+      if (this.count(name) < goal) problems.push(`coverage: ${this.count(name).toLocaleString('en-US')} ${name} within the time bound, the mode promises ${goal.toLocaleString('en-US')}`);
+    }
+    return { figures: { ...Object.fromEntries(this.counts), ...extra }, problems };
+  }
+}
