@@ -2,19 +2,21 @@
 // first example, so a defect hit 100,000 times is one line of the report, not 100,000.
 
 export class Tally {
-  private readonly counts = new Map<string, number>();
+  private readonly counts = new Map<string, number | string>();
   private readonly problems = new Map<string, { count: number; example?: string }>();
 
   add(name: string, n = 1): void {
-    this.counts.set(name, (this.counts.get(name) ?? 0) + n);
+    this.counts.set(name, this.count(name) + n);
   }
 
-  set(name: string, value: number): void {
+  /** A figure as measured: a count, or a word such as how a probe ended. */
+  set(name: string, value: number | string): void {
     this.counts.set(name, value);
   }
 
   count(name: string): number {
-    return this.counts.get(name) ?? 0;
+    const value = this.counts.get(name);
+    return typeof value === 'number' ? value : 0;
   }
 
   problem(message: string, example?: string): void {
