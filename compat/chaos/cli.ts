@@ -6,6 +6,7 @@
 // unbounded memory growth.
 import { writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { warmUp } from './phases/frames.js';
 import { ALL_PHASES } from './phases/index.js';
 import { startDeployment, type Deployment } from './processes.js';
 import { formatPhase, runPhase, summarize, type ChaosTarget, type PhaseResult, type ProcessControl } from './runner.js';
@@ -16,10 +17,11 @@ const USAGE = `usage: npm run chaos -- --host H --port P --app-id ID --key K --s
   --start-broadcasty  start redis-server and a 2-node Broadcasty cluster from this repository and attack
                       that (enables the fault phases: Redis and node kill/stall); ignores host/port/app
   --pid               server pid(s) to read RSS from (/proc/PID/status VmRSS)
+  --settle-ms         how long RSS may take to come back within 10% after a phase (default 15000 short, 30000 full)
   --allow-remote      allow a non-loopback --host (traffic is hostile: only at servers you own)`;
 
 const FLAGS = new Set(['short', 'start-broadcasty', 'allow-remote', 'help']);
-const VALUED = new Set(['host', 'port', 'app-id', 'key', 'secret', 'pid', 'only', 'json']);
+const VALUED = new Set(['host', 'port', 'app-id', 'key', 'secret', 'pid', 'only', 'json', 'settle-ms']);
 
 interface ChaosOptions {
   target: ChaosTarget;
@@ -28,6 +30,7 @@ interface ChaosOptions {
   pids: number[];
   only?: RegExp;
   json?: string;
+  settleMs?: number;
   help: boolean;
 }
 
@@ -48,6 +51,8 @@ function parseArgs(argv: string[]): ChaosOptions {
   if (!values.has('allow-remote') && !isLoopback(host)) throw new Error(`--host ${host} is not a loopback address; the suite sends hostile traffic, pass --allow-remote for a server you own`);
   const port = Number(values.get('port') ?? 6001);
   if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`--port must be a port number (1-65535), got ${values.get('port')}`);
+  const settleMs = values.has('settle-ms') ? Number(values.get('settle-ms')) : undefined;
+  if (settleMs !== undefined && !(Number.isInteger(settleMs) && settleMs >= 0)) throw new Error(`--settle-ms must be a whole number of milliseconds, got ${values.get('settle-ms')}`);
   const pids = (values.get('pid') ?? '').split(',').filter(Boolean).map(Number);
   if (pids.some((pid) => !Number.isInteger(pid) || pid <= 0)) throw new Error(`--pid must be process ids separated by commas, got ${values.get('pid')}`);
   return {
@@ -57,6 +62,7 @@ function parseArgs(argv: string[]): ChaosOptions {
     pids,
     only: values.has('only') ? new RegExp(values.get('only')!, 'i') : undefined,
     json: values.get('json'),
+    settleMs,
     help: values.has('help'),
   };
 }
@@ -100,8 +106,9 @@ async function main(): Promise<number> {
   const control = deployment?.control ?? observedPids(options.pids);
   const results: PhaseResult[] = [];
   try {
+    await warmUp({ target, short: options.short, process: control, sampleMemory: () => undefined });
     for (const phase of ALL_PHASES.filter((p) => !options.only || options.only.test(p.name))) {
-      const result = await runPhase(phase, target, { short: options.short, process: control, settleMs: options.short ? 8000 : 20_000 });
+      const result = await runPhase(phase, target, { short: options.short, process: control, settleMs: options.settleMs ?? (options.short ? 15_000 : 30_000) });
       results.push(result);
       console.log(formatPhase(result));
       if (control?.died()) await deployment?.restartCrashed();

@@ -78,13 +78,14 @@ async function scenario(ctx: PhaseContext, fault: Fault): Promise<PhaseOutcome> 
     }
   };
   const publishing = publisher();
-  await sleep(1500);
+  const hold = ctx.short ? 2000 : 5000;
+  await sleep(1000);
   faulted = true;
   await fault.inject(control);
-  await sleep(3000);
+  await sleep(hold);
   await fault.heal(control);
   faulted = false;
-  await sleep(2000);
+  await sleep(hold / 2);
   stop = true;
   await publishing;
   agent.destroy();

@@ -80,8 +80,16 @@ async function preHandshakeFlood(ctx: PhaseContext): Promise<PhaseOutcome> {
   } finally {
     redis?.resume();
   }
+  // Until every socket is closed or fully answered, or the answers stop coming for 2 s.
   const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline && conns.some((c) => c.ws.isOpen && c.pongs < perSocket)) await new Promise((r) => setTimeout(r, 200));
+  let answered = -1;
+  let quietSince = Date.now();
+  while (Date.now() < deadline && Date.now() - quietSince < 2000 && conns.some((c) => c.ws.isOpen && c.pongs < perSocket)) {
+    await new Promise((r) => setTimeout(r, 200));
+    const now = conns.reduce((sum, c) => sum + c.pongs, 0);
+    if (now !== answered) quietSince = Date.now();
+    answered = now;
+  }
   const most = Math.max(...conns.map((c) => c.pongs));
   tally.set('mostAnswered', most);
   for (const c of conns) if (!c.ws.isOpen) tally.add(`close${c.ws.closeCode}`);

@@ -125,14 +125,16 @@ async function run(ctx: PhaseContext): Promise<PhaseOutcome> {
     if (status >= 500 || status === 0) tally.problem(`1.2 MB body: ${status === 0 ? 'no answer' : `HTTP ${status}`}, expected 413`);
   }
   agent.destroy();
-  for (const probe of rawProbes(t)) {
-    const { answer, timedOut } = await rawExchange(t.host, t.port, probe.bytes);
+  const probes = rawProbes(t);
+  const answers = await Promise.all(probes.map((probe) => rawExchange(t.host, t.port, probe.bytes, 300, 3000)));
+  probes.forEach((probe, i) => {
+    const { answer, timedOut } = answers[i];
     tally.add('rawProbes');
     const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(answer)?.[1] ?? 0);
-    if (timedOut) tally.problem(`${probe.name}: no answer within 5 s`);
+    if (timedOut) tally.problem(`${probe.name}: no answer within 3 s (connection left open)`);
     else if (status >= 500) tally.problem(`5xx on client input: ${probe.name} → HTTP ${status}`);
     else if (probe.refuse && status >= 200 && status < 300) tally.problem(`${probe.name}: accepted with HTTP ${status}, expected 400 or the connection closed (RFC 9112 §6.3)`);
-  }
+  });
   return tally.outcome({ requests: total });
 }
 
