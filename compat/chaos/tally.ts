@@ -22,7 +22,7 @@ export class Tally {
   problem(message: string, example?: string): void {
     const seen = this.problems.get(message);
     if (seen) seen.count++;
-    else this.problems.set(message, { count: 1, example: example?.slice(0, 200) });
+    else this.problems.set(message, { count: 1, example: example === undefined ? undefined : printable(example.slice(0, 200)) });
   }
 
   /**
@@ -37,3 +37,6 @@ export class Tally {
     return { figures: { ...Object.fromEntries(this.counts), ...extra }, problems };
   }
 }
+
+/** Control characters (a fuzzed NUL, a newline) escaped, so a report line stays one line of text. */
+const printable = (text: string) => text.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
