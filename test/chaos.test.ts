@@ -44,6 +44,7 @@ describe('chaos suite (short mode, --start-broadcasty)', { timeout: 360_000 }, (
     it(`${phase.name}: no crash, 5xx, loss, wrong close code or unbounded growth`, () => {
       const result = results.find((r) => r.phase === phase.name);
       assert.ok(result, `no result for ${phase.name}:\n${run.output}`);
+      assert.equal(result.notRun, undefined, `${phase.name} did not run`);
       assert.deepEqual(result.problems, [], `${phase.name} ${JSON.stringify(result.figures)}`);
     });
   }

@@ -44,7 +44,7 @@ export interface PhaseOutcome {
 
 export interface Phase {
   name: string;
-  /** Needs --start-broadcasty (process control); otherwise reported as a failure, never skipped silently. */
+  /** Needs --start-broadcasty (process control); otherwise listed as not run, with the reason. */
   needsProcessControl?: boolean;
   /** Faults the phase injects make the server log errors (a lost Redis): its log is not judged. */
   expectsServerLogs?: boolean;
@@ -60,6 +60,8 @@ export interface MemoryFigures {
 export interface PhaseResult {
   phase: string;
   passed: boolean;
+  /** Why the phase could not run against this target (fault phases without process control). */
+  notRun?: string;
   ms: number;
   figures: Record<string, number | string>;
   problems: string[];
@@ -111,6 +113,9 @@ async function livenessProblems(target: ChaosTarget, control: ProcessControl | u
 }
 
 export async function runPhase(phase: Phase, target: ChaosTarget, opts: { short: boolean; process?: ProcessControl; settleMs: number }): Promise<PhaseResult> {
+  if (phase.needsProcessControl && opts.process?.redis === undefined) {
+    return { phase: phase.name, passed: true, notRun: 'needs --start-broadcasty (kills and stops server processes)', ms: 0, figures: {}, problems: [] };
+  }
   const started = Date.now();
   const pids = opts.process?.pids() ?? [];
   const beforeKb = totalRssKb(pids);
@@ -123,11 +128,7 @@ export async function runPhase(phase: Phase, target: ChaosTarget, opts: { short:
   opts.process?.takeLogErrors();
   let outcome: PhaseOutcome;
   try {
-    if (phase.needsProcessControl && opts.process === undefined) {
-      outcome = { figures: {}, problems: ['needs --start-broadcasty (process control); not run'] };
-    } else {
-      outcome = await phase.run({ target, short: opts.short, process: opts.process, sampleMemory });
-    }
+    outcome = await phase.run({ target, short: opts.short, process: opts.process, sampleMemory });
   } catch (err) {
     outcome = { figures: {}, problems: [`phase aborted: ${(err as Error).stack ?? String(err)}`] };
   } finally {
@@ -153,6 +154,7 @@ export async function runPhase(phase: Phase, target: ChaosTarget, opts: { short:
 const mb = (kb: number) => (kb / 1024).toFixed(1);
 
 export function formatPhase(r: PhaseResult): string {
+  if (r.notRun) return `not run ${r.phase}: ${r.notRun}`;
   const figures = Object.entries(r.figures).map(([k, v]) => `${k}=${typeof v === 'number' ? v.toLocaleString('en-US') : v}`);
   if (r.memory) figures.push(`rss=${mb(r.memory.beforeKb)}/${mb(r.memory.peakKb)}/${mb(r.memory.afterKb)}MB`);
   const head = `${r.passed ? 'ok' : 'FAIL'} ${r.phase} (${(r.ms / 1000).toFixed(1)} s) ${figures.join(' ')}`;
@@ -161,5 +163,6 @@ export function formatPhase(r: PhaseResult): string {
 
 export function summarize(results: PhaseResult[]): string {
   const failed = results.filter((r) => !r.passed).length;
-  return `${results.length - failed} passed, ${failed} failed`;
+  const notRun = results.filter((r) => r.notRun).length;
+  return `${results.length - failed - notRun} passed, ${failed} failed${notRun ? ` (${notRun} not run: need --start-broadcasty)` : ''}`;
 }

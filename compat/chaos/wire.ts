@@ -82,6 +82,9 @@ export class RawWs {
   framesIn = 0;
   bytesIn = 0;
   readonly closed: Promise<number>;
+  /** Resolves true once the 101 arrived, false if the upgrade was refused or the socket closed. */
+  readonly upgradeAnswered: Promise<boolean>;
+  private answerUpgrade!: (upgraded: boolean) => void;
   private buffer: Buffer = Buffer.alloc(0);
   private upgraded = false;
   private finish!: (code: number) => void;
@@ -92,6 +95,7 @@ export class RawWs {
     private readonly onFrame?: (frame: ServerFrame) => void,
   ) {
     this.closed = new Promise((resolve) => (this.finish = resolve));
+    this.upgradeAnswered = new Promise((resolve) => (this.answerUpgrade = resolve));
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
     socket.on('error', () => undefined);
     socket.on('close', () => this.end(this.closeCode ?? (this.upgraded ? ABNORMAL_CLOSURE : -this.httpStatus || ABNORMAL_CLOSURE)));
@@ -113,6 +117,18 @@ export class RawWs {
 
   write(bytes: Buffer): boolean {
     return this.isOpen ? this.socket.write(bytes) : false;
+  }
+
+  /** Writes and, when the kernel buffer is full, waits (at most `ms`) until it drains or the socket closes. */
+  async writeAndDrain(bytes: Buffer, ms = 5000): Promise<void> {
+    if (this.write(bytes) || !this.isOpen) return;
+    let done!: () => void;
+    const drained = new Promise<void>((resolve) => (done = resolve));
+    const timer = setTimeout(done, ms);
+    this.socket.once('drain', done);
+    await Promise.race([drained, this.closed]);
+    clearTimeout(timer);
+    this.socket.off('drain', done);
   }
 
   /** The first frame (from now on) matching `pred`, or undefined after `ms` or at close. */
@@ -145,6 +161,7 @@ export class RawWs {
 
   private end(code: number): void {
     this.closeCode ??= code;
+    this.answerUpgrade(false);
     for (const w of [...this.waiters]) w.resolve(undefined);
     this.finish(code);
   }
@@ -166,6 +183,7 @@ export class RawWs {
         return;
       }
       this.upgraded = true;
+      this.answerUpgrade(true);
       this.buffer = this.buffer.subarray(headEnd + 4);
     }
     this.parseFrames();

@@ -30,7 +30,7 @@ async function subscriptionFlood(ctx: PhaseContext): Promise<PhaseOutcome> {
   while (sent < SUBSCRIPTIONS && refusal === undefined && ws.isOpen && Date.now() < deadline) {
     const frames = Array.from({ length: CHUNK }, (_, i) => textFrame(`{"event":"pusher:subscribe","data":{"channel":"${prefix}${sent + i}"}}`));
     sent += CHUNK;
-    if (!ws.write(Buffer.concat(frames))) await new Promise((resolve) => ws.socket.once('drain', resolve));
+    await ws.writeAndDrain(Buffer.concat(frames));
     // Let replies catch up so a refusal stops the flood near where the server drew the line.
     const settle = Date.now() + 5000;
     while (succeeded < sent - 4 * CHUNK && refusal === undefined && ws.isOpen && Date.now() < settle) await new Promise((r) => setTimeout(r, 20));
@@ -69,12 +69,17 @@ async function preHandshakeFlood(ctx: PhaseContext): Promise<PhaseOutcome> {
       const entry = { ws: undefined as unknown as RawWs, pongs: 0 };
       entry.ws = RawWs.open({ host: t.host, port: t.port, path: `/app/${t.key}?protocol=7`, onFrame: (f) => f.text.includes('pusher:pong') && entry.pongs++ });
       conns.push(entry);
-      for (let sent = 0; sent < perSocket; sent += 1000) {
-        if (!entry.ws.write(flood)) await Promise.race([new Promise((r) => entry.ws.socket.once('drain', r)), new Promise((r) => setTimeout(r, 2000))]);
+      // RFC 6455 §4.1: a client waits for the 101 before sending frames; connection_established may come much later.
+      if (!(await entry.ws.upgradeAnswered)) {
+        tally.problem(`upgrade refused or dropped (${entry.ws.closeCode})`);
+        continue;
+      }
+      for (let sent = 0; sent < perSocket && entry.ws.isOpen; sent += 1000) {
+        tally.add('framesSent', 1000);
+        await entry.ws.writeAndDrain(flood, 2000);
       }
       ctx.sampleMemory();
     }
-    tally.set('framesSent', sockets * perSocket);
     await new Promise((r) => setTimeout(r, redis ? 3000 : 1000));
     ctx.sampleMemory();
   } finally {
