@@ -26,7 +26,7 @@ export class Tally {
   }
 
   /**
-   * Figures and problems for the report. `goals` are minimum counts the mode promised (e.g. one
+   * Figures and problems for the report. `goals` are minimum counts the full mode promises (one
    * million frames); falling short of one is reported, since the run then proved less.
    */
   outcome(goals: Record<string, number> = {}, extra: Record<string, string> = {}): { figures: Record<string, number | string>; problems: string[] } {
