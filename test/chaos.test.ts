@@ -17,10 +17,13 @@ function runChaos(args: string[], timeoutMs: number): Promise<{ code: number | n
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000)));
   child.stderr.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000)));
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  // SIGTERM lets the suite stop the servers it started; SIGKILL only if that hangs.
+  const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
+  const killer = setTimeout(() => child.kill('SIGKILL'), timeoutMs + 10_000);
   return new Promise((resolve) =>
     child.on('exit', (code) => {
       clearTimeout(timer);
+      clearTimeout(killer);
       resolve({ code, output });
     }),
   );

@@ -133,6 +133,9 @@ async function main(): Promise<number> {
   return results.every((r) => r.passed) ? 0 : 1;
 }
 
+// Interrupted: exit through process.exit so the 'exit' hooks kill the servers and redis-server we started.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+
 // Sockets of an aborted phase may keep the loop alive; the run is over, so exit.
 main().then(
   (code) => process.exit(code),

@@ -38,6 +38,7 @@ async function run(ctx: PhaseContext): Promise<PhaseOutcome> {
   const tally = new Tally();
   const wanted = ctx.process?.nodes ? NODE_FD_LIMIT + 1000 : ctx.short ? 3000 : 15_000;
   const count = Math.min(wanted, ownFdLimit() - 300);
+  if (count < wanted) tally.set('note', `client open-file limit allows ${count} of ${wanted} connections (raise ulimit -n)`);
   const held: Socket[] = [];
   try {
     for (let i = 0; i < count; i += 250) {
