@@ -43,6 +43,8 @@ class Child {
     const child = spawn(file, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     this.process = child;
     this.expectedExit = false;
+    // A restart waits for its own start-up line, not the previous run's.
+    this.output = '';
     running.add(child);
     child.once('exit', () => running.delete(child));
     const onData = (chunk: Buffer) => {
@@ -167,7 +169,6 @@ export async function startDeployment(log: (line: string) => void): Promise<Depl
     nodes: {
       kill: (i) => nodes[i].kill(),
       restart: async (i) => {
-        nodes[i].output = '';
         await startNode(nodes[i]);
         await untilReady(ports[i]);
       },
