@@ -19,12 +19,14 @@ const OUTPUT_TAIL = 8000;
 // Pino error/fatal lines, and the frames of a printed stack trace.
 const ERROR_LINE = /"level":(50|60)|^\s+at .+:\d+:\d+\)?$|\\n\s+at .+:\d+:\d+/;
 const running = new Set<ChildProcess>();
-// Never leave a server or redis-server behind, stopped (SIGSTOP) ones included.
+const configFiles = new Set<string>();
+// Never leave a server, a redis-server (stopped ones included) or a config file behind.
 process.on('exit', () => {
   for (const child of running) {
     child.kill('SIGCONT');
     child.kill('SIGKILL');
   }
+  for (const file of configFiles) rmSync(file, { force: true });
 });
 
 class Child {
@@ -109,6 +111,7 @@ export async function startDeployment(log: (line: string) => void): Promise<Depl
   await redis.waitFor(/Ready to accept connections/, 10_000);
   const ports = [await freePort(), await freePort()];
   const config = join(tmpdir(), `broadcasty-chaos-${process.pid}.json`);
+  configFiles.add(config);
   writeFileSync(
     config,
     JSON.stringify({
