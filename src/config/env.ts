@@ -51,6 +51,8 @@ export const ENV_TABLE: EnvSetting[] = [
   { names: ['BROADCASTY_APP_HTTP_RATE_LIMIT'], path: 'app.httpRateLimit', kind: 'int' },
   { names: ['BROADCASTY_APP_MAX_PRESENCE_MEMBERS'], path: 'app.maxPresenceMembers', kind: 'int' },
   { names: ['BROADCASTY_APP_WEBHOOKS'], path: 'app.webhooks', kind: 'json' },
+  { names: ['BROADCASTY_TRANSPORT'], path: 'transport', kind: 'string' },
+  { names: ['BROADCASTY_FD_RESERVE'], path: 'fdReserve', kind: 'int' },
 ];
 
 export class ConfigError extends Error {}

@@ -134,6 +134,10 @@ export const serverSchema = z
     appsTable: sqlTableName.default('broadcasty_apps'),
     /** SQL registry: how long a looked-up app is served before it is re-read in the background, ms. */
     appsCacheTtlMs: z.number().int().min(0).max(3_600_000).default(5000),
+    /** `auto`: native uWebSockets.js when a build loads on this host, else Node http + ws; `uws`/`node` force one. */
+    transport: z.enum(['auto', 'uws', 'node']).default('auto'),
+    /** File descriptors kept free below the open-file limit: past it HTTP gets 503, sockets 4100, and accepting pauses. */
+    fdReserve: z.number().int().min(8).max(65536).default(256),
   })
   .strict()
   .superRefine((config, ctx) => {
