@@ -4,7 +4,7 @@ import type { HttpReply } from './types.js';
 export const TEXT = 'text/plain; charset=utf-8';
 
 export type Route =
-  /** `{prefix}/app/{key}` or `/app/{key}`: the WebSocket endpoint (PROTOCOL.md §1.1). */
+  /** `{prefix}/app/{key}`: the WebSocket endpoint (PROTOCOL.md §1.1), only under the prefix (§10.4). */
   | { kind: 'socket'; key: string }
   /** Everything else: the HTTP API, with the prefix removed when the URL carries it. */
   | { kind: 'http'; path: string };
@@ -13,11 +13,12 @@ const SOCKET_PATH = /^\/app\/([^/]+)$/;
 
 /**
  * The prefix exists for proxies that forward `{prefix}/…` unchanged; a proxy that strips it, or a
- * client talking to the server directly, reaches the same endpoints without it.
+ * server SDK talking to the server directly, reaches the same HTTP API without it.
  */
 export function routeOf(url: string, prefix: string): Route {
-  const path = prefix !== '' && (url === prefix || url.startsWith(prefix + '/')) ? url.slice(prefix.length) || '/' : url;
-  const socket = SOCKET_PATH.exec(path);
+  const prefixed = prefix === '' || url === prefix || url.startsWith(prefix + '/');
+  const path = prefix !== '' && prefixed ? url.slice(prefix.length) || '/' : url;
+  const socket = prefixed ? SOCKET_PATH.exec(path) : null;
   return socket === null ? { kind: 'http', path } : { kind: 'socket', key: decodePathSegment(socket[1]!) };
 }
 

@@ -69,7 +69,7 @@ export function createUwsTransport<Owner>(uws: UwsModule, options: TransportOpti
   const { sockets, fds } = options;
   let gate: AcceptGate | undefined;
 
-  const socketBehavior: uWS.WebSocketBehavior<UserData<Owner>> = {
+  app.ws<UserData<Owner>>(`${prefix}/app/:key`, {
     compression: uws.DISABLED,
     // The protocol-level cap (an in-band error) is the caller's; uWS only stops abuse far above it.
     maxPayloadLength: Math.max(options.maxMessageBytes * 4, 1024 * 1024),
@@ -125,10 +125,7 @@ export function createUwsTransport<Owner>(uws: UwsModule, options: TransportOpti
       if (data.owner === undefined) data.closedDuringOpen = code;
       else sockets.close(data.owner, code);
     },
-  };
-  app.ws<UserData<Owner>>(`${prefix}/app/:key`, socketBehavior);
-  // The prefix is for proxies that keep it; one that strips it reaches the same endpoint.
-  if (prefix !== '') app.ws<UserData<Owner>>('/app/:key', socketBehavior);
+  });
 
   app.any('/*', (res, req) => {
     let aborted = false;
@@ -148,6 +145,13 @@ export function createUwsTransport<Owner>(uws: UwsModule, options: TransportOpti
         res.end(r.body);
       });
     };
+    if (smuggling(req)) {
+      // Dropped without an answer. uWS keeps parsing the same read after end(…, closeConnection),
+      // corked or not, and serves the hidden request; a close() after a written-but-unended 400
+      // loses the 400 as well. Only close() alone stops it: the client sees the connection end.
+      res.close();
+      return;
+    }
     const route = routeOf(req.getUrl(), prefix);
     // A GET of the socket endpoint that uWS did not upgrade (no or bad handshake headers).
     if (route.kind === 'socket') return reply(upgradeRequired(prefix));
@@ -192,6 +196,22 @@ export function createUwsTransport<Owner>(uws: UwsModule, options: TransportOpti
       closeListenSocket();
     },
   };
+}
+
+/**
+ * uWS takes the first of two Content-Length headers and parses the rest of the body as the next
+ * request; a proxy in front that took the other one would let a hidden request through
+ * (RFC 9112 §6.3: a conflicting length is unrecoverable). Transfer-Encoding beside
+ * Content-Length is the same attack. Node's parser refuses both with 400 itself.
+ */
+function smuggling(req: uWS.HttpRequest): boolean {
+  let lengths = 0;
+  let chunked = false;
+  req.forEach((key) => {
+    if (key === 'content-length') lengths += 1;
+    else if (key === 'transfer-encoding') chunked = true;
+  });
+  return lengths > 1 || (chunked && lengths > 0);
 }
 
 /** Collects the request body; calls back with undefined once it exceeds the cap. */
