@@ -32,7 +32,8 @@ export class FdBudget {
 
   /** Re-reads the count (once a second: a directory listing, not per connection). */
   sample(): void {
-    this.sampled = this.limit === UNLIMITED ? 0 : countOpenFds();
+    // Listing /proc/self/fd needs an fd itself: failing means none is left.
+    this.sampled = this.limit === UNLIMITED ? 0 : (countOpenFds() ?? this.limit);
     this.openedSinceSample = 0;
   }
 
@@ -71,11 +72,11 @@ function openFileLimit(): number {
   }
 }
 
-function countOpenFds(): number {
+function countOpenFds(): number | undefined {
   try {
     return readdirSync('/proc/self/fd').length;
   } catch {
-    return 0;
+    return undefined;
   }
 }
 
@@ -94,13 +95,16 @@ export function gateAccepts(fds: FdBudget, listening: { pause(): void; resume():
   const pauseIfSpent = () => {
     if (paused || !fds.mustPause) return;
     paused = true;
-    listening.pause();
+    listening.pause(); 
+    // With the listen socket closed this timer may be all that keeps the process alive.
+    timer.ref();
   };
   const timer = setInterval(() => {
     fds.sample();
     if (paused && !fds.full) {
       paused = false;
       listening.resume();
+      timer.unref();
     } else pauseIfSpent();
   }, 1000);
   timer.unref();
