@@ -18,10 +18,10 @@ export interface LoadedUws {
 const require = createRequire(import.meta.url);
 const binaryName = `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`;
 
-/** [package as installed, binary path inside it, description]. */
+/** [package as installed, binary path relative to its main file, description]. */
 const CANDIDATES: [string, string, string][] = [
   ['uWebSockets.js', binaryName, 'uWebSockets.js v20.57'],
-  ['uws-trufflesuite', `binaries/${binaryName}`, 'uWebSockets.js v20.30 (trufflesuite build)'],
+  ['uws-trufflesuite', `../binaries/${binaryName}`, 'uWebSockets.js v20.30 (trufflesuite build)'],
 ];
 
 /** Every method src/transport/uws.ts calls; a build lacking one is not used. */
@@ -34,7 +34,8 @@ export function loadNativeUws(): LoadedUws | { failure: string } {
   for (const [pkg, binary, build] of CANDIDATES) {
     let uws: UwsModule;
     try {
-      const dir = dirname(require.resolve(`${pkg}/package.json`));
+      // The main file, not package.json: v20.57's "exports" hides package.json.
+      const dir = dirname(require.resolve(pkg));
       uws = require(join(dir, binary)) as UwsModule;
     } catch (error) {
       failures.push(`${build}: ${firstLine(error)}`);
@@ -56,10 +57,18 @@ function apiGaps(uws: UwsModule): string[] {
   return gaps;
 }
 
+/** The reason in a few words: a missing binary for this Node, or the glibc it needs. */
 function firstLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
-  // Node's dlopen message names the missing symbol version (e.g. GLIBC_2.38) on its last line.
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
-  const glibc = lines.find((l) => l.includes('GLIBC_'));
-  return (glibc ?? lines[0] ?? 'failed to load').replace(/^Error: /, '');
+  if ((error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') {
+    return `no binary for Node ${process.version} (ABI ${process.versions.modules})`;
+  }
+  const glibc = /GLIBC_([\d.]+)/.exec(text);
+  if (glibc !== null) return `needs glibc ${glibc[1]}, this host has ${hostGlibc()}`;
+  return text.split('\n')[0] ?? 'failed to load';
+}
+
+function hostGlibc(): string {
+  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+  return header?.glibcVersionRuntime ?? 'an older one';
 }
