@@ -1,12 +1,14 @@
 // The "limit": the least a Pusher-compatible server on uWebSockets.js can do for the bench
 // scenarios — no signature checks, no validation, no limits. Whatever Broadcasty costs on
 // top of this is the price of the protocol features. Usage: tsx limit-server.ts --port P [--host H]
-import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import type * as uWS from 'uWebSockets.js';
+import { loadNativeUws } from '../../src/transport/load-uws.js';
 
-// uWS is CommonJS with exports ESM cannot detect statically.
-const uws = createRequire(import.meta.url)('uWebSockets.js') as typeof uWS;
+// The same native build the server would load on this host (its loader never uses a JS stand-in).
+const native = loadNativeUws();
+if (!('uws' in native)) throw new Error(`the limit server needs native uWebSockets.js: ${native.failure}`);
+const uws = native.uws;
 
 const { values } = parseArgs({ options: { port: { type: 'string', default: '6002' }, host: { type: 'string', default: '127.0.0.1' } } });
 const host = values.host!;
