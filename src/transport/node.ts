@@ -40,7 +40,9 @@ class NodeSocket<Owner> implements Socket, TopicMember {
   }
 
   writeFrame(bytes: Buffer): void {
-    if (!this.isClosed && !this.overHardLimit()) (this.ws as unknown as WsInternals)._sender.sendFrame([bytes]);
+    // Not OPEN: a Close already went out (the peer's, answered by ws); nothing may follow it.
+    if (this.isClosed || this.ws.readyState !== this.ws.OPEN || this.overHardLimit()) return;
+    (this.ws as unknown as WsInternals)._sender.sendFrame([bytes]);
   }
 
   close(code: number, reason: string): void {
