@@ -10,13 +10,31 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { gateAccepts, type AcceptGate } from './fd-budget.js';
 import { AT_CAPACITY, listenFailure, NOT_FOUND, routeOf, runHandler, TOO_LARGE, upgradeRequired } from './routes.js';
-import { Topics, type TopicMember } from './topics.js';
+import { encodeTextFrame, Topics, type TopicMember } from './topics.js';
 import type { HttpReply, Socket, SocketHandlers, Transport, TransportOptions, UpgradeInfo } from './types.js';
 
-/** ws keeps the framer and the net socket private; fan-out writes prebuilt frames through them. */
+/** ws keeps the net socket private; fan-out writes prebuilt frames to it. */
 interface WsInternals {
-  _sender: { sendFrame(list: Buffer[]): void };
   _socket: NetSocket;
+}
+
+/**
+ * Frames published during one turn of the event loop leave each socket in one write (cork, then
+ * writev), as uWS drains its topic tree once per loop iteration: publishes that arrive together
+ * under load cost one syscall per subscriber, not one per frame. One setImmediate per turn.
+ */
+class WriteBatch {
+  private dirty: { flush(): void }[] = [];
+
+  add(socket: { flush(): void }): void {
+    if (this.dirty.push(socket) === 1) setImmediate(this.flushAll);
+  }
+
+  private readonly flushAll = () => {
+    const sockets = this.dirty;
+    this.dirty = [];
+    for (const socket of sockets) socket.flush();
+  };
 }
 
 class NodeSocket<Owner> implements Socket, TopicMember {
@@ -25,28 +43,52 @@ class NodeSocket<Owner> implements Socket, TopicMember {
   /** Close code when open() closed the socket before it returned its owner. */
   closedDuringOpen: number | undefined;
   readonly topics = new Set<string>();
+  /** Framed messages waiting for this turn's batch. */
+  private pending: Buffer[] | undefined;
 
   constructor(
     private readonly ws: WebSocket,
     private readonly hub: Topics<NodeSocket<Owner>>,
+    private readonly batch: WriteBatch,
     private readonly handlers: SocketHandlers<Owner>,
     private readonly hardBackpressureBytes: number,
   ) {}
 
   send(frame: string): boolean {
     if (this.isClosed || this.overHardLimit()) return false;
-    this.ws.send(frame);
+    // Behind published frames still waiting for the batch: queue too, to keep the order.
+    if (this.pending !== undefined) this.pending.push(encodeTextFrame(frame));
+    else this.ws.send(frame);
     return true;
   }
 
   writeFrame(bytes: Buffer): void {
     // Not OPEN: a Close already went out (the peer's, answered by ws); nothing may follow it.
     if (this.isClosed || this.ws.readyState !== this.ws.OPEN || this.overHardLimit()) return;
-    (this.ws as unknown as WsInternals)._sender.sendFrame([bytes]);
+    if (this.pending !== undefined) this.pending.push(bytes);
+    else {
+      this.pending = [bytes];
+      this.batch.add(this);
+    }
+  }
+
+  flush(): void {
+    const frames = this.pending;
+    this.pending = undefined;
+    if (frames === undefined || this.isClosed || this.ws.readyState !== this.ws.OPEN) return;
+    const socket = (this.ws as unknown as WsInternals)._socket;
+    if (frames.length === 1) {
+      socket.write(frames[0]);
+      return;
+    }
+    socket.cork();
+    for (const frame of frames) socket.write(frame);
+    socket.uncork();
   }
 
   close(code: number, reason: string): void {
     if (this.isClosed) return;
+    this.flush();
     try {
       this.ws.close(code, reason);
     } catch {
@@ -98,6 +140,7 @@ export function createNodeTransport<Owner>(options: TransportOptions<Owner>): Tr
   const prefix = options.pathPrefix;
   const { sockets, fds } = options;
   const topics = new Topics<NodeSocket<Owner>>();
+  const batch = new WriteBatch();
   const wss = new WebSocketServer({
     noServer: true,
     clientTracking: false,
@@ -119,7 +162,7 @@ export function createNodeTransport<Owner>(options: TransportOptions<Owner>): Tr
     }
     const info: UpgradeInfo = { appKey: route.key, query, origin: req.headers.origin ?? '', tls };
     wss.handleUpgrade(req, raw, head, (ws) => {
-      const socket = new NodeSocket(ws, topics, sockets, options.hardBackpressureBytes);
+      const socket = new NodeSocket(ws, topics, batch, sockets, options.hardBackpressureBytes);
       // Protocol violations (1002/1007/1009) are answered by ws itself; the error is only reported.
       ws.on('error', () => {});
       ws.on('message', (data: Buffer | Buffer[], isBinary: boolean) => {
