@@ -37,9 +37,13 @@ export class FdBudget {
     this.openedSinceSample = 0;
   }
 
-  /** A connection was accepted: counted until the next sample. */
+  /** A connection was accepted or closed: tracked between samples. */
   opened(): void {
     this.openedSinceSample += 1;
+  }
+
+  closed(): void {
+    this.openedSinceSample -= 1;
   }
 
   get open(): number {
@@ -83,6 +87,7 @@ function countOpenFds(): number | undefined {
 export interface AcceptGate {
   /** Call for every accepted connection: closes the listen socket the moment the budget runs out. */
   opened(): void;
+  closed(): void;
   stop(): void;
 }
 
@@ -113,6 +118,7 @@ export function gateAccepts(fds: FdBudget, listening: { pause(): void; resume():
       fds.opened();
       pauseIfSpent();
     },
+    closed: () => fds.closed(),
     stop: () => clearInterval(timer),
   };
 }

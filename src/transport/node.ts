@@ -150,7 +150,10 @@ export function createNodeTransport<Owner>(options: TransportOptions<Owner>): Tr
   });
   let gate: AcceptGate | undefined;
 
-  server.on('connection', () => gate?.opened());
+  server.on('connection', (connection: NetSocket) => {
+    gate?.opened();
+    connection.once('close', () => gate?.closed());
+  });
 
   server.on('upgrade', (req: IncomingMessage, raw: Duplex, head: Buffer) => {
     raw.on('error', () => raw.destroy());

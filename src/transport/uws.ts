@@ -79,8 +79,6 @@ export function createUwsTransport<Owner>(uws: UwsModule, options: TransportOpti
     maxBackpressure: options.hardBackpressureBytes,
     closeOnBackpressureLimit: true,
     upgrade(res, req, context) {
-      // uWS shows JS no accept of a plain HTTP connection; upgrades and requests are what count.
-      gate?.opened();
       const info: UpgradeInfo = {
         appKey: decodePathSegment(req.getParameter(0) ?? ''),
         query: req.getQuery() ?? '',
@@ -96,6 +94,9 @@ export function createUwsTransport<Owner>(uws: UwsModule, options: TransportOpti
       );
     },
     open(ws) {
+      // uWS shows JS no accept or close of a plain HTTP connection (the 1 s sample counts those);
+      // WebSockets, which stay, are tracked as they come and go.
+      gate?.opened();
       const data = ws.getUserData();
       data.socket = new UwsSocket(ws as uWS.WebSocket<unknown>);
       data.owner = sockets.open(data.socket, data.info!);
@@ -120,6 +121,7 @@ export function createUwsTransport<Owner>(uws: UwsModule, options: TransportOpti
       sockets.drain(ws.getUserData().owner!);
     },
     close(ws, code) {
+      gate?.closed();
       const data = ws.getUserData();
       data.socket!.isClosed = true;
       if (data.owner === undefined) data.closedDuringOpen = code;
@@ -132,7 +134,6 @@ export function createUwsTransport<Owner>(uws: UwsModule, options: TransportOpti
     res.onAborted(() => {
       aborted = true;
     });
-    gate?.opened();
     const method = req.getMethod().toUpperCase();
     const query = req.getQuery() ?? '';
     const reply = (r: HttpReply) => {
