@@ -64,6 +64,8 @@ export const ENV_TABLE: EnvSetting[] = [
   { names: ['BROADCASTY_OUTAGE_PUBLISH'], path: 'outagePublish', kind: 'string' },
   { names: ['BROADCASTY_OUTAGE_QUEUE_MS'], path: 'outageQueueMs', kind: 'int' },
   { names: ['BROADCASTY_BUS_LOG_LENGTH'], path: 'busLogLength', kind: 'int' },
+  { names: ['BROADCASTY_TRANSPORT'], path: 'transport', kind: 'string' },
+  { names: ['BROADCASTY_FD_RESERVE'], path: 'fdReserve', kind: 'int' },
 ];
 
 export class ConfigError extends Error {}

@@ -175,6 +175,10 @@ export const serverSchema = z
     outageQueueMs: z.number().int().min(1000).max(3_600_000).default(60_000),
     /** Fan-out messages kept per app in Redis, so a node whose link dropped for a moment catches up on what it missed (0 = off). */
     busLogLength: z.number().int().min(0).max(1_000_000).default(1000),
+    /** `auto`: native uWebSockets.js when a build loads on this host, else Node http + ws; `uws`/`node` force one. */
+    transport: z.enum(['auto', 'uws', 'node']).default('auto'),
+    /** File descriptors kept free below the open-file limit: past it HTTP gets 503, sockets 4100, and accepting pauses. */
+    fdReserve: z.number().int().min(8).max(65536).default(256),
   })
   .strict()
   .superRefine((config, ctx) => {
