@@ -18,14 +18,17 @@ const USAGE = `usage: npm run chaos -- --host H --port P --app-id ID --key K --s
                       that (enables the fault phases: Redis and node kill/stall); ignores host/port/app
   --pid               server pid(s) to read RSS from (/proc/PID/status VmRSS)
   --settle-ms         how long RSS may take to come back within 10% after a phase (default 15000 short, 30000 full)
+  --strict            RFC departures at the framing layer (Close codes for malformed frames, HTTP/1.x
+                      requests dropped unanswered) fail their phase instead of being reported
   --allow-remote      allow a non-loopback --host (traffic is hostile: only at servers you own)`;
 
-const FLAGS = new Set(['short', 'start-broadcasty', 'allow-remote', 'help']);
+const FLAGS = new Set(['short', 'strict', 'start-broadcasty', 'allow-remote', 'help']);
 const VALUED = new Set(['host', 'port', 'app-id', 'key', 'secret', 'pid', 'only', 'json', 'settle-ms']);
 
 interface ChaosOptions {
   target: ChaosTarget;
   short: boolean;
+  strict: boolean;
   startBroadcasty: boolean;
   pids: number[];
   only?: RegExp;
@@ -58,6 +61,7 @@ function parseArgs(argv: string[]): ChaosOptions {
   return {
     target: { host, port, ports: [port], appId: values.get('app-id') ?? 'app-id', key: values.get('key') ?? 'app-key', secret: values.get('secret') ?? 'app-secret' },
     short: values.has('short'),
+    strict: values.has('strict'),
     startBroadcasty: values.has('start-broadcasty'),
     pids,
     only: values.has('only') ? new RegExp(values.get('only')!, 'i') : undefined,
@@ -108,7 +112,7 @@ async function main(): Promise<number> {
   try {
     await warmUp({ target, short: options.short, process: control, sampleMemory: () => undefined });
     for (const phase of ALL_PHASES.filter((p) => !options.only || options.only.test(p.name))) {
-      const result = await runPhase(phase, target, { short: options.short, process: control, settleMs: options.settleMs ?? (options.short ? 15_000 : 30_000) });
+      const result = await runPhase(phase, target, { short: options.short, strict: options.strict, process: control, settleMs: options.settleMs ?? (options.short ? 15_000 : 30_000) });
       results.push(result);
       console.log(formatPhase(result));
       if (control?.died()) await deployment?.restartCrashed();

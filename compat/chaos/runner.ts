@@ -40,6 +40,7 @@ export interface PhaseOutcome {
   figures: Record<string, number | string>;
   /** What the phase found wrong; empty = passed. */
   problems: string[];
+  deviations?: string[];
 }
 
 export interface Phase {
@@ -65,18 +66,34 @@ export interface PhaseResult {
   ms: number;
   figures: Record<string, number | string>;
   problems: string[];
+  /** Framing-layer RFC departures (Tally.deviation): failures only with --strict. */
+  deviations: string[];
   memory?: MemoryFigures;
 }
 
 const MEMORY_TOLERANCE = 0.1;
 
-/** GET /up on a port: the status, or 0 when nothing answered within `ms`. */
+/** A connection the kernel refused at once: the server paused accepting (e.g. out of file descriptors). */
+export const REFUSED = -1;
+
+/** GET /up on a port: the status, REFUSED, or 0 when nothing answered within `ms`. */
 export async function upStatus(host: string, port: number, ms = 5000): Promise<number> {
   const answer = send(`http://${host}:${port}/up`, 'GET').then(
     (r) => r.status,
-    () => 0,
+    (error: NodeJS.ErrnoException) => (error.code === 'ECONNREFUSED' ? REFUSED : 0),
   );
   return Promise.race([answer, sleep(ms).then(() => 0)]);
+}
+
+/** /up until it answers 200 or 503, for up to `ms`: a server that paused accepting must come back. */
+export async function recoveredUpStatus(host: string, port: number, ms = 5000): Promise<number> {
+  const deadline = Date.now() + ms;
+  let status = await upStatus(host, port, ms);
+  while (status === REFUSED && Date.now() < deadline) {
+    await sleep(200);
+    status = await upStatus(host, port, Math.max(1, deadline - Date.now()));
+  }
+  return status;
 }
 
 function totalRssKb(pids: number[]): number | null {
@@ -106,15 +123,15 @@ async function livenessProblems(target: ChaosTarget, control: ProcessControl | u
   if (died) return [`crash: ${died}`];
   const problems: string[] = [];
   for (const port of target.ports) {
-    const status = await upStatus(target.host, port);
-    if (status !== 200 && status !== 503) problems.push(`crash: GET /up on :${port} ${status === 0 ? 'did not answer within 5 s' : `answered ${status}`}`);
+    const status = await recoveredUpStatus(target.host, port);
+    if (status !== 200 && status !== 503) problems.push(`crash: GET /up on :${port} ${status === 0 ? 'did not answer within 5 s' : status === REFUSED ? 'still refused connections after 5 s' : `answered ${status}`}`);
   }
   return problems;
 }
 
-export async function runPhase(phase: Phase, target: ChaosTarget, opts: { short: boolean; process?: ProcessControl; settleMs: number }): Promise<PhaseResult> {
+export async function runPhase(phase: Phase, target: ChaosTarget, opts: { short: boolean; strict: boolean; process?: ProcessControl; settleMs: number }): Promise<PhaseResult> {
   if (phase.needsProcessControl && opts.process?.redis === undefined) {
-    return { phase: phase.name, passed: true, notRun: 'needs --start-broadcasty (kills and stops server processes)', ms: 0, figures: {}, problems: [] };
+    return { phase: phase.name, passed: true, notRun: 'needs --start-broadcasty (kills and stops server processes)', ms: 0, figures: {}, problems: [], deviations: [] };
   }
   const started = Date.now();
   const pids = opts.process?.pids() ?? [];
@@ -130,7 +147,7 @@ export async function runPhase(phase: Phase, target: ChaosTarget, opts: { short:
   try {
     outcome = await phase.run({ target, short: opts.short, process: opts.process, sampleMemory });
   } catch (err) {
-    outcome = { figures: {}, problems: [`phase aborted: ${(err as Error).stack ?? String(err)}`] };
+    outcome = { figures: {}, problems: [`phase aborted: ${(err as Error).stack ?? String(err)}`], deviations: [] };
   } finally {
     clearInterval(sampler);
   }
@@ -148,7 +165,9 @@ export async function runPhase(phase: Phase, target: ChaosTarget, opts: { short:
       }
     }
   }
-  return { phase: phase.name, passed: problems.length === 0, ms: Date.now() - started, figures: outcome.figures, problems, memory };
+  const deviations = outcome.deviations ?? [];
+  const passed = problems.length === 0 && (!opts.strict || deviations.length === 0);
+  return { phase: phase.name, passed, ms: Date.now() - started, figures: outcome.figures, problems, deviations, memory };
 }
 
 const mb = (kb: number) => (kb / 1024).toFixed(1);
@@ -158,7 +177,8 @@ export function formatPhase(r: PhaseResult): string {
   const figures = Object.entries(r.figures).map(([k, v]) => `${k}=${typeof v === 'number' ? v.toLocaleString('en-US') : v}`);
   if (r.memory) figures.push(`rss=${mb(r.memory.beforeKb)}/${mb(r.memory.peakKb)}/${mb(r.memory.afterKb)}MB`);
   const head = `${r.passed ? 'ok' : 'FAIL'} ${r.phase} (${(r.ms / 1000).toFixed(1)} s) ${figures.join(' ')}`;
-  return r.passed ? head : `${head}\n${r.problems.map((p) => `    - ${p.replace(/\s*\n\s*/g, ' ⏎ ').slice(0, 600)}`).join('\n')}`;
+  const item = (mark: string) => (p: string) => `    ${mark} ${p.replace(/\s*\n\s*/g, ' ⏎ ').slice(0, 600)}`;
+  return [head, ...r.problems.map(item('-')), ...r.deviations.map(item('~ RFC deviation:'))].join('\n');
 }
 
 export function summarize(results: PhaseResult[]): string {

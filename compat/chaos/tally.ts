@@ -4,6 +4,7 @@
 export class Tally {
   private readonly counts = new Map<string, number | string>();
   private readonly problems = new Map<string, { count: number; example?: string }>();
+  private readonly deviations = new Map<string, { count: number; example?: string }>();
 
   add(name: string, n = 1): void {
     this.counts.set(name, this.count(name) + n);
@@ -20,23 +21,40 @@ export class Tally {
   }
 
   problem(message: string, example?: string): void {
-    const seen = this.problems.get(message);
-    if (seen) seen.count++;
-    else this.problems.set(message, { count: 1, example: example === undefined ? undefined : printable(example.slice(0, 200)) });
+    record(this.problems, message, example);
+  }
+
+  /**
+   * A departure from the RFCs at the framing layer (RFC 6455 close codes for malformed frames, an
+   * HTTP/1.x request the parser drops unanswered) that is no crash, 5xx, loss or growth: reported,
+   * and a failure only with --strict (a server may document why its HTTP/WebSocket library's
+   * behaviour there is safe).
+   */
+  deviation(message: string, example?: string): void {
+    record(this.deviations, message, example);
   }
 
   /**
    * Figures and problems for the report. `goals` are minimum counts the full mode promises (one
    * million frames); falling short of one is reported, since the run then proved less.
    */
-  outcome(goals: Record<string, number> = {}, extra: Record<string, string> = {}): { figures: Record<string, number | string>; problems: string[] } {
-    const problems = [...this.problems].map(([message, { count, example }]) => `${message} (×${count})${example ? `; e.g. ${example}` : ''}`);
+  outcome(goals: Record<string, number> = {}, extra: Record<string, string> = {}): { figures: Record<string, number | string>; problems: string[]; deviations: string[] } {
+    const problems = lines(this.problems);
     for (const [name, goal] of Object.entries(goals)) {
       if (this.count(name) < goal) problems.push(`coverage: ${this.count(name).toLocaleString('en-US')} ${name} within the time bound, the mode promises ${goal.toLocaleString('en-US')}`);
     }
-    return { figures: { ...Object.fromEntries(this.counts), ...extra }, problems };
+    return { figures: { ...Object.fromEntries(this.counts), ...extra }, problems, deviations: lines(this.deviations) };
   }
 }
+
+function record(into: Map<string, { count: number; example?: string }>, message: string, example?: string): void {
+  const seen = into.get(message);
+  if (seen) seen.count++;
+  else into.set(message, { count: 1, example: example === undefined ? undefined : printable(example.slice(0, 200)) });
+}
+
+const lines = (from: Map<string, { count: number; example?: string }>) =>
+  [...from].map(([message, { count, example }]) => `${message} (×${count})${example ? `; e.g. ${example}` : ''}`);
 
 /** Control characters (a fuzzed NUL, a newline) escaped, so a report line stays one line of text. */
 const printable = (text: string) => text.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);

@@ -23,7 +23,7 @@ export function socketHandlers(ctx: ServerContext, subscriptions: Subscriptions)
 
   async function handshake(connection: Connection, info: UpgradeInfo): Promise<void> {
     if (ctx.draining) return connection.fail(ErrorCode.ReconnectImmediately, ErrorMessage.shuttingDown);
-    if (ctx.hub.connections.size > ctx.socketLimit) return connection.fail(ErrorCode.OverCapacity, ErrorMessage.overCapacity);
+    if (info.atCapacity || ctx.hub.connections.size > ctx.socketLimit) return connection.fail(ErrorCode.OverCapacity, ErrorMessage.overCapacity);
     if (!memory.admits()) return connection.fail(ErrorCode.OverCapacity, ErrorMessage.overCapacity);
     const app = await ctx.registry.findByKey(info.appKey);
     if (connection.closed) return;

@@ -163,7 +163,7 @@ export function createNodeTransport<Owner>(options: TransportOptions<Owner>): Tr
       refuseRaw(raw, NOT_FOUND);
       return;
     }
-    const info: UpgradeInfo = { appKey: route.key, query, origin: req.headers.origin ?? '', tls };
+    const info: UpgradeInfo = { appKey: route.key, query, origin: req.headers.origin ?? '', tls, atCapacity: fds.full };
     wss.handleUpgrade(req, raw, head, (ws) => {
       const socket = new NodeSocket(ws, topics, batch, sockets, options.hardBackpressureBytes);
       // Protocol violations (1002/1007/1009) are answered by ws itself; the error is only reported.

@@ -22,6 +22,8 @@ export interface UpgradeInfo {
   query: string;
   origin: string;
   tls: boolean;
+  /** The process is inside its open-file reserve: the socket is refused with 4100 (see fd-budget.ts). */
+  atCapacity: boolean;
 }
 
 export interface SocketHandlers<Owner> {

@@ -84,6 +84,7 @@ export function createUwsTransport<Owner>(uws: UwsModule, options: TransportOpti
         query: req.getQuery() ?? '',
         origin: req.getHeader('origin'),
         tls,
+        atCapacity: fds.full,
       };
       res.upgrade<UserData<Owner>>(
         { info },

@@ -1,11 +1,13 @@
 // File-descriptor exhaustion: more idle TCP connections than the server may have open files.
-// While they are held, the server must still answer `GET /up` (200, or 503 when it says it is
-// full) and a new WebSocket must get connection_established or a 4100 refusal (PROTOCOL.md §1.4)
-// — not a hang, and not a dropped socket.
+// While they are held, the server must answer at once: `GET /up` with 200 or 503 (full), a new
+// WebSocket with connection_established or a 4100 refusal (PROTOCOL.md §1.4) — or, once the
+// attacker holds every descriptor it may have, by refusing the TCP connection (it stopped
+// accepting rather than spinning). Not a hang, and not a socket dropped after it was accepted.
+// When the connections go, it must serve again within 5 s.
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { NODE_FD_LIMIT } from '../processes.js';
-import { upStatus, type Phase, type PhaseContext, type PhaseOutcome } from '../runner.js';
+import { recoveredUpStatus, REFUSED, upStatus, type Phase, type PhaseContext, type PhaseOutcome } from '../runner.js';
 import { Tally } from '../tally.js';
 import { RawWs, socketIdOf } from '../wire.js';
 
@@ -55,19 +57,27 @@ async function run(ctx: PhaseContext): Promise<PhaseOutcome> {
     tally.set('idleConnections', held.length);
     const status = await upStatus(t.host, t.port);
     tally.set('upStatus', status);
-    if (status !== 200 && status !== 503) tally.problem(`GET /up with ${held.length} idle connections open: ${status === 0 ? 'no answer within 5 s' : `HTTP ${status}`}, expected 200 or 503`);
+    if (status !== 200 && status !== 503 && status !== REFUSED) tally.problem(`GET /up with ${held.length} idle connections open: ${status === 0 ? 'no answer within 5 s' : `HTTP ${status}`}, expected 200, 503 or a refused connection`);
+    const refused = (await upStatus(t.host, t.port)) === REFUSED;
     const ws = RawWs.open({ host: t.host, port: t.port, path: `/app/${t.key}?protocol=7` });
     const hello = await ws.next((f) => socketIdOf(f) !== undefined, 5000);
+    // The kernel may queue the connection behind ones the server can no longer accept: a server that
+    // then stops accepting resets it before any answer, which is as explicit as a refusal.
+    const upgraded = await Promise.race([ws.upgradeAnswered, new Promise<boolean>((r) => setTimeout(() => r(false), 100))]);
     const code = hello === undefined ? await ws.closedWithin(100) : undefined;
+    const reset = hello === undefined && !upgraded && code !== undefined;
     ws.destroy();
-    tally.set('newSocket', hello !== undefined ? 'established' : code === undefined ? 'no answer' : `closed ${code}`);
-    if (hello === undefined && code !== 4100) {
+    tally.set('newSocket', hello !== undefined ? 'established' : refused ? 'refused (not accepting)' : reset ? 'reset before the upgrade (stopped accepting)' : code === undefined ? 'no answer' : `closed ${code}`);
+    if (hello === undefined && code !== 4100 && !refused && !reset) {
       tally.problem(`a new WebSocket with ${held.length} idle connections open ${code === undefined ? 'got no answer within 5 s' : `was closed with ${code}`}, expected connection_established or 4100`);
     }
     tally.set('stillOpen', held.filter((s) => !s.destroyed && s.readyState === 'open').length);
   } finally {
     for (const s of held) s.destroy();
   }
+  const after = await recoveredUpStatus(t.host, t.port);
+  tally.set('upAfter', after);
+  if (after !== 200) tally.problem(`GET /up 5 s after the idle connections closed: ${after === REFUSED ? 'still refused' : after === 0 ? 'no answer' : `HTTP ${after}`}, expected 200`);
   return tally.outcome();
 }
 

@@ -140,14 +140,14 @@ async function run(ctx: PhaseContext): Promise<PhaseOutcome> {
     for (const code of await Promise.all(INVALID_UTF8.map((bytes) => probeClose(ctx, textFrame(bytes))))) {
       tally.add('utf8Probes');
       tally.add('frames');
-      if (code !== 1007) tally.problem(`wrong close code: invalid UTF-8 text frame → ${code === undefined ? 'kept open' : code}, expected 1007 (RFC 6455 §8.1)`);
+      if (code !== 1007) tally.deviation(`wrong close code: invalid UTF-8 text frame → ${code === undefined ? 'kept open' : code}, expected 1007 (RFC 6455 §8.1)`);
     }
     const codes = await Promise.all(FRAMING.map((probe) => probeClose(ctx, probe.bytes())));
     FRAMING.forEach((probe, i) => {
       const code = codes[i];
       tally.add('framingProbes');
       tally.add('frames');
-      if (code === undefined) tally.problem(`${probe.name}: connection kept open, expected it closed (RFC 6455 §5)`);
+      if (code === undefined) tally.deviation(`${probe.name}: connection kept open, expected it closed (RFC 6455 §5)`);
       else if (code === 'refused') tally.problem(`${probe.name}: connection not established`);
       else if (code === 1011) tally.problem(`${probe.name}: closed with 1011 (server error)`);
     });

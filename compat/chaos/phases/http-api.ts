@@ -131,7 +131,7 @@ async function run(ctx: PhaseContext): Promise<PhaseOutcome> {
     const { answer, timedOut } = answers[i];
     tally.add('rawProbes');
     const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(answer)?.[1] ?? 0);
-    if (timedOut) tally.problem(`${probe.name}: no answer within 3 s (connection left open)`);
+    if (timedOut) tally.deviation(`${probe.name}: no answer within 3 s (connection left open)`);
     else if (status >= 500) tally.problem(`5xx on client input: ${probe.name} → HTTP ${status}`);
     else if (probe.refuse && status >= 200 && status < 300) tally.problem(`${probe.name}: accepted with HTTP ${status}, expected 400 or the connection closed (RFC 9112 §6.3)`);
   });

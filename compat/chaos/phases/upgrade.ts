@@ -52,7 +52,12 @@ async function run(ctx: PhaseContext): Promise<PhaseOutcome> {
       if (v.code < 0) {
         tally.add(`http${-v.code}`);
         if (-v.code >= 500) tally.problem(`5xx on client input: upgrade answered HTTP ${-v.code}`, what);
-      } else if (v.code === 0) tally.problem('no answer within 3 s to an upgrade request', what);
+      } else if (v.code === 0) {
+        // A control character in a header or the path makes the request malformed (RFC 9110 §5.5):
+        // dropping it unanswered is a departure, not a hang on a request the server should serve.
+        if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(`${path}${headers ?? ''}`)) tally.deviation('no answer within 3 s to a malformed upgrade request', what);
+        else tally.problem('no answer within 3 s to an upgrade request', what);
+      }
       else if (v.code === ABNORMAL_CLOSURE) tally.problem('wrong close code: refused upgrade dropped without a Close frame (1006)', what);
       else {
         tally.add(`close${v.code}`);
