@@ -2,7 +2,7 @@
 import type * as uWS from 'uWebSockets.js';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { HttpReply, HttpRequest, Socket, SocketHandlers, Transport, UpgradeInfo } from './types.js';
+import type { ClientSocket, HttpReply, HttpRequest, SocketHandlers, TopicMembership, Transport, UpgradeInfo } from './types.js';
 
 export interface UwsTransportOptions<Owner> {
   host: string;
@@ -36,10 +36,18 @@ const STATUS_TEXT: Record<number, string> = {
   500: '500 Internal Server Error', 503: '503 Service Unavailable',
 };
 
-class UwsSocket implements Socket {
+class UwsSocket implements ClientSocket, TopicMembership {
   isClosed = false;
+  readonly topics: TopicMembership = this;
+  private address: string | undefined;
 
   constructor(private readonly ws: uWS.WebSocket<unknown>) {}
+
+  /** Read on first use: most sockets never need it, and uWS cannot answer once closed. */
+  get remoteAddress(): string {
+    if (this.address === undefined && !this.isClosed) this.address = decoder.decode(this.ws.getRemoteAddressAsText());
+    return this.address ?? '';
+  }
 
   send(frame: string): boolean {
     if (this.isClosed) return false;
