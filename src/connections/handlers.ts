@@ -41,7 +41,7 @@ export function socketHandlers(ctx: ServerContext, subscriptions: Subscriptions)
     open.metrics.connections.inc();
     open.metrics.opened.inc();
     open.send(connectionEstablished(open.socketId, open.app.activityTimeout));
-    ctx.log.debug({ appId: open.app.id, socketId: open.socketId, origin: info.origin }, 'connected');
+    ctx.log.debug({ appId: open.app.id, socketId: open.socketId, origin: info.origin, remoteAddress: open.socket.remoteAddress }, 'connected');
     const pending = open.pending;
     open.pending = undefined;
     for (const text of pending ?? []) dispatch(open, text);

@@ -1,6 +1,5 @@
-// Slow consumers (PROTOCOL.md §1.4, 4100), for every subscriber kind: a direct send checks its
-// own socket, and fan-out (native topics or the hub's own loop) is covered by one sweep per
-// published volume instead of a check per subscriber.
+// Slow consumers, for every subscriber kind: Connection.send and the hub's fan-out use it, so it
+// sits in hub/ below them; the liveness sweep (connections/liveness.ts) calls it too.
 import { ErrorCode, ErrorMessage } from '../../protocol/index.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -15,9 +14,10 @@ export const HARD_BACKPRESSURE_FACTOR = 8;
 
 /**
  * Closes sockets that buffer more than maxBackpressureBytes with 4100 (PROTOCOL.md §1.4). Direct
- * sends check their socket; topic fan-out runs in C++ where nothing per socket can run, so the
- * hub counts what it publishes and sweeps every socket once that could have moved any socket from
- * under the limit to half way to uWS's cap: the 4100 Close frame is then always still accepted.
+ * sends check their socket; fan-out (uWS topics in C++, or the hub's loop over other kinds) checks
+ * no one per frame, so the hub counts what it publishes and sweeps every socket once that could
+ * have moved any socket from under the limit to half way to uWS's cap: the 4100 Close frame is
+ * then always still accepted.
  */
 export class SlowConsumers {
   /** Published bytes after which every socket is checked. */
