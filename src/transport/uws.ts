@@ -38,15 +38,16 @@ const STATUS_TEXT: Record<number, string> = {
 
 class UwsSocket implements ClientSocket, TopicMembership {
   isClosed = false;
-  readonly topics: TopicMembership = this;
-  private address: string | undefined;
-
   constructor(private readonly ws: uWS.WebSocket<unknown>) {}
 
-  /** Read on first use: most sockets never need it, and uWS cannot answer once closed. */
+  /** The socket is its own topic membership (a getter: no field per idle socket). */
+  get topics(): TopicMembership {
+    return this;
+  }
+
+  /** Asked of uWS each time rather than kept: an idle socket holds no string for it. */
   get remoteAddress(): string {
-    if (this.address === undefined && !this.isClosed) this.address = decoder.decode(this.ws.getRemoteAddressAsText());
-    return this.address ?? '';
+    return this.isClosed ? '' : decoder.decode(this.ws.getRemoteAddressAsText());
   }
 
   send(frame: string): boolean {
