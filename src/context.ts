@@ -1,19 +1,27 @@
 // What the handlers share. Built once in server.ts; passed down, never imported as a global.
 import type { AppRegistry } from './apps/registry.js';
 import type { ServerConfig } from './config/schema.js';
-import type { Hub } from './connections/hub.js';
 import type { Engine } from './engine/types.js';
+import type { Hub } from './hub/hub.js';
 import type { ChannelObserver } from './publish/observer.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics/metrics.js';
 
-export interface ServerContext {
+/**
+ * What channels/ and publish/ work with: no hub, no transport, no process state. Channels get
+ * the hub's Membership separately; delivery goes through the engine.
+ */
+export interface ChannelContext {
   config: ServerConfig;
   registry: AppRegistry;
   engine: Engine;
-  hub: Hub;
   observer: ChannelObserver;
   log: Logger;
+}
+
+/** The socket side (connections/) and the HTTP API (api/) also see the process. */
+export interface ServerContext extends ChannelContext {
+  hub: Hub;
   metrics: Metrics;
   /** Sockets this process holds before refusing more with 4100. */
   socketLimit: number;

@@ -7,14 +7,15 @@ import { Subscriptions } from './channels/subscriptions.js';
 import { SubscriptionCounts } from './channels/subscription-counts.js';
 import type { ServerConfig } from './config/schema.js';
 import { AppFollower } from './connections/app-refresh.js';
-import { clockMs, type Connection } from './connections/connection.js';
 import { socketHandlers } from './connections/handlers.js';
-import { Hub } from './connections/hub.js';
 import { closeGradually } from './connections/drain.js';
-import { HARD_BACKPRESSURE_FACTOR, SlowConsumers, sweep } from './connections/liveness.js';
+import { sweep } from './connections/liveness.js';
 import type { ServerContext } from './context.js';
 import { createEngine } from './engine/index.js';
 import type { Engine } from './engine/types.js';
+import { clockMs, type Connection } from './hub/connection.js';
+import { Hub } from './hub/hub.js';
+import { HARD_BACKPRESSURE_FACTOR, SlowConsumers } from './hub/slow-consumers.js';
 import { createLogger, type Logger } from './logger.js';
 import { ObserverFanout, type ChannelObserver } from './publish/observer.js';
 import { Publisher } from './publish/publisher.js';
@@ -23,6 +24,7 @@ import { startMetricsServer } from './metrics/server.js';
 import { readiness } from './readiness.js';
 import { FdBudget } from './transport/fd-budget.js';
 import { createTransport } from './transport/index.js';
+import type { SocketHandlers } from './transport/types.js';
 import { createWebhooks } from './webhooks/index.js';
 
 export interface ServerDeps {
@@ -37,6 +39,11 @@ export interface RunningServer {
   /** Set when config.metrics is on. */
   metricsPort: number | undefined;
   ctx: ServerContext;
+  /**
+   * The handlers the transport drives: another subscriber kind (HTTP stream, polling session,
+   * in-process test client) opens its connections through the same ones.
+   */
+  sockets: SocketHandlers<Connection>;
   /** Closes every socket with 4200, stops listening and the engine. */
   shutdown(): Promise<void>;
 }
@@ -67,7 +74,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     draining: false,
   };
   const counts = new SubscriptionCounts(engine, observer);
-  const subscriptions = new Subscriptions(ctx, counts);
+  const subscriptions = new Subscriptions(ctx, hub, counts);
+  const sockets = socketHandlers(ctx, subscriptions);
   const publisher = new Publisher(engine, metrics);
   const transport = createTransport<Connection>(config.transport, {
     host: config.host,
@@ -80,7 +88,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     hardBackpressureBytes: config.maxBackpressureBytes * HARD_BACKPRESSURE_FACTOR,
     exclusivePort: config.workers === 1,
     fds,
-    sockets: socketHandlers(ctx, subscriptions),
+    sockets,
     http: createApiRouter(ctx, publisher),
   }, log);
   hub.attach(transport);
@@ -105,6 +113,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     port,
     metricsPort: metricsServer?.port,
     ctx,
+    sockets,
     async shutdown() {
       // /ready answers 503 from here on and new sockets get 4200, while the port stays open so
       // probes see the 503 instead of a refused connection during the drain.

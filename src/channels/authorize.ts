@@ -10,7 +10,7 @@ import {
   type SubscribeData,
 } from '../../protocol/index.js';
 import type { App } from '../apps/registry.js';
-import type { Connection } from '../connections/connection.js';
+import type { Connection } from '../hub/connection.js';
 import type { PresenceMember } from '../engine/types.js';
 import { SERVER_TO_USER_PREFIX } from '../../protocol/channels.js';
 

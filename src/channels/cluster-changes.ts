@@ -3,13 +3,13 @@
 // engine reports each once, from the node that saw it.
 import { channelType } from '../../protocol/index.js';
 import type { App } from '../apps/registry.js';
-import type { ServerContext } from '../context.js';
+import type { ChannelContext } from '../context.js';
 import type { ClusterChanges } from '../engine/types.js';
 import type { SubscriptionCounts } from './subscription-counts.js';
 
 export class ClusterChangeEffects implements ClusterChanges {
   constructor(
-    private readonly ctx: ServerContext,
+    private readonly ctx: ChannelContext,
     private readonly counts: SubscriptionCounts,
   ) {}
 

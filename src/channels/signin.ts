@@ -3,7 +3,6 @@ import {
   describeIssue,
   ErrorCode,
   ErrorMessage,
-  serverToUserChannel,
   parseClientJson,
   parseFrameData,
   signinData,
@@ -14,14 +13,14 @@ import {
   watchlistEvents,
   type WatchlistEvent,
 } from '../../protocol/index.js';
-import type { Connection } from '../connections/connection.js';
-import { topicOf } from '../connections/hub.js';
-import type { ServerContext } from '../context.js';
+import type { ChannelContext } from '../context.js';
+import type { OpenConnection } from '../hub/connection.js';
+import type { Membership } from '../hub/hub.js';
 
 const MAX_WATCHLIST = 100;
 
-export async function signin(ctx: ServerContext, connection: Connection, data: unknown): Promise<void> {
-  const app = connection.app!;
+export async function signin(ctx: ChannelContext, membership: Membership, connection: OpenConnection, data: unknown): Promise<void> {
+  const app = connection.app;
   const parsed = parseFrameData(signinData, data, 'signin');
   if (!parsed.ok) {
     connection.error(ErrorCode.Unauthorized, parsed.message);
@@ -52,8 +51,7 @@ export async function signin(ctx: ServerContext, connection: Connection, data: u
   }
   const watched = app.watchlist ? watchlist.slice(0, MAX_WATCHLIST) : [];
   connection.user = { id, info, watchlist: watched };
-  ctx.hub.signedIn(connection);
-  connection.socket.subscribe(topicOf(app.id, serverToUserChannel(id)));
+  membership.signedIn(connection);
   await ctx.engine.addUserSocket(app.id, id, connection.socketId);
   if (connection.closed) return;
   connection.send(signinSuccess(userDataString));

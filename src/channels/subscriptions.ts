@@ -16,21 +16,22 @@ import {
   type PresenceRoster,
 } from '../../protocol/index.js';
 import type { App } from '../apps/registry.js';
-import type { Connection } from '../connections/connection.js';
-import { topicOf } from '../connections/hub.js';
-import type { ServerContext } from '../context.js';
+import type { ChannelContext } from '../context.js';
+import type { OpenConnection } from '../hub/connection.js';
+import type { Membership } from '../hub/hub.js';
 import type { PresenceMember } from '../engine/types.js';
 import { authorize } from './authorize.js';
 import type { SubscriptionCounts } from './subscription-counts.js';
 
 export class Subscriptions {
   constructor(
-    private readonly ctx: ServerContext,
+    private readonly ctx: ChannelContext,
+    private readonly membership: Membership,
     private readonly counts: SubscriptionCounts,
   ) {}
 
-  async subscribe(connection: Connection, data: unknown): Promise<void> {
-    const app = connection.app!;
+  async subscribe(connection: OpenConnection, data: unknown): Promise<void> {
+    const app = connection.app;
     const parsed = parseFrameData(subscribeData, data, 'subscribe');
     if (!parsed.ok) {
       connection.error(null, parsed.message);
@@ -68,7 +69,7 @@ export class Subscriptions {
     }
   }
 
-  private async join(connection: Connection, app: App, channel: string, kind: ChannelKind, cache: boolean, member?: PresenceMember): Promise<void> {
+  private async join(connection: OpenConnection, app: App, channel: string, kind: ChannelKind, cache: boolean, member?: PresenceMember): Promise<void> {
     const { engine } = this.ctx;
     if (member !== undefined) {
       const members = await engine.presenceMembers(app.id, channel);
@@ -98,7 +99,7 @@ export class Subscriptions {
       return;
     }
     connection.addSubscription(channel, { kind, presence });
-    connection.socket.subscribe(topicOf(app.id, channel));
+    this.membership.join(app.id, channel, connection);
     connection.send(subscriptionSucceeded(channel, roster));
     this.ctx.log.debug({ appId: app.id, socketId: connection.socketId, channel, userId: member?.userId }, 'subscribed');
     if (count === 1) this.ctx.observer.channelOccupied(app, channel);
@@ -116,7 +117,7 @@ export class Subscriptions {
     if (member === undefined) this.counts.changed(app, channel, count);
   }
 
-  private async sendCached(connection: Connection, app: App, channel: string): Promise<void> {
+  private async sendCached(connection: OpenConnection, app: App, channel: string): Promise<void> {
     const cached = await this.ctx.engine.getCache(app.id, channel);
     if (cached !== undefined) {
       connection.send(encodeEvent(cached.event, cached.data, channel));
@@ -126,13 +127,13 @@ export class Subscriptions {
     this.ctx.observer.cacheMiss(app, channel);
   }
 
-  private reject(connection: Connection, channel: string, message: string, type: string, status: number): void {
-    this.ctx.log.debug({ appId: connection.app!.id, socketId: connection.socketId, channel, reason: message }, 'subscription refused');
+  private reject(connection: OpenConnection, channel: string, message: string, type: string, status: number): void {
+    this.ctx.log.debug({ appId: connection.app.id, socketId: connection.socketId, channel, reason: message }, 'subscription refused');
     connection.error(null, message, channel);
-    if (connection.app!.subscriptionErrorFrames) connection.send(subscriptionError(channel, type, message, status));
+    if (connection.app.subscriptionErrorFrames) connection.send(subscriptionError(channel, type, message, status));
   }
 
-  async unsubscribe(connection: Connection, data: unknown): Promise<void> {
+  async unsubscribe(connection: OpenConnection, data: unknown): Promise<void> {
     const parsed = parseFrameData(unsubscribeData, data, 'unsubscribe');
     if (!parsed.ok) {
       connection.error(null, parsed.message);
@@ -140,24 +141,23 @@ export class Subscriptions {
     }
     // Unsubscribing from a channel the socket is not in is ignored, as soketi and Reverb do.
     if (!connection.subscriptions.has(parsed.value.channel)) return;
-    await this.leave(connection, connection.app!, parsed.value.channel);
+    await this.leave(connection, parsed.value.channel);
   }
 
   /** Leaves every channel: the implicit unsubscribe of a closing socket. */
-  async leaveAll(connection: Connection): Promise<void> {
-    const app = connection.app;
-    if (app === undefined) return;
-    await Promise.all([...connection.subscriptions.keys()].map((channel) => this.leave(connection, app, channel)));
+  async leaveAll(connection: OpenConnection): Promise<void> {
+    await Promise.all([...connection.subscriptions.keys()].map((channel) => this.leave(connection, channel)));
   }
 
-  private async leave(connection: Connection, app: App, channel: string): Promise<void> {
+  private async leave(connection: OpenConnection, channel: string): Promise<void> {
+    const app = connection.app;
     const subscription = connection.subscriptions.get(channel);
     if (subscription === undefined) return;
     connection.removeSubscription(channel);
     this.ctx.log.debug({ appId: app.id, socketId: connection.socketId, channel }, 'unsubscribed');
     if (subscription.kind === 'server-to-user') return;
     const { engine, observer } = this.ctx;
-    connection.socket.unsubscribe(topicOf(app.id, channel));
+    this.membership.leave(app.id, channel, connection);
     const presence = subscription.presence;
     if (presence !== undefined && (await engine.leavePresence(app.id, channel, connection.socketId, presence.userId))) {
       await engine.publish({ appId: app.id, channel, frame: memberRemoved(channel, presence.rawUserId), sequenced: false });

@@ -4,7 +4,7 @@
 import { ErrorCode, ErrorMessage } from '../../protocol/index.js';
 import type { App, AppRegistry } from '../apps/registry.js';
 import type { Logger } from '../logger.js';
-import type { Connection } from './connection.js';
+import type { Connection } from '../hub/connection.js';
 
 export class AppFollower {
   private running = false;

@@ -2,7 +2,7 @@
 // over a window instead of all in one instant, so a node's clients do not land on the remaining
 // nodes (and their auth endpoint) in one burst. One loop of ticks, no timer per socket.
 import { ErrorCode, ErrorMessage } from '../../protocol/index.js';
-import type { Connection } from './connection.js';
+import type { Connection } from '../hub/connection.js';
 
 const DRAIN_TICK_MS = 50;
 

@@ -1,4 +1,5 @@
-// Socket lifecycle: handshake checks (PROTOCOL.md §1.2), the per-frame dispatcher, and cleanup.
+// Connection lifecycle for every subscriber kind a transport hands over (a WebSocket or any other
+// ClientSocket): handshake checks (PROTOCOL.md §1.2), the per-frame dispatcher, and cleanup.
 import {
   connectionEstablished,
   ErrorCode,
@@ -12,8 +13,8 @@ import type { Subscriptions } from '../channels/subscriptions.js';
 import { signin } from '../channels/signin.js';
 import type { ServerContext } from '../context.js';
 import { relayClientEvent } from '../publish/client-events.js';
-import type { Socket, SocketHandlers, UpgradeInfo } from '../transport/types.js';
-import { clockMs, Connection } from './connection.js';
+import { clockMs, Connection, isOpen, type OpenConnection } from '../hub/connection.js';
+import type { ClientSocket, SocketHandlers, UpgradeInfo } from '../transport/types.js';
 import { MemoryGuard } from './memory-guard.js';
 
 const SUPPORTED_PROTOCOLS = new Set(['4', '5', '6', '7']);
@@ -27,24 +28,28 @@ export function socketHandlers(ctx: ServerContext, subscriptions: Subscriptions)
     if (!memory.admits()) return connection.fail(ErrorCode.OverCapacity, ErrorMessage.overCapacity);
     const app = await ctx.registry.findByKey(info.appKey);
     if (connection.closed) return;
+    if (app === undefined) return refuseConnection(connection, info, { code: ErrorCode.UnknownApp, message: ErrorMessage.unknownApp(info.appKey) });
     const refusal = refuse(app, info);
-    if (refusal !== undefined) ctx.log.debug({ appKey: info.appKey, origin: info.origin, code: refusal.code, reason: refusal.message }, 'connection refused');
-    if (refusal !== undefined) return connection.fail(refusal.code, refusal.message);
-    const count = await ctx.engine.connectionOpened(app!.id);
-    connection.countedAppId = app!.id;
+    if (refusal !== undefined) return refuseConnection(connection, info, refusal);
+    const count = await ctx.engine.connectionOpened(app.id);
+    connection.countedAppId = app.id;
     if (connection.closed) return;
-    if (app!.maxConnections !== null && count > app!.maxConnections) {
+    if (app.maxConnections !== null && count > app.maxConnections) {
       return connection.fail(ErrorCode.OverQuota, ErrorMessage.overQuota);
     }
-    connection.app = app;
-    connection.metrics = ctx.metrics.forApp(app!.id);
-    connection.metrics.connections.inc();
-    connection.metrics.opened.inc();
-    connection.send(connectionEstablished(connection.socketId, app!.activityTimeout));
-    ctx.log.debug({ appId: app!.id, socketId: connection.socketId, origin: info.origin }, 'connected');
-    const pending = connection.pending;
-    connection.pending = undefined;
-    for (const text of pending ?? []) dispatch(connection, text);
+    const open = connection.establish(app, ctx.metrics.forApp(app.id));
+    open.metrics.connections.inc();
+    open.metrics.opened.inc();
+    open.send(connectionEstablished(open.socketId, open.app.activityTimeout));
+    ctx.log.debug({ appId: open.app.id, socketId: open.socketId, origin: info.origin, remoteAddress: open.socket.remoteAddress }, 'connected');
+    const pending = open.pending;
+    open.pending = undefined;
+    for (const text of pending ?? []) dispatch(open, text);
+  }
+
+  function refuseConnection(connection: Connection, info: UpgradeInfo, refusal: Refusal): void {
+    ctx.log.debug({ appKey: info.appKey, origin: info.origin, code: refusal.code, reason: refusal.message }, 'connection refused');
+    connection.fail(refusal.code, refusal.message);
   }
 
   /**
@@ -65,7 +70,7 @@ export function socketHandlers(ctx: ServerContext, subscriptions: Subscriptions)
     }
   }
 
-  function dispatch(connection: Connection, text: string): void {
+  function dispatch(connection: OpenConnection, text: string): void {
     const parsed = parseClientFrame(text);
     if (!parsed.ok) return connection.error(null, parsed.message);
     const frame = parsed.frame;
@@ -83,7 +88,7 @@ export function socketHandlers(ctx: ServerContext, subscriptions: Subscriptions)
         work = subscriptions.unsubscribe(connection, frame.data);
         break;
       case 'pusher:signin':
-        work = signin(ctx, connection, frame.data);
+        work = signin(ctx, ctx.hub, connection, frame.data);
         break;
       default:
         if (frame.event.startsWith('client-')) work = relayClientEvent(ctx, connection, frame);
@@ -96,7 +101,7 @@ export function socketHandlers(ctx: ServerContext, subscriptions: Subscriptions)
   }
 
   return {
-    open(socket: Socket, info: UpgradeInfo): Connection {
+    open(socket: ClientSocket, info: UpgradeInfo): Connection {
       const connection = new Connection(socket, ctx.hub.slowConsumers);
       ctx.hub.add(connection);
       handshake(connection, info).catch((error: unknown) => {
@@ -117,8 +122,8 @@ export function socketHandlers(ctx: ServerContext, subscriptions: Subscriptions)
         connection.error(null, `Message too large: at most ${ctx.config.maxMessageBytes} bytes`);
         return;
       }
-      if (connection.app === undefined) queueUntilEstablished(connection, text);
-      else dispatch(connection, text);
+      if (isOpen(connection)) dispatch(connection, text);
+      else queueUntilEstablished(connection, text);
     },
     activity(connection) {
       connection.lastActivity = clockMs();
@@ -127,12 +132,12 @@ export function socketHandlers(ctx: ServerContext, subscriptions: Subscriptions)
     drain() {},
     close(connection, code) {
       ctx.hub.remove(connection);
-      const app = connection.app;
-      ctx.log.debug({ appId: app?.id, socketId: connection.socketId, code }, 'closed');
-      if (app !== undefined) ctx.metrics.connectionClosed(app.id, code);
-      const cleanup: Promise<unknown>[] = [subscriptions.leaveAll(connection)];
-      if (app !== undefined && connection.user !== undefined) {
-        cleanup.push(ctx.engine.removeUserSocket(app.id, connection.user.id, connection.socketId));
+      ctx.log.debug({ appId: connection.app?.id, socketId: connection.socketId, code }, 'closed');
+      const cleanup: Promise<unknown>[] = [];
+      if (isOpen(connection)) {
+        ctx.metrics.connectionClosed(connection.app.id, code);
+        cleanup.push(subscriptions.leaveAll(connection));
+        if (connection.user !== undefined) cleanup.push(ctx.engine.removeUserSocket(connection.app.id, connection.user.id, connection.socketId));
       }
       if (connection.countedAppId !== undefined) cleanup.push(ctx.engine.connectionClosed(connection.countedAppId));
       Promise.all(cleanup).catch((error: unknown) => ctx.log.error({ err: error }, 'connection cleanup failed'));
@@ -140,8 +145,12 @@ export function socketHandlers(ctx: ServerContext, subscriptions: Subscriptions)
   };
 }
 
-function refuse(app: App | undefined, info: UpgradeInfo): { code: number; message: string } | undefined {
-  if (app === undefined) return { code: ErrorCode.UnknownApp, message: ErrorMessage.unknownApp(info.appKey) };
+interface Refusal {
+  code: number;
+  message: string;
+}
+
+function refuse(app: App, info: UpgradeInfo): Refusal | undefined {
   if (!app.enabled) return { code: ErrorCode.AppDisabled, message: ErrorMessage.appDisabled };
   if (app.tlsOnly && !info.tls) return { code: ErrorCode.TlsOnly, message: ErrorMessage.tlsOnly };
   const protocol = parseQuery(info.query).get('protocol');

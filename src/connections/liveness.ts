@@ -1,49 +1,9 @@
-// One sweep per second over this node's sockets instead of a timer per socket: activity
-// timeout → pusher:ping, no answer → 4201; slow consumers → 4100; authorized-connections mode.
+// One sweep per second over this node's connections (every subscriber kind) instead of a timer
+// per socket: activity timeout → pusher:ping, no answer → 4201; slow consumers → 4100;
+// authorized-connections mode.
 import { ErrorCode, ErrorMessage, PING } from '../../protocol/index.js';
-import type { Logger } from '../logger.js';
-import type { Metrics } from '../metrics/metrics.js';
-import type { Connection } from './connection.js';
-
-/**
- * uWS's own limit, as a multiple of maxBackpressureBytes. Past it uWS drops frames and cuts the
- * socket without a Close frame (the client sees 1006); below it our check closes with 4100, which
- * pusher-js answers by reconnecting after 1 s.
- */
-export const HARD_BACKPRESSURE_FACTOR = 8;
-
-/**
- * Closes sockets that buffer more than maxBackpressureBytes with 4100 (PROTOCOL.md §1.4). Direct
- * sends check their socket; topic fan-out runs in C++ where nothing per socket can run, so the
- * hub counts what it publishes and sweeps every socket once that could have moved any socket from
- * under the limit to half way to uWS's cap: the 4100 Close frame is then always still accepted.
- */
-export class SlowConsumers {
-  /** Published bytes after which every socket is checked. */
-  readonly sweepEveryBytes: number;
-
-  constructor(
-    readonly maxBackpressureBytes: number,
-    private readonly metrics: Metrics,
-    private readonly log: Logger,
-  ) {
-    this.sweepEveryBytes = (maxBackpressureBytes * HARD_BACKPRESSURE_FACTOR) / 2;
-  }
-
-  /** True when the socket was over the limit and is now closed. */
-  closeIfSlow(connection: Connection): boolean {
-    if (connection.socket.bufferedBytes() <= this.maxBackpressureBytes) return false;
-    const appId = connection.app?.id ?? '';
-    this.metrics.slowConsumers.labels(appId).inc();
-    this.log.warn({ socketId: connection.socketId, appId }, 'slow consumer closed with 4100');
-    connection.fail(ErrorCode.OverCapacity, ErrorMessage.slowConsumer);
-    return true;
-  }
-
-  sweep(connections: Iterable<Connection>): void {
-    for (const connection of connections) if (!connection.socket.isClosed) this.closeIfSlow(connection);
-  }
-}
+import type { Connection } from '../hub/connection.js';
+import type { SlowConsumers } from '../hub/slow-consumers.js';
 
 export function sweep(connections: Iterable<Connection>, now: number, slowConsumers: SlowConsumers): void {
   for (const connection of connections) {

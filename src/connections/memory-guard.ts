@@ -3,7 +3,7 @@
 // node growing until the kernel kills it with every socket on it.
 import { memoryUsage } from 'node:process';
 import type { Logger } from '../logger.js';
-import { clockMs } from './connection.js';
+import { clockMs } from '../hub/connection.js';
 
 /** RSS is read at most this often, however fast sockets arrive. */
 const SAMPLE_MS = 1000;

@@ -1,6 +1,6 @@
 // Client events (PROTOCOL.md §2.8): members only, never echoed to the sender, rate limited.
 import { encodeEvent, ErrorCode, ErrorMessage, type ClientFrame } from '../../protocol/index.js';
-import { clockMs, type Connection } from '../connections/connection.js';
+import { clockMs, type Connection } from '../hub/connection.js';
 import type { ServerContext } from '../context.js';
 
 const MAX_EVENT_NAME = 200;

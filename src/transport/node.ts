@@ -11,7 +11,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { gateAccepts, type AcceptGate } from './fd-budget.js';
 import { AT_CAPACITY, listenFailure, NOT_FOUND, routeOf, runHandler, TOO_LARGE, upgradeRequired } from './routes.js';
 import { encodeTextFrame, Topics, type TopicMember } from './topics.js';
-import type { HttpReply, Socket, SocketHandlers, Transport, TransportOptions, UpgradeInfo } from './types.js';
+import type { ClientSocket, HttpReply, SocketHandlers, TopicMembership, Transport, TransportOptions, UpgradeInfo } from './types.js';
 
 /** ws keeps the net socket private; fan-out writes prebuilt frames to it. */
 interface WsInternals {
@@ -37,12 +37,12 @@ class WriteBatch {
   };
 }
 
-class NodeSocket<Owner> implements Socket, TopicMember {
+class NodeSocket<Owner> implements ClientSocket, TopicMembership, TopicMember {
   isClosed = false;
   owner: Owner | undefined;
   /** Close code when open() closed the socket before it returned its owner. */
   closedDuringOpen: number | undefined;
-  readonly topics = new Set<string>();
+  readonly joined = new Set<string>();
   /** Framed messages waiting for this turn's batch. */
   private pending: Buffer[] | undefined;
 
@@ -53,6 +53,14 @@ class NodeSocket<Owner> implements Socket, TopicMember {
     private readonly handlers: SocketHandlers<Owner>,
     private readonly hardBackpressureBytes: number,
   ) {}
+
+  get topics(): TopicMembership {
+    return this;
+  }
+
+  get remoteAddress(): string {
+    return (this.ws as unknown as WsInternals)._socket.remoteAddress ?? '';
+  }
 
   send(frame: string): boolean {
     if (this.isClosed || this.overHardLimit()) return false;

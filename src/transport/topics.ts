@@ -9,7 +9,7 @@ const { Sender } = ws as unknown as {
 
 export interface TopicMember {
   /** The topics this member is in, so a closing socket leaves them without a scan. */
-  readonly topics: Set<string>;
+  readonly joined: Set<string>;
   /** Writes an already framed message. */
   writeFrame(bytes: Buffer): void;
 }
@@ -29,21 +29,21 @@ export class Topics<Member extends TopicMember> {
     let set = this.members.get(topic);
     if (set === undefined) this.members.set(topic, (set = new Set()));
     set.add(member);
-    member.topics.add(topic);
+    member.joined.add(topic);
   }
 
   unsubscribe(member: Member, topic: string): void {
     const set = this.members.get(topic);
     if (set?.delete(member) && set.size === 0) this.members.delete(topic);
-    member.topics.delete(topic);
+    member.joined.delete(topic);
   }
 
   leaveAll(member: Member): void {
-    for (const topic of member.topics) {
+    for (const topic of member.joined) {
       const set = this.members.get(topic);
       if (set?.delete(member) && set.size === 0) this.members.delete(topic);
     }
-    member.topics.clear();
+    member.joined.clear();
   }
 
   count(topic: string): number {

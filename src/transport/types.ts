@@ -3,17 +3,28 @@
 // to these interfaces.
 import type { FdBudget } from './fd-budget.js';
 
-export interface Socket {
-  /** Sends one text frame. Returns false when the socket is closed or the frame was not accepted. */
-  send(frame: string): boolean;
-  /** Sends Close(code, reason); the `close` handler runs afterwards. */
-  close(code: number, reason: string): void;
+/**
+ * Native fan-out of a transport (uWS topics): a socket subscribed to a topic receives what is
+ * published to it without a JS call per subscriber. Only the hub uses it.
+ */
+export interface TopicMembership {
   subscribe(topic: string): void;
   unsubscribe(topic: string): void;
   /** Publishes to a topic, skipping this socket (socket_id exclusion without a per-subscriber check in JS). */
   publishToOthers(topic: string, frame: string): void;
+}
+
+/** What a transport hands the server for one client: a WebSocket, or any other subscriber kind. */
+export interface ClientSocket {
+  /** Sends one text frame. Returns false when the socket is closed or the frame was not accepted. */
+  send(frame: string): boolean;
+  /** Sends Close(code, reason); the `close` handler runs afterwards. */
+  close(code: number, reason: string): void;
   bufferedBytes(): number;
+  readonly remoteAddress: string;
   readonly isClosed: boolean;
+  /** Present when the transport fans out natively; without it the hub delivers frame by frame. */
+  readonly topics?: TopicMembership;
 }
 
 export interface UpgradeInfo {
@@ -27,7 +38,7 @@ export interface UpgradeInfo {
 }
 
 export interface SocketHandlers<Owner> {
-  open(socket: Socket, info: UpgradeInfo): Owner;
+  open(socket: ClientSocket, info: UpgradeInfo): Owner;
   message(owner: Owner, text: string): void;
   /** Protocol ping/pong frames: count as activity. */
   activity(owner: Owner): void;
@@ -52,7 +63,7 @@ export interface HttpReply {
 
 export interface Transport {
   listen(): Promise<number>;
-  /** Publishes a frame to every local socket subscribed to the topic. */
+  /** Publishes a frame to every local socket subscribed to the topic (TopicMembership). */
   publish(topic: string, frame: string): void;
   subscriberCount(topic: string): number;
   /** Stops accepting connections (existing sockets stay until closed). */

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { gateAccepts, type AcceptGate } from './fd-budget.js';
 import type { UwsModule } from './load-uws.js';
 import { AT_CAPACITY, decodePathSegment, listenFailure, NOT_FOUND, routeOf, runHandler, TOO_LARGE, upgradeRequired } from './routes.js';
-import type { HttpReply, Socket, Transport, TransportOptions, UpgradeInfo } from './types.js';
+import type { ClientSocket, HttpReply, TopicMembership, Transport, TransportOptions, UpgradeInfo } from './types.js';
 
 interface UserData<Owner> {
   /** Handed to open() and then dropped: an idle socket keeps only what it needs. */
@@ -22,10 +22,19 @@ const STATUS_TEXT: Record<number, string> = {
   500: '500 Internal Server Error', 503: '503 Service Unavailable',
 };
 
-class UwsSocket implements Socket {
+class UwsSocket implements ClientSocket, TopicMembership {
   isClosed = false;
-
   constructor(private readonly ws: uWS.WebSocket<unknown>) {}
+
+  /** The socket is its own topic membership (a getter: no field per idle socket). */
+  get topics(): TopicMembership {
+    return this;
+  }
+
+  /** Asked of uWS each time rather than kept: an idle socket holds no string for it. */
+  get remoteAddress(): string {
+    return this.isClosed ? '' : decoder.decode(this.ws.getRemoteAddressAsText());
+  }
 
   send(frame: string): boolean {
     if (this.isClosed) return false;

@@ -3,30 +3,22 @@
 import { WebSocket } from 'ws';
 import { loadConfig } from '../../src/config/load.js';
 import { startServer, type RunningServer } from '../../src/server.js';
+import { FrameLog, type Frame } from './frame-log.js';
 
 export async function startTestServer(overrides: Record<string, unknown> = {}): Promise<RunningServer> {
   const config = loadConfig({ env: {}, overrides: { host: '127.0.0.1', port: 0, logLevel: 'silent', ...overrides } });
   return startServer(config);
 }
 
-export interface Frame {
-  event: string;
-  channel?: string;
-  data?: unknown;
-  user_id?: string;
-}
+export type { Frame };
 
 export class RawClient {
-  readonly frames: Frame[] = [];
+  private readonly log = new FrameLog();
+  readonly frames: Frame[] = this.log.frames;
   readonly closed: Promise<{ code: number; reason: string }>;
-  private waiters: { predicate: (f: Frame) => boolean; resolve: (f: Frame) => void }[] = [];
 
   private constructor(readonly ws: WebSocket) {
-    ws.on('message', (raw) => {
-      const frame = JSON.parse(raw.toString()) as Frame;
-      this.frames.push(frame);
-      this.waiters = this.waiters.filter((w) => (w.predicate(frame) ? (w.resolve(frame), false) : true));
-    });
+    ws.on('message', (raw) => this.log.received(raw.toString()));
     this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   }
 
@@ -46,27 +38,16 @@ export class RawClient {
 
   /** Resolves with the first frame (already received or arriving) that matches. */
   next(predicate: (f: Frame) => boolean = () => true, timeoutMs = 3000): Promise<Frame> {
-    const seen = this.frames.find(predicate);
-    if (seen !== undefined) {
-      this.frames.splice(this.frames.indexOf(seen), 1);
-      return Promise.resolve(seen);
-    }
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(this.frames)}`)), timeoutMs);
-      this.waiters.push({
-        predicate,
-        resolve: (f) => {
-          clearTimeout(timer);
-          this.frames.splice(this.frames.indexOf(f), 1);
-          resolve(f);
-        },
-      });
-    });
+    return this.log.next(predicate, timeoutMs);
   }
 
-  async established(): Promise<string> {
-    const frame = await this.next((f) => f.event === 'pusher:connection_established');
-    return (JSON.parse(frame.data as string) as { socket_id: string }).socket_id;
+  /** The frame exactly as it arrived. */
+  text(frame: Frame): string {
+    return this.log.text(frame);
+  }
+
+  established(): Promise<string> {
+    return this.log.established();
   }
 
   close(): void {

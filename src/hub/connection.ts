@@ -1,12 +1,17 @@
-// One client socket: identity, subscriptions, signed-in user, liveness and rate state.
+// One client of any subscriber kind (WebSocket, HTTP stream, polling session, internal tap):
+// identity, subscriptions, signed-in user, liveness and rate state, over a ClientSocket.
+//
+// Layering: src/hub/ sits below channels/ and publish/ (which import Connection and the hub's
+// Membership from here) and above transport/types, apps, metrics and engine/types. It imports
+// nothing from connections/, channels/, publish/ or api/: see docs/ARCHITECTURE.md "Layers".
 import { randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { closeReason, encodeError } from '../../protocol/index.js';
 import type { App } from '../apps/registry.js';
 import type { ChannelKind } from '../../protocol/channels.js';
-import type { Socket } from '../transport/types.js';
+import type { ClientSocket } from '../transport/types.js';
 import type { AppMetrics } from '../metrics/metrics.js';
-import type { SlowConsumers } from './liveness.js';
+import type { SlowConsumers } from './slow-consumers.js';
 
 export interface Subscription {
   kind: ChannelKind;
@@ -41,7 +46,7 @@ export class Connection {
   app: App | undefined;
   /** Set once the connection counted against an app's quota (also when then refused for it). */
   countedAppId: string | undefined;
-  /** Bound once the handshake succeeded. */
+  /** Bound once the handshake succeeded (see OpenConnection). */
   metrics: AppMetrics | undefined;
   /** Frames that arrive before connection_established was sent (app not yet resolved) wait here. */
   pending: string[] | undefined;
@@ -58,9 +63,16 @@ export class Connection {
   clientEventCount = 0;
 
   constructor(
-    readonly socket: Socket,
+    readonly socket: ClientSocket,
     private readonly slowConsumers: SlowConsumers,
   ) {}
+
+  /** The handshake's last step: from here on the app and its metrics are always set. */
+  establish(app: App, metrics: AppMetrics): OpenConnection {
+    this.app = app;
+    this.metrics = metrics;
+    return this as OpenConnection;
+  }
 
   get subscriptions(): ReadonlyMap<string, Subscription> {
     return this.channels ?? NO_SUBSCRIPTIONS;
@@ -98,4 +110,14 @@ export class Connection {
     this.socket.send(encodeError(code, message));
     this.socket.close(code, closeReason(message));
   }
+}
+
+/** A connection past the handshake: what frame handling, channels and publish work with. */
+export interface OpenConnection extends Connection {
+  app: App;
+  metrics: AppMetrics;
+}
+
+export function isOpen(connection: Connection): connection is OpenConnection {
+  return connection.app !== undefined;
 }

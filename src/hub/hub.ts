@@ -1,22 +1,35 @@
-// This node's sockets: lookup by socket id, signed-in users and watchers, and the local end of
-// engine delivery. Fan-out goes through transport topics, so per-subscriber work stays in C++.
-import { ErrorCode, ErrorMessage, watchlistEvents } from '../../protocol/index.js';
+// This node's connections and who receives what: channel membership, signed-in users and
+// watchers, and the local end of engine delivery, for every subscriber kind. Sockets whose
+// transport fans out natively (uWS topics) are subscribed to topics, so per-subscriber work for
+// them stays in C++; other kinds (an HTTP stream, a polling session, an internal tap) are kept
+// here per topic and get the same frame string from the same deliver call.
+import { ErrorCode, ErrorMessage, serverToUserChannel, watchlistEvents } from '../../protocol/index.js';
 import type { LocalDelivery } from '../engine/types.js';
 import type { Transport } from '../transport/types.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { Connection } from './connection.js';
-import type { SlowConsumers } from './liveness.js';
+import type { Connection, OpenConnection } from './connection.js';
+import type { SlowConsumers } from './slow-consumers.js';
 
 /** A WebSocket frame header is at most 14 bytes; a UTF-16 code unit is at most 3 UTF-8 bytes. */
 const FRAME_HEADER_BYTES = 14;
 const MAX_UTF8_PER_CHAR = 3;
 
-export const topicOf = (appId: string, channel: string) => `${appId}\u0000${channel}`;
+const topicOf = (appId: string, channel: string) => `${appId}\u0000${channel}`;
 
-export class Hub implements LocalDelivery {
+/** What channels/ uses of the hub: who is in a channel, and the signed-in user's own channel. */
+export interface Membership {
+  join(appId: string, channel: string, connection: Connection): void;
+  leave(appId: string, channel: string, connection: Connection): void;
+  /** Indexes the connection's user and watchlist, and joins `#server-to-user-{id}` (PROTOCOL.md §2.11). */
+  signedIn(connection: OpenConnection): void;
+}
+
+export class Hub implements LocalDelivery, Membership {
   readonly connections = new Map<string, Connection>();
   private readonly users = new Map<string, Set<Connection>>();
   private readonly watchers = new Map<string, Set<Connection>>();
+  /** Subscribers without native topics, per topic. */
+  private readonly members = new Map<string, Set<Connection>>();
 
   private transport!: Transport;
   /** Upper bound of the bytes any one socket gained from topic publishes since the last slow-consumer sweep. */
@@ -36,6 +49,7 @@ export class Hub implements LocalDelivery {
     this.connections.set(connection.socketId, connection);
   }
 
+  /** Undoes add() and signedIn(); channels are left by whoever joined them (channels/). */
   remove(connection: Connection): void {
     this.connections.delete(connection.socketId);
     const user = connection.user;
@@ -43,13 +57,27 @@ export class Hub implements LocalDelivery {
     const appId = connection.app.id;
     removeFrom(this.users, topicOf(appId, user.id), connection);
     for (const watched of user.watchlist) removeFrom(this.watchers, topicOf(appId, watched), connection);
+    this.leave(appId, serverToUserChannel(user.id), connection);
   }
 
-  signedIn(connection: Connection): void {
-    const appId = connection.app!.id;
+  join(appId: string, channel: string, connection: Connection): void {
+    const topics = connection.socket.topics;
+    if (topics !== undefined) topics.subscribe(topicOf(appId, channel));
+    else addTo(this.members, topicOf(appId, channel), connection);
+  }
+
+  leave(appId: string, channel: string, connection: Connection): void {
+    const topics = connection.socket.topics;
+    if (topics !== undefined) topics.unsubscribe(topicOf(appId, channel));
+    else removeFrom(this.members, topicOf(appId, channel), connection);
+  }
+
+  signedIn(connection: OpenConnection): void {
+    const appId = connection.app.id;
     const user = connection.user!;
     addTo(this.users, topicOf(appId, user.id), connection);
     for (const watched of user.watchlist) addTo(this.watchers, topicOf(appId, watched), connection);
+    this.join(appId, serverToUserChannel(user.id), connection);
   }
 
   deliver(appId: string, channel: string, frame: string, exceptSocketId?: string): void {
@@ -62,16 +90,26 @@ export class Hub implements LocalDelivery {
       this.slowConsumers.sweep(this.connections.values());
     }
     this.publishedSinceSweep += bytes;
-    // Fan-out happens in C++; count it from the topic size instead of per subscriber.
-    const recipients = this.transport.subscriberCount(topic) - (exceptSocketId !== undefined && this.connections.has(exceptSocketId) ? 1 : 0);
+    const except = exceptSocketId === undefined ? undefined : this.connections.get(exceptSocketId);
+    const sender = except !== undefined && !except.socket.isClosed && except.app?.id === appId ? except : undefined;
+    // Native fan-out happens in C++; count it from the topic size instead of per subscriber.
+    let recipients = this.transport.subscriberCount(topic);
+    const senderTopics = sender?.socket.topics;
+    if (senderTopics !== undefined) {
+      recipients -= 1;
+      senderTopics.publishToOthers(topic, frame);
+    } else {
+      this.transport.publish(topic, frame);
+    }
+    const members = this.members.get(topic);
+    if (members !== undefined) {
+      for (const member of members) if (member !== sender && member.socket.send(frame)) recipients += 1;
+    }
     if (recipients > 0) {
       const m = this.metrics.forApp(appId);
       m.messagesOut.inc(recipients);
       m.bytesOut.inc(recipients * frame.length);
     }
-    const sender = exceptSocketId === undefined ? undefined : this.connections.get(exceptSocketId);
-    if (sender !== undefined && !sender.socket.isClosed && sender.app?.id === appId) sender.socket.publishToOthers(topic, frame);
-    else this.transport.publish(topic, frame);
   }
 
   terminateUser(appId: string, userId: string): void {
