@@ -17,7 +17,7 @@ const USAGE = `usage: npm run chaos -- --host H --port P --app-id ID --key K --s
   --start-broadcasty  start redis-server and a 2-node Broadcasty cluster from this repository and attack
                       that (enables the fault phases: Redis and node kill/stall); ignores host/port/app
   --pid               server pid(s) to read RSS from (/proc/PID/status VmRSS)
-  --settle-ms         how long RSS may take to come back within 10% after a phase (default 15000 short, 30000 full)
+  --settle-ms         how long RSS may take to come back within 10% after a phase (default 15000 short, 60000 full)
   --strict            RFC departures at the framing layer (Close codes for malformed frames, HTTP/1.x
                       requests dropped unanswered) fail their phase instead of being reported
   --allow-remote      allow a non-loopback --host (traffic is hostile: only at servers you own)`;
@@ -112,7 +112,7 @@ async function main(): Promise<number> {
   try {
     await warmUp({ target, short: options.short, process: control, sampleMemory: () => undefined });
     for (const phase of ALL_PHASES.filter((p) => !options.only || options.only.test(p.name))) {
-      const result = await runPhase(phase, target, { short: options.short, strict: options.strict, process: control, settleMs: options.settleMs ?? (options.short ? 15_000 : 30_000) });
+      const result = await runPhase(phase, target, { short: options.short, strict: options.strict, process: control, settleMs: options.settleMs ?? (options.short ? 15_000 : 60_000) });
       results.push(result);
       console.log(formatPhase(result));
       if (control?.died()) await deployment?.restartCrashed();
