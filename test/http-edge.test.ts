@@ -20,6 +20,8 @@ const transports: ('node' | 'uws')[] = ['node', ...('uws' in native ? (['uws'] a
 const MiB = 1024 * 1024;
 const STREAM_CAP = MiB;
 const CHUNK = 'x'.repeat(64 * 1024);
+/** An endless producer stops here, so a stream that is never cut fails its test instead of hanging. */
+const GIVE_UP = 256 * MiB;
 
 const noSockets: SocketHandlers<undefined> = {
   open: (socket) => {
@@ -68,9 +70,9 @@ interface StreamLog {
 /**
  * Streams `total` bytes (forever when undefined) in 64 KiB chunks. `polite`: waits for onWritable
  * after a refused write, as a producer should; otherwise keeps writing on every turn, as a fan-out
- * that cannot wait does.
+ * that cannot wait does. `stopWhenRefused`: goes quiet after the first refused write.
  */
-function streamer(log: StreamLog & { done: () => void }, total: number | undefined, polite: boolean) {
+function streamer(log: StreamLog & { done: () => void }, total: number | undefined, polite: boolean, stopWhenRefused = false) {
   return (out: ResponseStream): void => {
     out.onAborted((reason) => {
       log.aborted = reason;
@@ -80,7 +82,7 @@ function streamer(log: StreamLog & { done: () => void }, total: number | undefin
     const pump = (): void => {
       // Bounded: 50 MB / 64 KiB = 800 chunks; the impolite producer is cut after ~1 MiB of backlog.
       for (let i = 0; i < 2000 && !out.isClosed; i++) {
-        if (total !== undefined && log.written >= total) {
+        if (log.written >= (total ?? GIVE_UP)) {
           out.end();
           log.done();
           return;
@@ -98,7 +100,7 @@ function streamer(log: StreamLog & { done: () => void }, total: number | undefin
     };
     out.onWritable(() => {
       log.resumed += 1;
-      pump();
+      if (!stopWhenRefused) pump();
     });
     pump();
   };
@@ -125,7 +127,8 @@ const bodyOf = async (res: IncomingMessage) => {
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 for (const kind of transports) {
-  describe(`transport ${kind}: HTTP request headers and streamed responses`, () => {
+  // A stream whose close never reaches the handler would otherwise wait for onWritable forever.
+  describe(`transport ${kind}: HTTP request headers and streamed responses`, { timeout: 60_000 }, () => {
     test('request headers (lower-cased, repeats joined) and the peer address reach the handler', async () => {
       const { port, transport } = await serve(kind, (request) => ({
         status: 200,
@@ -193,6 +196,26 @@ for (const kind of transports) {
         await log.closed;
         assert.equal(log.aborted, 'client-gone');
         assert.equal(log.writeAfterAbort, false);
+      } finally {
+        transport.stopListening();
+      }
+    });
+
+    test('a stream that goes quiet while behind still delivers every byte it wrote', async () => {
+      const log = newLog();
+      const { port, transport } = await serve(kind, () => ({ status: 200, stream: streamer(log, undefined, true, true) }));
+      try {
+        const res = await open(port, '/stream');
+        res.pause();
+        // Bounded: the producer stops at its first refused write, after at most GIVE_UP bytes.
+        for (let i = 0; i < 200 && log.refused === 0; i++) await pause(10);
+        assert.equal(log.refused, 1);
+        let received = 0;
+        res.on('data', (chunk: Buffer) => (received += chunk.byteLength));
+        res.resume();
+        for (let i = 0; i < 300 && received < log.written; i++) await pause(10);
+        assert.ok(received >= log.written, `received ${received} of ${log.written} bytes`);
+        res.destroy();
       } finally {
         transport.stopListening();
       }
