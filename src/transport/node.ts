@@ -203,6 +203,8 @@ export function createNodeTransport<Owner>(options: TransportOptions<Owner>): Tr
     if (req.headers.upgrade?.toLowerCase() === 'websocket') return reply(NOT_FOUND);
     if (fds.full) return reply(AT_CAPACITY);
     if (Number(req.headers['content-length'] ?? 0) > options.maxRequestBytes) return reply(TOO_LARGE);
+    // Read now: once the client has gone, the socket no longer knows its peer.
+    const remoteAddress = req.socket.remoteAddress ?? '';
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
@@ -213,7 +215,7 @@ export function createNodeTransport<Owner>(options: TransportOptions<Owner>): Tr
     req.on('end', () => {
       if (size > options.maxRequestBytes) return;
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-      const request = { method: (req.method ?? 'GET').toUpperCase(), path: route.path, query, body, headers: readHeaders(req), remoteAddress: req.socket.remoteAddress ?? '' };
+      const request = { method: (req.method ?? 'GET').toUpperCase(), path: route.path, query, body, headers: readHeaders(req), remoteAddress };
       runHandler(() => options.http(request), answer);
     });
   });
