@@ -91,8 +91,9 @@ export interface ResponseStream {
   /** Finishes the response; the bytes still buffered are sent first. */
   end(): void;
   /**
-   * Bytes accepted but not yet taken by the kernel. Exact on Node; on uWS (which does not report
-   * it) an upper bound: every byte written since uWS last took a whole chunk.
+   * Bytes accepted but not yet taken by the kernel. Exact on Node. uWS does not report it: there
+   * it counts every byte written since uWS last took a whole write, which can miss one cork
+   * buffer (16 KiB) that a later uncork could not send.
    */
   bufferedBytes(): number;
   readonly isClosed: boolean;

@@ -250,7 +250,7 @@ function smuggling(headers: Record<string, string>): boolean {
  * by itself, so every writable event drains it here (an empty cork: uncorking flushes the backlog).
  */
 class UwsResponseStream extends BoundedResponseStream {
-  /** Bytes handed to uWS since it last took a whole chunk: an upper bound of its backlog. */
+  /** Bytes handed to uWS since it last took a whole write: its backlog, give or take a cork buffer. */
   private backlog = 0;
 
   constructor(
