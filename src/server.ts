@@ -85,6 +85,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     tlsKey: config.tlsKey,
     maxMessageBytes: config.maxMessageBytes,
     maxRequestBytes: config.maxRequestBytes,
+    maxStreamBufferBytes: config.maxStreamBufferBytes,
     hardBackpressureBytes: config.maxBackpressureBytes * HARD_BACKPRESSURE_FACTOR,
     exclusivePort: config.workers === 1,
     fds,

@@ -8,6 +8,7 @@ import { EngineUnavailableError } from '../engine/types.js';
 import type { Publisher } from '../publish/publisher.js';
 import type { HttpReply, HttpRequest } from '../transport/types.js';
 import { channelUsers, listChannels, showChannel } from './channels.js';
+import { withCors } from './cors.js';
 import { triggerBatch, triggerEvent } from './events.js';
 import { HttpError, json, text } from './reply.js';
 import { terminateConnections } from './users.js';
@@ -53,7 +54,7 @@ const ROUTES: Route[] = [
 ];
 
 export function createApiRouter(ctx: ServerContext, publisher: Publisher): (request: HttpRequest) => Promise<HttpReply> {
-  const route = routeRequest(ctx, publisher);
+  const route = withCors(ctx.registry, routeRequest(ctx, publisher));
   // Client input is answered with a 4xx by the handlers; what still throws is the server's fault
   // (a failing engine or registry): a 500, logged with the request line only (the query holds the
   // signature, the body the app's data). /ready's 503 is an answer, not a failure.

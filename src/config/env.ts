@@ -66,6 +66,7 @@ export const ENV_TABLE: EnvSetting[] = [
   { names: ['BROADCASTY_BUS_LOG_LENGTH'], path: 'busLogLength', kind: 'int' },
   { names: ['BROADCASTY_TRANSPORT'], path: 'transport', kind: 'string' },
   { names: ['BROADCASTY_FD_RESERVE'], path: 'fdReserve', kind: 'int' },
+  { names: ['BROADCASTY_MAX_STREAM_BUFFER_BYTES'], path: 'maxStreamBufferBytes', kind: 'int' },
 ];
 
 export class ConfigError extends Error {}

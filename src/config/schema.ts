@@ -179,6 +179,11 @@ export const serverSchema = z
     transport: z.enum(['auto', 'uws', 'node']).default('auto'),
     /** File descriptors kept free below the open-file limit: past it HTTP gets 503, sockets 4100, and accepting pauses. */
     fdReserve: z.number().int().min(8).max(65536).default(256),
+    /**
+     * Bytes one streamed HTTP response (SSE, xhr_streaming) may have waiting for a client that
+     * does not read; past it the stream is closed instead of buffered without bound.
+     */
+    maxStreamBufferBytes: z.number().int().min(16 * 1024).default(1024 * 1024),
   })
   .strict()
   .superRefine((config, ctx) => {

@@ -9,6 +9,7 @@ import {
   PONG,
 } from '../../protocol/index.js';
 import type { App } from '../apps/registry.js';
+import { originAllowed } from '../apps/origins.js';
 import type { Subscriptions } from '../channels/subscriptions.js';
 import { signin } from '../channels/signin.js';
 import type { ServerContext } from '../context.js';
@@ -159,10 +160,4 @@ function refuse(app: App, info: UpgradeInfo): Refusal | undefined {
   }
   if (!originAllowed(app.allowedOrigins, info.origin)) return { code: ErrorCode.Unauthorized, message: ErrorMessage.originNotAllowed };
   return undefined;
-}
-
-function originAllowed(allowed: string[], origin: string): boolean {
-  if (allowed.includes('*')) return true;
-  const host = origin.replace(/^[a-z]+:\/\//i, '');
-  return allowed.some((pattern) => pattern === origin || pattern === host || (pattern.startsWith('*.') && host.endsWith(pattern.slice(1))));
 }

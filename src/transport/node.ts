@@ -9,9 +9,10 @@ import type { Socket as NetSocket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { gateAccepts, type AcceptGate } from './fd-budget.js';
-import { AT_CAPACITY, listenFailure, NOT_FOUND, routeOf, runHandler, TOO_LARGE, upgradeRequired } from './routes.js';
+import { BoundedResponseStream } from './response-stream.js';
+import { AT_CAPACITY, isStream, listenFailure, NOT_FOUND, routeOf, runHandler, startStream, TOO_LARGE, upgradeRequired } from './routes.js';
 import { encodeTextFrame, Topics, type TopicMember } from './topics.js';
-import type { ClientSocket, HttpReply, SocketHandlers, TopicMembership, Transport, TransportOptions, UpgradeInfo } from './types.js';
+import type { ClientSocket, HttpAnswer, HttpReply, SocketHandlers, TopicMembership, Transport, TransportOptions, UpgradeInfo } from './types.js';
 
 /** ws keeps the net socket private; fan-out writes prebuilt frames to it. */
 interface WsInternals {
@@ -197,10 +198,21 @@ export function createNodeTransport<Owner>(options: TransportOptions<Owner>): Tr
     const [url, query] = splitUrl(req.url);
     const route = routeOf(url, prefix);
     const reply = (r: HttpReply) => send(res, r);
+    const answer = (a: HttpAnswer) => {
+      if (!isStream(a)) return reply(a);
+      if (res.headersSent || res.destroyed) return;
+      const stream = new NodeResponseStream(res, options.maxStreamBufferBytes);
+      res.on('drain', () => stream.resumed());
+      res.on('close', () => stream.clientGone());
+      res.writeHead(a.status, { 'Content-Type': a.contentType ?? 'application/json', ...a.headers });
+      startStream(a, stream);
+    };
     if (route.kind === 'socket') return reply(upgradeRequired(prefix));
     if (req.headers.upgrade?.toLowerCase() === 'websocket') return reply(NOT_FOUND);
     if (fds.full) return reply(AT_CAPACITY);
     if (Number(req.headers['content-length'] ?? 0) > options.maxRequestBytes) return reply(TOO_LARGE);
+    // Read now: once the client has gone, the socket no longer knows its peer.
+    const remoteAddress = req.socket.remoteAddress ?? '';
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
@@ -211,7 +223,8 @@ export function createNodeTransport<Owner>(options: TransportOptions<Owner>): Tr
     req.on('end', () => {
       if (size > options.maxRequestBytes) return;
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-      runHandler(() => options.http({ method: (req.method ?? 'GET').toUpperCase(), path: route.path, query, body }), reply);
+      const request = { method: (req.method ?? 'GET').toUpperCase(), path: route.path, query, body, headers: readHeaders(req), remoteAddress };
+      runHandler(() => options.http(request), answer);
     });
   });
 
@@ -250,6 +263,45 @@ function splitUrl(url: string | undefined): [path: string, query: string] {
   const raw = url ?? '/';
   const q = raw.indexOf('?');
   return q < 0 ? [raw, ''] : [raw.slice(0, q), raw.slice(q + 1)];
+}
+
+/** Lower-cased names, every repeat joined with ", " (Node's req.headers drops repeats of some names). */
+function readHeaders(req: IncomingMessage): Record<string, string> {
+  const headers = Object.create(null) as Record<string, string>;
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const key = raw[i]!.toLowerCase();
+    const seen = headers[key];
+    headers[key] = seen === undefined ? raw[i + 1]! : `${seen}, ${raw[i + 1]!}`;
+  }
+  return headers;
+}
+
+/** A streamed response on Node: res.write's own backpressure (highWaterMark, 'drain'). */
+class NodeResponseStream extends BoundedResponseStream {
+  constructor(
+    private readonly res: ServerResponse,
+    maxBufferedBytes: number,
+  ) {
+    super(maxBufferedBytes);
+  }
+
+  bufferedBytes(): number {
+    // The response's own queue plus its socket's.
+    return this.res.writableLength;
+  }
+
+  protected send(chunk: string): boolean {
+    return this.res.write(chunk);
+  }
+
+  protected finish(): void {
+    this.res.end();
+  }
+
+  protected terminate(): void {
+    this.res.destroy();
+  }
 }
 
 function send(res: ServerResponse, r: HttpReply): void {

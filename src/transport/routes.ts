@@ -1,5 +1,6 @@
 // Which handler a request URL reaches; shared by both transports so they route identically.
-import type { HttpReply } from './types.js';
+import type { BoundedResponseStream } from './response-stream.js';
+import type { HttpAnswer, HttpReply, StreamReply } from './types.js';
 
 export const TEXT = 'text/plain; charset=utf-8';
 
@@ -54,13 +55,28 @@ export const INTERNAL_ERROR: HttpReply = { status: 500, body: 'Internal server e
 export const AT_CAPACITY: HttpReply = { status: 503, body: 'Server at its connection limit, retry later', contentType: TEXT, headers: { 'Retry-After': '1' } };
 
 /** Runs the HTTP API handler; a throw or rejection becomes a 500 instead of a crash. */
-export function runHandler(handle: () => HttpReply | Promise<HttpReply>, reply: (r: HttpReply) => void): void {
+export function runHandler(handle: () => HttpAnswer | Promise<HttpAnswer>, answer: (a: HttpAnswer) => void): void {
   try {
     const result = handle();
-    if (result instanceof Promise) result.then(reply, () => reply(INTERNAL_ERROR));
-    else reply(result);
+    if (result instanceof Promise) result.then(answer, () => answer(INTERNAL_ERROR));
+    else answer(result);
   } catch {
-    reply(INTERNAL_ERROR);
+    answer(INTERNAL_ERROR);
+  }
+}
+
+export const isStream = (answer: HttpAnswer): answer is StreamReply => 'stream' in answer;
+
+/**
+ * Starts a streaming handler. One that throws is a server bug like any other handler's throw and
+ * must not take the process down from inside a transport callback; its status line may be out
+ * already, so instead of a 500 the connection is dropped (the client sees a failure, not an end).
+ */
+export function startStream(reply: StreamReply, out: BoundedResponseStream): void {
+  try {
+    reply.stream(out);
+  } catch {
+    out.fail();
   }
 }
 

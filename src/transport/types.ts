@@ -52,6 +52,14 @@ export interface HttpRequest {
   path: string;
   query: string;
   body: Buffer;
+  /**
+   * Request headers, names lower-cased, a repeated header's values joined with ", " (both
+   * transports alike; Node's own `req.headers` would drop repeats of some names). No prototype:
+   * a header named `__proto__` is a key like any other.
+   */
+  headers: Readonly<Record<string, string>>;
+  /** The peer's IP address as text (the TCP peer: a proxy in front shows as itself). */
+  remoteAddress: string;
 }
 
 export interface HttpReply {
@@ -59,6 +67,49 @@ export interface HttpReply {
   body: string;
   contentType?: string;
   headers?: Record<string, string>;
+}
+
+/**
+ * A response of unknown length (SSE, xhr_streaming, long-polling): status and headers, then
+ * `stream(out)` writes chunks until it calls `out.end()` or the stream is closed under it.
+ */
+export interface StreamReply {
+  status: number;
+  contentType?: string;
+  headers?: Record<string, string>;
+  stream(out: ResponseStream): void;
+}
+
+/** What an HTTP handler answers: a whole body, or a stream. */
+export type HttpAnswer = HttpReply | StreamReply;
+
+/**
+ * Why a stream ended without the handler's `end()`: the client went away, or it stopped reading
+ * and the stream fell more than `maxStreamBufferBytes` behind (it is cut rather than buffered
+ * without bound).
+ */
+export type StreamAbortReason = 'client-gone' | 'too-slow';
+
+export interface ResponseStream {
+  /**
+   * Queues a chunk. True: write more. False: the connection is behind (wait for onWritable), or
+   * the stream is closed. A chunk that takes the backlog past `maxStreamBufferBytes` closes the
+   * stream with `too-slow`. Never throws, also after a close.
+   */
+  write(chunk: string): boolean;
+  /** Called when the connection took the backlog after a write returned false (replaces the previous callback). */
+  onWritable(callback: () => void): void;
+  /** Called once when the stream ends without `end()` (replaces the previous callback). */
+  onAborted(callback: (reason: StreamAbortReason) => void): void;
+  /** Finishes the response; the bytes still buffered are sent first. */
+  end(): void;
+  /**
+   * Bytes accepted but not yet taken by the kernel. Exact on Node. uWS does not report it: there
+   * it counts every byte written since uWS last took a whole write, which can miss one cork
+   * buffer (16 KiB) that a later uncork could not send.
+   */
+  bufferedBytes(): number;
+  readonly isClosed: boolean;
 }
 
 export interface Transport {
@@ -85,5 +136,7 @@ export interface TransportOptions<Owner> {
   /** Open file descriptors: refuse and stop accepting before accept() can hit EMFILE. */
   fds: FdBudget;
   sockets: SocketHandlers<Owner>;
-  http(request: HttpRequest): HttpReply | Promise<HttpReply>;
+  /** Per streamed response: past this many buffered bytes the stream is cut (`too-slow`). */
+  maxStreamBufferBytes: number;
+  http(request: HttpRequest): HttpAnswer | Promise<HttpAnswer>;
 }

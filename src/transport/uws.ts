@@ -3,8 +3,9 @@ import type * as uWS from 'uWebSockets.js';
 import { readFileSync } from 'node:fs';
 import { gateAccepts, type AcceptGate } from './fd-budget.js';
 import type { UwsModule } from './load-uws.js';
-import { AT_CAPACITY, decodePathSegment, listenFailure, NOT_FOUND, routeOf, runHandler, TOO_LARGE, upgradeRequired } from './routes.js';
-import type { ClientSocket, HttpReply, TopicMembership, Transport, TransportOptions, UpgradeInfo } from './types.js';
+import { BoundedResponseStream } from './response-stream.js';
+import { AT_CAPACITY, decodePathSegment, isStream, listenFailure, NOT_FOUND, routeOf, runHandler, startStream, TOO_LARGE, upgradeRequired } from './routes.js';
+import type { ClientSocket, HttpAnswer, HttpReply, StreamReply, TopicMembership, Transport, TransportOptions, UpgradeInfo } from './types.js';
 
 interface UserData<Owner> {
   /** Handed to open() and then dropped: an idle socket keeps only what it needs. */
@@ -17,7 +18,7 @@ interface UserData<Owner> {
 
 const decoder = new TextDecoder();
 const STATUS_TEXT: Record<number, string> = {
-  200: '200 OK', 400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden', 404: '404 Not Found',
+  200: '200 OK', 204: '204 No Content', 400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden', 404: '404 Not Found',
   405: '405 Method Not Allowed', 413: '413 Payload Too Large', 426: '426 Upgrade Required', 429: '429 Too Many Requests',
   500: '500 Internal Server Error', 503: '503 Service Unavailable',
 };
@@ -141,22 +142,35 @@ export function createUwsTransport<Owner>(uws: UwsModule, options: TransportOpti
 
   app.any('/*', (res, req) => {
     let aborted = false;
+    let stream: UwsResponseStream | undefined;
     res.onAborted(() => {
       aborted = true;
+      stream?.clientGone();
     });
+    // Everything from req now: uWS frees it when this callback returns.
     const method = req.getMethod().toUpperCase();
     const query = req.getQuery() ?? '';
+    const headers = readHeaders(req);
     const reply = (r: HttpReply) => {
       if (aborted) return;
       res.cork(() => {
-        // uWS answers 200 OK unless told otherwise.
-        if (r.status !== 200) res.writeStatus(STATUS_TEXT[r.status] ?? String(r.status));
-        res.writeHeader('Content-Type', r.contentType ?? 'application/json');
-        for (const [k, v] of Object.entries(r.headers ?? {})) res.writeHeader(k, v);
+        writeHead(res, r);
         res.end(r.body);
       });
     };
-    if (smuggling(req)) {
+    const answer = (a: HttpAnswer) => {
+      if (aborted) return;
+      if (!isStream(a)) return reply(a);
+      stream = new UwsResponseStream(res, options.maxStreamBufferBytes);
+      res.cork(() => writeHead(res, a));
+      res.onWritable(() => {
+        stream!.drained();
+        // uWS.js exits the process when this returns anything but a boolean.
+        return true;
+      });
+      startStream(a, stream);
+    };
+    if (smuggling(headers)) {
       // Dropped without an answer. uWS keeps parsing the same read after end(…, closeConnection),
       // corked or not, and serves the hidden request; a close() after a written-but-unended 400
       // loses the 400 as well. Only close() alone stops it: the client sees the connection end.
@@ -166,12 +180,13 @@ export function createUwsTransport<Owner>(uws: UwsModule, options: TransportOpti
     const route = routeOf(req.getUrl(), prefix);
     // A GET of the socket endpoint that uWS did not upgrade (no or bad handshake headers).
     if (route.kind === 'socket') return reply(upgradeRequired(prefix));
-    if (req.getHeader('upgrade').toLowerCase() === 'websocket') return reply(NOT_FOUND);
+    if ((headers.upgrade ?? '').toLowerCase() === 'websocket') return reply(NOT_FOUND);
     if (fds.full) return reply(AT_CAPACITY);
+    const remoteAddress = decoder.decode(res.getRemoteAddressAsText());
     readBody(res, options.maxRequestBytes, (body) => {
       if (aborted) return;
       if (body === undefined) return reply(TOO_LARGE);
-      runHandler(() => options.http({ method, path: route.path, query, body }), reply);
+      runHandler(() => options.http({ method, path: route.path, query, body, headers, remoteAddress }), answer);
     });
   });
 
@@ -209,20 +224,80 @@ export function createUwsTransport<Owner>(uws: UwsModule, options: TransportOpti
   };
 }
 
+/** Status line, Content-Type and the reply's headers; the body or the stream follows. */
+function writeHead(res: uWS.HttpResponse, r: HttpReply | StreamReply): void {
+  // uWS answers 200 OK unless told otherwise.
+  if (r.status !== 200) res.writeStatus(STATUS_TEXT[r.status] ?? String(r.status));
+  res.writeHeader('Content-Type', r.contentType ?? 'application/json');
+  for (const [k, v] of Object.entries(r.headers ?? {})) res.writeHeader(k, v);
+}
+
+/** Lower-cased names (as uWS gives them), repeats joined with ", " as Node's parser does. */
+function readHeaders(req: uWS.HttpRequest): Record<string, string> {
+  const headers = Object.create(null) as Record<string, string>;
+  req.forEach((key, value) => {
+    const seen = headers[key];
+    headers[key] = seen === undefined ? value : `${seen}, ${value}`;
+  });
+  return headers;
+}
+
 /**
  * uWS takes the first of two Content-Length headers and parses the rest of the body as the next
  * request; a proxy in front that took the other one would let a hidden request through
  * (RFC 9112 §6.3: a conflicting length is unrecoverable). Transfer-Encoding beside
- * Content-Length is the same attack. Node's parser refuses both with 400 itself.
+ * Content-Length is the same attack. Node's parser refuses both with 400 itself. A repeated
+ * Content-Length shows as a joined list (readHeaders); a single valid one has no comma.
  */
-function smuggling(req: uWS.HttpRequest): boolean {
-  let lengths = 0;
-  let chunked = false;
-  req.forEach((key) => {
-    if (key === 'content-length') lengths += 1;
-    else if (key === 'transfer-encoding') chunked = true;
-  });
-  return lengths > 1 || (chunked && lengths > 0);
+function smuggling(headers: Record<string, string>): boolean {
+  const length = headers['content-length'];
+  return length !== undefined && (length.includes(',') || headers['transfer-encoding'] !== undefined);
+}
+
+/**
+ * A streamed response on uWS. uWS keeps what the socket did not take in its own buffer and does
+ * not say how much; once a response has an onWritable handler it also stops draining that buffer
+ * by itself, so every writable event drains it here (an empty cork: uncorking flushes the backlog).
+ */
+class UwsResponseStream extends BoundedResponseStream {
+  /** Bytes handed to uWS since it last took a whole write: its backlog, give or take a cork buffer. */
+  private backlog = 0;
+
+  constructor(
+    private readonly res: uWS.HttpResponse,
+    maxBufferedBytes: number,
+  ) {
+    super(maxBufferedBytes);
+  }
+
+  bufferedBytes(): number {
+    return this.backlog;
+  }
+
+  /** uWS: the socket is writable again. */
+  drained(): void {
+    if (this.isClosed) return;
+    this.res.cork(() => {});
+    this.resumed();
+  }
+
+  protected send(chunk: string): boolean {
+    let taken = false;
+    // A write drains the earlier backlog first, so true means nothing is left behind.
+    this.res.cork(() => {
+      taken = this.res.write(chunk);
+    });
+    this.backlog = taken ? 0 : this.backlog + Buffer.byteLength(chunk);
+    return taken;
+  }
+
+  protected finish(): void {
+    this.res.cork(() => this.res.end());
+  }
+
+  protected terminate(): void {
+    this.res.close();
+  }
 }
 
 /** Collects the request body; calls back with undefined once it exceeds the cap. */
