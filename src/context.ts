@@ -4,6 +4,7 @@ import type { ServerConfig } from './config/schema.js';
 import type { Hub } from './connections/hub.js';
 import type { Engine } from './engine/types.js';
 import type { ChannelObserver } from './publish/observer.js';
+import type { PublishPipeline } from './publish/pipeline.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics/metrics.js';
 
@@ -13,6 +14,7 @@ export interface ServerContext {
   engine: Engine;
   hub: Hub;
   observer: ChannelObserver;
+  pipeline: PublishPipeline;
   log: Logger;
   metrics: Metrics;
   /** Sockets this process holds before refusing more with 4100. */

@@ -17,8 +17,10 @@ import type { ServerContext } from './context.js';
 import { createEngine } from './engine/index.js';
 import type { Engine } from './engine/types.js';
 import { createLogger, type Logger } from './logger.js';
+import { ClientEventReport, PublishCounter, PublishLog } from './publish/hooks.js';
 import { ObserverFanout, type ChannelObserver } from './publish/observer.js';
-import { Publisher } from './publish/publisher.js';
+import { PublishPipeline } from './publish/pipeline.js';
+import type { AfterPublish } from './publish/types.js';
 import { Metrics } from './metrics/metrics.js';
 import { startMetricsServer } from './metrics/server.js';
 import { readiness } from './readiness.js';
@@ -29,6 +31,8 @@ export interface ServerDeps {
   engine?: Engine;
   registry?: AppRegistry;
   observers?: ChannelObserver[];
+  /** Run after every publish, after the server's own (metrics, client_event webhooks, debug log). */
+  afterPublish?: AfterPublish[];
   log?: Logger;
 }
 
@@ -66,12 +70,16 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const webhooks = await createWebhooks({ config, log, metrics: metrics.webhooks });
   const observer = new ObserverFanout([...(deps.observers ?? []), webhooks.observer]);
   const hub = new Hub(metrics, new SlowConsumers(config.maxBackpressureBytes, metrics, log));
+  const afterPublish: AfterPublish[] = [new PublishCounter(metrics), new ClientEventReport(observer)];
+  if (log.isLevelEnabled('debug')) afterPublish.push(new PublishLog(log));
+  const pipeline = new PublishPipeline(engine, metrics, [...afterPublish, ...(deps.afterPublish ?? [])], log);
   const ctx: ServerContext = {
     config,
     registry,
     engine,
     hub,
     observer,
+    pipeline,
     log,
     metrics,
     socketLimit: config.maxSocketsPerProcess ?? openFileLimit() - FD_RESERVE,
@@ -79,7 +87,6 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   };
   const counts = new SubscriptionCounts(engine, observer);
   const subscriptions = new Subscriptions(ctx, counts);
-  const publisher = new Publisher(engine, metrics);
   const transport = createUwsTransport<Connection>({
     host: config.host,
     port: config.port,
@@ -90,7 +97,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     maxRequestBytes: config.maxRequestBytes,
     hardBackpressureBytes: config.maxBackpressureBytes * HARD_BACKPRESSURE_FACTOR,
     sockets: socketHandlers(ctx, subscriptions),
-    http: createApiRouter(ctx, publisher),
+    http: createApiRouter(ctx),
   });
   hub.attach(transport);
   await engine.start(hub, new ClusterChangeEffects(ctx, counts));
