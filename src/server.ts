@@ -1,5 +1,4 @@
 // Wiring: config → registry, engine, hub, transport, HTTP API, ticker. Start, drain, stop.
-import { readFileSync } from 'node:fs';
 import { createApiRouter } from './api/router.js';
 import { createRegistry } from './apps/index.js';
 import type { AppRegistry } from './apps/registry.js';
@@ -24,7 +23,8 @@ import type { AfterPublish } from './publish/types.js';
 import { Metrics } from './metrics/metrics.js';
 import { startMetricsServer } from './metrics/server.js';
 import { readiness } from './readiness.js';
-import { createUwsTransport } from './transport/uws.js';
+import { FdBudget } from './transport/fd-budget.js';
+import { createTransport } from './transport/index.js';
 import { createWebhooks } from './webhooks/index.js';
 
 export interface ServerDeps {
@@ -46,30 +46,19 @@ export interface RunningServer {
 }
 
 const SWEEP_MS = 1000;
-/** File descriptors kept free for Redis, HTTP API clients, webhooks and logs. */
-const FD_RESERVE = 256;
-
-/** The soft RLIMIT_NOFILE, read from /proc (Linux); unlimited elsewhere. */
-function openFileLimit(): number {
-  try {
-    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
-    const soft = Number(line?.split(/\s{2,}/)[1]);
-    return Number.isFinite(soft) && soft > FD_RESERVE * 2 ? soft : Number.MAX_SAFE_INTEGER;
-  } catch {
-    return Number.MAX_SAFE_INTEGER;
-  }
-}
 const COUNT_FLUSH_MS = 5000;
 
 export async function startServer(config: ServerConfig, deps: ServerDeps = {}): Promise<RunningServer> {
   const log = deps.log ?? createLogger(config.logLevel);
-  const engine = deps.engine ?? (await createEngine(config, log));
   const metrics = new Metrics();
+  const engine =
+    deps.engine ?? (await createEngine(config, log, { outageEventsDropped: (appId, count) => metrics.outageEventsDropped.labels(appId).inc(count) }));
   const ownRegistry = deps.registry === undefined ? await createRegistry(config, log) : undefined;
   const registry = deps.registry ?? ownRegistry!;
   const webhooks = await createWebhooks({ config, log, metrics: metrics.webhooks });
   const observer = new ObserverFanout([...(deps.observers ?? []), webhooks.observer]);
   const hub = new Hub(metrics, new SlowConsumers(config.maxBackpressureBytes, metrics, log));
+  const fds = FdBudget.forProcess(config.fdReserve);
   const afterPublish: AfterPublish[] = [new PublishCounter(metrics), new ClientEventReport(observer)];
   if (log.isLevelEnabled('debug')) afterPublish.push(new PublishLog(log));
   const pipeline = new PublishPipeline(engine, metrics, [...afterPublish, ...(deps.afterPublish ?? [])], log);
@@ -82,12 +71,12 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     pipeline,
     log,
     metrics,
-    socketLimit: config.maxSocketsPerProcess ?? openFileLimit() - FD_RESERVE,
+    socketLimit: config.maxSocketsPerProcess ?? fds.socketLimit,
     draining: false,
   };
   const counts = new SubscriptionCounts(engine, observer);
   const subscriptions = new Subscriptions(ctx, counts);
-  const transport = createUwsTransport<Connection>({
+  const transport = createTransport<Connection>(config.transport, {
     host: config.host,
     port: config.port,
     pathPrefix: config.pathPrefix,
@@ -96,9 +85,11 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     maxMessageBytes: config.maxMessageBytes,
     maxRequestBytes: config.maxRequestBytes,
     hardBackpressureBytes: config.maxBackpressureBytes * HARD_BACKPRESSURE_FACTOR,
+    exclusivePort: config.workers === 1,
+    fds,
     sockets: socketHandlers(ctx, subscriptions),
     http: createApiRouter(ctx),
-  });
+  }, log);
   hub.attach(transport);
   await engine.start(hub, new ClusterChangeEffects(ctx, counts));
   const port = await transport.listen();

@@ -2,6 +2,8 @@
 // per PROTOCOL.md §10 item. Three servers: the main one with every special app the cases name in
 // Target.options, one with a path prefix (items 4 and 84), and one that holds a single socket so
 // overload refusal (item 19) is observable. Item 18 SIGTERMs the main server, so it runs last.
+// BROADCASTY_TRANSPORT (auto|uws|node) picks the servers' transport; conformance-node-transport
+// runs this file again with `node`.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +26,7 @@ const SPECIAL: [string, Record<string, unknown>][] = [
   ['smallPresence', { maxPresenceMembers: 2 }],
 ];
 
+const TRANSPORT = process.env.BROADCASTY_TRANSPORT ?? 'auto';
 const tmp = mkdtempSync(join(tmpdir(), 'broadcasty-conformance-'));
 const servers: CliProcess[] = [];
 let main: Target;
@@ -33,7 +36,7 @@ async function startServer(name: string, config: Record<string, unknown>): Promi
   const port = await freePort();
   const file = join(tmp, `${name}.json`);
   writeFileSync(file, JSON.stringify({ logLevel: 'warn', ...config }));
-  const cli = runCli(['start', '--config', file, '--port', String(port), '--host', HOST]);
+  const cli = runCli(['start', '--config', file, '--port', String(port), '--host', HOST], { BROADCASTY_TRANSPORT: TRANSPORT });
   servers.push(cli);
   await untilListening(cli);
   return { port, cli };
@@ -92,10 +95,10 @@ after(async () => {
 });
 
 // First: the main run ends by stopping its server (item 18); this one uses another server anyway.
-test('conformance: path prefix /pfx (items 4, 84)', async (t) => {
+test(`conformance (transport ${TRANSPORT}): path prefix /pfx (items 4, 84)`, async (t) => {
   await report(t, await runConformance(prefixed, { only: '4,84' }));
 });
 
-test('conformance: PROTOCOL.md §10 against broadcasty', async (t) => {
+test(`conformance (transport ${TRANSPORT}): PROTOCOL.md §10 against broadcasty`, async (t) => {
   await report(t, await runConformance(main, { exclude: [4, 84] }));
 });

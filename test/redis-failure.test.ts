@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import type { PresenceChannel } from 'pusher-js';
-import { APP, Client, rawSubscriber, sdk, sleep, startNode, startNodes, until, type Node } from './support/cluster.js';
+import { APP, Client, rawSubscriber, sdk, sleep, startNode, startNodes, triggerRaw, until, type Node } from './support/cluster.js';
 import { RedisServer } from './support/redis.js';
 import { WebhookReceiver } from './support/webhook-receiver.js';
 
@@ -109,7 +109,7 @@ describe('failures', () => {
     survivor.close();
   });
 
-  it('keeps delivering locally while Redis is down, answers /ready 503, and heals when Redis is back', async () => {
+  it('keeps serving its sockets while Redis is down, refuses HTTP events with 503, answers /ready 503, and heals when Redis is back', async () => {
     const [one, two] = nodes.slice(0, 2).map((n) => n.port);
     const a = await connect(one, { id: 'outage-a' });
     const b = await connect(two, { id: 'outage-b' });
@@ -117,6 +117,8 @@ describe('failures', () => {
       await client.subscribe('outage');
       await client.subscribe('presence-outage');
     }
+    const neighbour = await connect(one, { id: 'outage-c' });
+    await neighbour.subscribe('presence-outage');
     await redis.stop();
     for (const port of [one, two]) {
       const ready = await until(async () => {
@@ -125,17 +127,22 @@ describe('failures', () => {
       }, 5000, `/ready 503 at :${port}`);
       assert.deepEqual(ready?.body, { ready: false, engine: 'degraded' });
     }
-    await sdk(one).trigger('outage', 'during', { n: 1 });
-    assert.deepEqual((await a.next('outage', 'during')).data, { n: 1 });
+    // Delivered on this node only, it would be lost for the other: the publisher is told to retry.
+    const refused = await triggerRaw(one, 'outage', 'during', { n: 1 });
+    assert.deepEqual([refused.status, refused.retryAfter], [503, '2']);
+    // Client events are ephemeral: they still reach the sender's node, and no other.
+    a.pusher.channel('presence-outage').trigger('client-typing', { by: 'a' });
+    assert.deepEqual((await neighbour.next('presence-outage', 'client-typing')).data, { by: 'a' });
 
     await redis.restart();
     for (const port of [one, two]) await until(async () => (await readyStatus(port)).status === 200, 8000, `/ready 200 at :${port}`);
     await sdk(two).trigger('outage', 'after', { n: 2 });
     for (const client of [a, b]) assert.deepEqual((await client.next('outage', 'after')).data, { n: 2 });
     // Redis came back empty: each node registered its own sockets again.
-    assert.deepEqual(await userIds(one, 'presence-outage'), ['outage-a', 'outage-b']);
+    assert.deepEqual(await userIds(one, 'presence-outage'), ['outage-a', 'outage-b', 'outage-c']);
     await sleep(200);
-    assert.deepEqual(b.take('outage', 'during'), [], 'the outage publish stayed on its node');
+    assert.deepEqual([...a.take('outage', 'during'), ...b.take('outage', 'during')], [], 'the refused publish reached no one');
+    assert.deepEqual(b.take('presence-outage', 'client-typing'), [], 'the outage whisper stayed on its node');
   });
 
   it('declares a node that stalls longer than nodeTtl dead, and announces its members again when it wakes, webhooks included', async () => {

@@ -2,11 +2,25 @@
 // scenarios — no signature checks, no validation, no limits. Whatever Broadcasty costs on
 // top of this is the price of the protocol features. Usage: tsx limit-server.ts --port P [--host H]
 import { createRequire } from 'node:module';
+import { dirname, resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
 import type * as uWS from 'uWebSockets.js';
 
-// uWS is CommonJS with exports ESM cannot detect statically.
-const uws = createRequire(import.meta.url)('uWebSockets.js') as typeof uWS;
+// The native builds src/transport/load-uws.ts tries, in its order (this file is built standalone,
+// so it cannot import it): v20.57 needs glibc ≥ 2.38, the trufflesuite v20.30 binary Node ≤ 20.
+const require = createRequire(import.meta.url);
+const uws = ((): typeof uWS => {
+  try {
+    return require('uWebSockets.js') as typeof uWS;
+  } catch (error) {
+    try {
+      const binary = `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`;
+      return require(resolvePath(dirname(require.resolve('uws-trufflesuite')), '../binaries', binary)) as typeof uWS;
+    } catch {
+      throw error;
+    }
+  }
+})();
 
 const { values } = parseArgs({ options: { port: { type: 'string', default: '6002' }, host: { type: 'string', default: '127.0.0.1' } } });
 const host = values.host!;

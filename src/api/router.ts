@@ -2,6 +2,7 @@
 // authentication (src/auth/), app state and rate limit, then the route's handler (PROTOCOL.md §5).
 import type { ServerContext } from '../context.js';
 import { authenticate } from '../auth/request-auth.js';
+import { EngineUnavailableError } from '../engine/types.js';
 import { readiness } from '../readiness.js';
 import type { HttpReply, HttpRequest } from '../transport/types.js';
 import { HttpError, json, text } from './reply.js';
@@ -38,6 +39,7 @@ async function answer(ctx: ServerContext, request: HttpRequest): Promise<HttpRep
   } catch (error) {
     if (error instanceof HttpError) return text(error.status, error.message);
     if (error instanceof URIError) return text(400, 'Malformed percent-encoding in the request path');
+    if (error instanceof EngineUnavailableError) return { ...text(503, error.message), headers: { 'Retry-After': String(error.retryAfterSeconds) } };
     throw error;
   }
 }

@@ -61,6 +61,11 @@ export const ENV_TABLE: EnvSetting[] = [
   { names: ['BROADCASTY_MAX_PENDING_FRAMES'], path: 'maxPendingFrames', kind: 'int' },
   { names: ['BROADCASTY_MAX_PENDING_BYTES'], path: 'maxPendingBytes', kind: 'int' },
   { names: ['BROADCASTY_MAX_MEMORY_BYTES'], path: 'maxMemoryBytes', kind: 'int' },
+  { names: ['BROADCASTY_OUTAGE_PUBLISH'], path: 'outagePublish', kind: 'string' },
+  { names: ['BROADCASTY_OUTAGE_QUEUE_MS'], path: 'outageQueueMs', kind: 'int' },
+  { names: ['BROADCASTY_BUS_LOG_LENGTH'], path: 'busLogLength', kind: 'int' },
+  { names: ['BROADCASTY_TRANSPORT'], path: 'transport', kind: 'string' },
+  { names: ['BROADCASTY_FD_RESERVE'], path: 'fdReserve', kind: 'int' },
 ];
 
 export class ConfigError extends Error {}

@@ -125,7 +125,7 @@ export const serverSchema = z
     /** Prefix of every Redis key and pub/sub channel, so deployments can share one Redis. */
     redisPrefix: z.string().min(1).regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only').default('broadcasty'),
     /** Seconds after which a silent node's presence members and sockets are removed. */
-    nodeTtl: seconds(2, 3600).default(30),
+    nodeTtl: seconds(2, 3600).default(10),
     /** Per-channel event history kept for replay (0 = off; sequence numbers are always assigned). */
     historyLength: z.number().int().min(0).max(100000).default(0),
     /** Processes sharing the port (SO_REUSEPORT); more than 1 requires redisUrl. */
@@ -165,6 +165,20 @@ export const serverSchema = z
     maxPendingBytes: z.number().int().min(1).default(256 * 1024),
     /** Process RSS, bytes, above which new sockets are refused with 4100 (null = no limit). */
     maxMemoryBytes: z.number().int().positive().nullable().default(null),
+    /**
+     * An HTTP API event while Redis is out of reach: `reject` answers 503 with Retry-After (the
+     * publisher retries), `queue` answers 200, delivers on this node and sends it to the other
+     * nodes, in order, once Redis is back.
+     */
+    outagePublish: z.enum(['reject', 'queue']).default('reject'),
+    /** `queue`: an event still queued this many ms after it was published is dropped, counted and logged. */
+    outageQueueMs: z.number().int().min(1000).max(3_600_000).default(60_000),
+    /** Fan-out messages kept per app in Redis, so a node whose link dropped for a moment catches up on what it missed (0 = off). */
+    busLogLength: z.number().int().min(0).max(1_000_000).default(1000),
+    /** `auto`: native uWebSockets.js when a build loads on this host, else Node http + ws; `uws`/`node` force one. */
+    transport: z.enum(['auto', 'uws', 'node']).default('auto'),
+    /** File descriptors kept free below the open-file limit: past it HTTP gets 503, sockets 4100, and accepting pauses. */
+    fdReserve: z.number().int().min(8).max(65536).default(256),
   })
   .strict()
   .superRefine((config, ctx) => {

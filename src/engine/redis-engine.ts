@@ -2,18 +2,22 @@
 // counters plus cluster-wide totals in Redis (layout: redis-keys.ts), changed only by Lua scripts
 // (redis-scripts.ts); fan-out rides a per-app pub/sub bus (redis-bus.ts); node liveness and crash
 // cleanup live in redis-node.ts. This node's own state is also kept in a LocalEngine: it answers
-// while Redis is out of reach (delivery stays on this node) and is what the node re-registers
-// when Redis is back.
+// while Redis is out of reach and is what the node re-registers when Redis is back. During an
+// outage an HTTP API event is refused or queued (outagePublish), never delivered on this node
+// only behind a 200; other frames (client events, presence, counts) reach this node's sockets.
+import { hostname } from 'node:os';
 import type { Redis, RedisOptions } from 'ioredis';
 import type { ServerConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import { LocalEngine } from './local.js';
+import { Outbox } from './outbox.js';
 import { connectRedis } from './redis-connect.js';
 import { Bus, terminateMessage } from './redis-bus.js';
 import { counter, decodeMember, encodeMember, RedisKeys } from './redis-keys.js';
 import { ClusterNode } from './redis-node.js';
+import { StallProbe } from './redis-probe.js';
 import { defineScripts, type Scripts } from './redis-scripts.js';
-import type { CachedEvent, ClusterChanges, Engine, LocalDelivery, PresenceMember, Publication } from './types.js';
+import { EngineUnavailableError, type CachedEvent, type ClusterChanges, type Engine, type EngineHooks, type LocalDelivery, type PresenceMember, type Publication } from './types.js';
 
 /** How long start() waits for Redis before serving degraded (ioredis keeps retrying). */
 const STARTUP_WAIT_MS = 5000;
@@ -21,6 +25,11 @@ const STARTUP_WAIT_MS = 5000;
 const STREAM_IDLE_S = 86400;
 /** A Redis that stops answering (a partition without a TCP reset) is treated as down after this. */
 const COMMAND_TIMEOUT_MS = 2000;
+/** The stall probe pings this often and reconnects when a PING is unanswered this long: /ready turns 503 within a second. */
+const PROBE_INTERVAL_MS = 100;
+const STALL_MS = 600;
+/** Reconnect attempts back off up to 2 s (retryStrategy): a publisher refused with 503 may retry after that. */
+const RETRY_AFTER_S = 2;
 
 const OPTIONS: RedisOptions = {
   lazyConnect: true,
@@ -32,6 +41,9 @@ const OPTIONS: RedisOptions = {
   autoResendUnfulfilledCommands: false,
   maxRetriesPerRequest: 0,
   commandTimeout: COMMAND_TIMEOUT_MS,
+  // A frozen Redis never answers the FIN of a disconnect: without this the socket (and health)
+  // would wait 2 s more before it counts as closed.
+  disconnectTimeout: 50,
   retryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, 2000),
   // After a failover behind a DNS name or virtual IP the old connection may reach a replica.
   reconnectOnError: (error: Error) => error.message.startsWith('READONLY'),
@@ -47,6 +59,8 @@ export class RedisEngine implements Engine {
   private readonly bus: Bus;
   private readonly node: ClusterNode;
   private readonly local = new LocalEngine();
+  private readonly probe: StallProbe;
+  private readonly outbox: Outbox;
   private delivery!: LocalDelivery;
   private changes: ClusterChanges | undefined;
   /** Both connections ready and every app's bus subscribed. */
@@ -56,10 +70,13 @@ export class RedisEngine implements Engine {
   constructor(
     private readonly config: ServerConfig & { redisUrl: string },
     private readonly log: Logger,
+    hooks: EngineHooks,
   ) {
     this.keys = new RedisKeys(config.redisPrefix);
-    this.cmd = connectRedis(config.redisUrl, { ...OPTIONS, enableAutoPipelining: true });
-    this.sub = connectRedis(config.redisUrl, { ...OPTIONS, autoResubscribe: false });
+    // Named so that CLIENT LIST shows which process and role a connection is.
+    const name = `broadcasty:${hostname()}:${process.pid}`;
+    this.cmd = connectRedis(config.redisUrl, { ...OPTIONS, enableAutoPipelining: true, connectionName: `${name}:cmd` });
+    this.sub = connectRedis(config.redisUrl, { ...OPTIONS, autoResubscribe: false, connectionName: `${name}:bus` });
     this.scripts = defineScripts(this.cmd);
     const announcer = {
       announce: async (appId: string, channel: string, frame: string, skipSelf: boolean) => {
@@ -69,7 +86,13 @@ export class RedisEngine implements Engine {
       changes: () => this.changes,
     };
     this.node = new ClusterNode(this.cmd, this.scripts, this.keys, config.nodeTtl, this.local, announcer, log);
-    this.bus = new Bus(this.sub, this.keys, this.node.base, log, () => this.linkChanged());
+    this.bus = new Bus(this.sub, this.cmd, this.keys, this.node.base, log, () => this.linkChanged());
+    // On the bus connection: no long pipeline (a restore, an outbox flush) sits ahead of its PING.
+    this.probe = new StallProbe(this.sub, PROBE_INTERVAL_MS, STALL_MS, () => this.stalled(`Redis did not answer a PING within ${STALL_MS} ms`));
+    this.outbox = new Outbox(config.outageQueueMs, (appId, count) => {
+      hooks.outageEventsDropped(appId, count);
+      log.error({ appId, count, outageQueueMs: config.outageQueueMs }, 'events queued during the Redis outage were dropped: older than outageQueueMs');
+    });
   }
 
   async start(delivery: LocalDelivery, changes: ClusterChanges): Promise<void> {
@@ -89,6 +112,7 @@ export class RedisEngine implements Engine {
     this.cmd.on('ready', () => this.linkChanged());
     this.cmd.on('close', () => this.linkChanged());
     this.node.start();
+    this.probe.start();
     // A refused first attempt is retried like any reconnect.
     await Promise.allSettled([this.cmd.connect(), this.sub.connect()]);
     const deadline = Date.now() + STARTUP_WAIT_MS;
@@ -98,6 +122,8 @@ export class RedisEngine implements Engine {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.probe.stop();
+    if (this.outbox.size > 0) this.log.error({ count: this.outbox.size }, 'stopping with events still queued from a Redis outage; they are lost');
     try {
       await this.node.retire();
     } catch (error) {
@@ -119,9 +145,10 @@ export class RedisEngine implements Engine {
     if (linked) {
       this.log.info('Redis link up: registering this node');
       this.node.linkUp();
+      this.flush();
     } else if (!this.stopped) {
       this.node.linkDown();
-      this.log.warn("Redis link down: delivering to this node's sockets only until it is back");
+      this.log.warn(`Redis link down: serving this node's sockets only until it is back; HTTP API events are ${this.config.outagePublish === 'queue' ? 'queued' : 'refused with 503'}`);
     }
   }
 
@@ -132,13 +159,16 @@ export class RedisEngine implements Engine {
    */
   private failed(error: unknown): void {
     if (this.cmd.status !== 'ready') return;
-    if (error instanceof Error && error.message === 'Command timed out') {
-      this.log.warn(`Redis did not answer within ${COMMAND_TIMEOUT_MS} ms; reconnecting`);
-      this.cmd.disconnect(true);
-      this.sub.disconnect(true);
-      return;
-    }
+    if (error instanceof Error && error.message === 'Command timed out') return this.stalled(`Redis did not answer within ${COMMAND_TIMEOUT_MS} ms`);
     if (this.node.markStale()) this.log.error({ err: error }, 'Redis command failed; this node re-registers its state');
+  }
+
+  /** A silent Redis is treated as down: reconnecting both connections flips health to degraded until it answers. */
+  private stalled(reason: string): void {
+    if (this.stopped) return;
+    this.log.warn(`${reason}; reconnecting`);
+    this.cmd.disconnect(true);
+    this.sub.disconnect(true);
   }
 
   /**
@@ -174,7 +204,7 @@ export class RedisEngine implements Engine {
   private async fanOut(appId: string, channel: string, frame: string, except: string | undefined, skip: string, sequenced: boolean): Promise<number | undefined> {
     if (!this.linked) return undefined;
     try {
-      const args = [this.keys.prefix, appId, channel, frame, except ?? '', skip, sequenced ? 1 : 0, this.config.historyLength, STREAM_IDLE_S];
+      const args = [this.keys.prefix, appId, channel, frame, except ?? '', skip, sequenced ? 1 : 0, this.config.historyLength, STREAM_IDLE_S, this.config.busLogLength];
       return Number(await this.scripts.bcPublish(...args));
     } catch (error) {
       this.failed(error);
@@ -184,7 +214,26 @@ export class RedisEngine implements Engine {
 
   async publish(p: Publication): Promise<number> {
     // Every node, this one included, delivers from the bus: one order per channel everywhere.
-    return (await this.fanOut(p.appId, p.channel, p.frame, p.exceptSocketId, '', p.sequenced)) ?? this.local.publish(p);
+    // Behind queued publications a new durable one queues too, so the order holds across an outage.
+    if (p.durable !== true || this.outbox.size === 0) {
+      const position = await this.fanOut(p.appId, p.channel, p.frame, p.exceptSocketId, '', p.sequenced);
+      if (position !== undefined) return position;
+    }
+    if (p.durable !== true) return this.local.publish(p);
+    if (this.config.outagePublish === 'queue' && this.outbox.add(p, Date.now())) {
+      // This node's sockets get it now; the flush skips this node.
+      this.delivery.deliver(p.appId, p.channel, p.frame, p.exceptSocketId);
+      this.flush();
+      return 0;
+    }
+    const why = this.config.outagePublish === 'queue' ? 'the outage queue is full' : 'outagePublish is "reject"';
+    throw new EngineUnavailableError(`Service unavailable: the cluster's Redis is out of reach and ${why}; retry later`, RETRY_AFTER_S);
+  }
+
+  /** Sends queued publications to every other node (this one delivered them already). */
+  private flush(): void {
+    const send = async (p: Publication) => (await this.fanOut(p.appId, p.channel, p.frame, p.exceptSocketId, this.node.base, p.sequenced)) !== undefined;
+    void this.outbox.flush(send, () => this.linked);
   }
 
   async addSubscription(appId: string, channel: string, socketId: string): Promise<number> {

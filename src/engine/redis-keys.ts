@@ -18,12 +18,13 @@
 //   {prefix}:app:{app}:history:{c}  stream last historyLength frames
 //   {prefix}:app:{app}:cache:{c}    string last event of a cache channel, with TTL
 //   {prefix}:app:{app}:bus          pub/sub  fan-out and user notices for the app
+//   {prefix}:app:{app}:log          stream   the last busLogLength fan-out messages, for catch-up
 //
 // The Lua scripts build the same names: LUA_LAYOUT below sits next to its TypeScript twin so
 // the layout is written in one place.
 import type { PresenceMember } from './types.js';
 
-export type AppPart = 'channels' | 'presence' | 'members' | 'users' | 'connections' | 'requests' | 'seq' | 'history' | 'cache' | 'bus';
+export type AppPart = 'channels' | 'presence' | 'members' | 'users' | 'connections' | 'requests' | 'seq' | 'history' | 'cache' | 'bus' | 'log';
 
 /** The key prefix of a deployment: its `redisPrefix` as a Redis Cluster hash tag. */
 export function taggedPrefix(redisPrefix: string): string {

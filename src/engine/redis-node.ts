@@ -19,6 +19,7 @@ import type { ClusterChanges, PresenceMember } from './types.js';
 
 /** Counters per restore or reap call: each call stays a few ms of Redis time however big a node is. */
 const BATCH = 500;
+const BEATS_PER_TTL = 10;
 
 export interface Announcer {
   /** Fans a frame out cluster-wide; skipSelf leaves out this node's sockets (they know already). */
@@ -73,9 +74,11 @@ export class ClusterNode {
     private readonly log: Logger,
   ) {
     this.ttlMs = ttlSeconds * 1000;
-    // Five beats per nodeTtl. A node counts as dead one beat early, so that dead-by + the beat a
-    // survivor needs to notice stays within nodeTtl of the last sign of life.
-    this.heartbeatMs = Math.floor(this.ttlMs / 5);
+    // Ten beats per nodeTtl. A node counts as dead once Redis's own clock (TIME, in the scripts)
+    // is past its last beat plus nine beats, so a node busy for less than that (a load spike, a
+    // GC pause) is never removed, and one beat early, so that dead-by + the beat a survivor
+    // needs to notice stays within nodeTtl of the last sign of life.
+    this.heartbeatMs = Math.floor(this.ttlMs / BEATS_PER_TTL);
   }
 
   /** The incarnation that counters go to, or undefined while changes stay local. */

@@ -75,8 +75,10 @@ const SOURCES = {
 if not redis.call('ZSCORE', NODES, ARGV[2]) then return nil end
 return change(ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], true)`),
 
-  // ARGV: prefix, app, channel, frame, except socket, skip node, sequenced, history length, idle s.
-  // Sequence, history and PUBLISH in one step: the bus carries a channel's frames in sequence order.
+  // ARGV: prefix, app, channel, frame, except socket, skip node, sequenced, history length, idle s,
+  // bus log length. Sequence, history, bus log and PUBLISH in one step: the bus carries a
+  // channel's frames in sequence order, and the log id on each lets a node that lost its link
+  // fetch what it missed (redis-bus.ts).
   bcPublish: script(`
 local app, channel, idle = ARGV[2], ARGV[3], tonumber(ARGV[9])
 local seq = 0
@@ -91,7 +93,15 @@ if ARGV[7] == '1' then
     redis.call('EXPIRE', history, idle)
   end
 end
-redis.call('PUBLISH', app_key(app, 'bus'), 'd\\n' .. channel .. '\\n' .. ARGV[5] .. '\\n' .. ARGV[6] .. '\\n' .. ARGV[4])
+local body = channel .. '\\n' .. ARGV[5] .. '\\n' .. ARGV[6] .. '\\n' .. ARGV[4]
+local id = ''
+local log_length = tonumber(ARGV[10])
+if log_length > 0 then
+  local log = app_key(app, 'log')
+  id = redis.call('XADD', log, 'MAXLEN', '~', log_length, '*', 'm', body)
+  redis.call('EXPIRE', log, idle)
+end
+redis.call('PUBLISH', app_key(app, 'bus'), 'd\\n' .. id .. '\\n' .. body)
 return seq`),
 
   // ARGV: prefix, node, announce user notices (0/1), then (field, count, member JSON) triples.

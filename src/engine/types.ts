@@ -11,6 +11,25 @@ export interface Publication {
   exceptSocketId?: string;
   /** Assign a stream position (channel events); presence/count frames are not sequenced. */
   sequenced: boolean;
+  /**
+   * A publisher is told it succeeded (HTTP API events): while the cluster is out of reach it is
+   * queued or refused (outagePublish), never delivered on this node only. Without it (client
+   * events, presence and count frames) an outage delivers to this node's sockets only.
+   */
+  durable?: boolean;
+}
+
+/**
+ * A durable publish the engine can neither deliver cluster-wide nor queue now; the HTTP API
+ * answers 503 with Retry-After, so the publisher (a Laravel queue worker) retries.
+ */
+export class EngineUnavailableError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
 }
 
 export interface PresenceMember {
@@ -57,7 +76,11 @@ export interface Engine {
   stop(): Promise<void>;
   /** 'degraded' while a clustered engine cannot reach its shared store: delivery stays local. */
   health(): 'ok' | 'degraded';
-  /** Fans out on every node; resolves to the channel's stream position (0 when unsequenced). */
+  /**
+   * Fans out on every node; resolves to the channel's stream position (0 when unsequenced or
+   * queued for after an outage). Rejects with EngineUnavailableError when a durable publication
+   * can reach neither the cluster nor the outage queue.
+   */
   publish(publication: Publication): Promise<number>;
 
   /** Adds a socket to a channel; resolves to the channel's subscription count afterwards. */
@@ -93,4 +116,10 @@ export interface Engine {
   /** Counts a connection against the app; resolves to the app's count including it. */
   connectionOpened(appId: string): Promise<number>;
   connectionClosed(appId: string): Promise<void>;
+}
+
+/** What the engine reports beyond its answers (to metrics and logs). */
+export interface EngineHooks {
+  /** Events queued during an outage (outagePublish "queue") that aged out before Redis was back. */
+  outageEventsDropped(appId: string, count: number): void;
 }

@@ -64,6 +64,14 @@ export class Metrics {
   });
   private webhookDepth: () => Promise<number> = async () => 0;
 
+  /** outagePublish "queue": events accepted during a Redis outage that aged out (outageQueueMs) before it ended. */
+  readonly outageEventsDropped = new Counter({
+    name: 'broadcasty_outage_events_dropped_total',
+    help: 'Events queued during a Redis outage (outagePublish "queue") and dropped because they were older than outageQueueMs when Redis came back',
+    labelNames: ['app_id'],
+    registers: [this.registry],
+  });
+
   /** The webhooks module reports through this; see src/webhooks/index.ts. */
   readonly webhooks = {
     sent: (appId: string) => this.webhookDeliveries.labels(appId, 'sent').inc(),

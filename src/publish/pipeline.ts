@@ -41,6 +41,8 @@ class ChannelPublish implements Publication, PublishedEvent {
   readonly appId: string;
   readonly frame: string;
   readonly sequenced = true;
+  /** Publishers that wait for an answer (the HTTP API) are never served a this-node-only delivery during a Redis outage. */
+  readonly durable: boolean;
   position!: Position;
 
   constructor(
@@ -55,6 +57,7 @@ class ChannelPublish implements Publication, PublishedEvent {
     readonly userId: string | undefined,
   ) {
     this.appId = app.id;
+    this.durable = source !== 'client';
     this.frame = encodeEvent(event, data, channel, userId);
   }
 }

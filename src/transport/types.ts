@@ -1,5 +1,7 @@
-// The seam between uWebSockets.js and the rest of the server. Nothing outside src/transport
-// sees a uWS object; connections and the engine talk to these interfaces.
+// The seam between the transports (native uWebSockets.js, or Node http + ws) and the rest of the
+// server. Nothing outside src/transport sees a uWS or ws object; connections and the engine talk
+// to these interfaces.
+import type { FdBudget } from './fd-budget.js';
 
 export interface Socket {
   /** Sends one text frame. Returns false when the socket is closed or the frame was not accepted. */
@@ -8,7 +10,7 @@ export interface Socket {
   close(code: number, reason: string): void;
   subscribe(topic: string): void;
   unsubscribe(topic: string): void;
-  /** Publishes to a topic, skipping this socket (socket_id exclusion in C++). */
+  /** Publishes to a topic, skipping this socket (socket_id exclusion without a per-subscriber check in JS). */
   publishToOthers(topic: string, frame: string): void;
   bufferedBytes(): number;
   readonly isClosed: boolean;
@@ -53,4 +55,22 @@ export interface Transport {
   subscriberCount(topic: string): number;
   /** Stops accepting connections (existing sockets stay until closed). */
   stopListening(): void;
+}
+
+export interface TransportOptions<Owner> {
+  host: string;
+  port: number;
+  pathPrefix: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  maxMessageBytes: number;
+  maxRequestBytes: number;
+  /** Above this many buffered bytes a socket is closed instead of frames being dropped. */
+  hardBackpressureBytes: number;
+  /** False when several workers share the port (workers > 1). */
+  exclusivePort: boolean;
+  /** Open file descriptors: refuse and stop accepting before accept() can hit EMFILE. */
+  fds: FdBudget;
+  sockets: SocketHandlers<Owner>;
+  http(request: HttpRequest): HttpReply | Promise<HttpReply>;
 }

@@ -1,22 +1,10 @@
-// The only module that imports uWebSockets.js.
+// The native transport: uWebSockets.js (loaded by load-uws.ts; the only module using its API).
 import type * as uWS from 'uWebSockets.js';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import type { HttpReply, HttpRequest, Socket, SocketHandlers, Transport, UpgradeInfo } from './types.js';
-
-export interface UwsTransportOptions<Owner> {
-  host: string;
-  port: number;
-  pathPrefix: string;
-  tlsCert?: string;
-  tlsKey?: string;
-  maxMessageBytes: number;
-  maxRequestBytes: number;
-  /** Above this many buffered bytes uWS closes the socket instead of dropping frames. */
-  hardBackpressureBytes: number;
-  sockets: SocketHandlers<Owner>;
-  http(request: HttpRequest): HttpReply | Promise<HttpReply>;
-}
+import { gateAccepts, type AcceptGate } from './fd-budget.js';
+import type { UwsModule } from './load-uws.js';
+import { AT_CAPACITY, decodePathSegment, listenFailure, NOT_FOUND, routeOf, runHandler, TOO_LARGE, upgradeRequired } from './routes.js';
+import type { HttpReply, Socket, Transport, TransportOptions, UpgradeInfo } from './types.js';
 
 interface UserData<Owner> {
   /** Handed to open() and then dropped: an idle socket keeps only what it needs. */
@@ -27,12 +15,10 @@ interface UserData<Owner> {
   closedDuringOpen?: number;
 }
 
-// uWS is a CommonJS module whose exports ESM cannot detect statically.
-const uws = createRequire(import.meta.url)('uWebSockets.js') as typeof uWS;
 const decoder = new TextDecoder();
 const STATUS_TEXT: Record<number, string> = {
   200: '200 OK', 400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden', 404: '404 Not Found',
-  405: '405 Method Not Allowed', 413: '413 Payload Too Large', 429: '429 Too Many Requests',
+  405: '405 Method Not Allowed', 413: '413 Payload Too Large', 426: '426 Upgrade Required', 429: '429 Too Many Requests',
   500: '500 Internal Server Error', 503: '503 Service Unavailable',
 };
 
@@ -69,7 +55,7 @@ class UwsSocket implements Socket {
   }
 }
 
-export function createUwsTransport<Owner>(options: UwsTransportOptions<Owner>): Transport {
+export function createUwsTransport<Owner>(uws: UwsModule, options: TransportOptions<Owner>): Transport {
   const tls = options.tlsCert !== undefined && options.tlsKey !== undefined;
   const app = tls
     ? uws.SSLApp({ cert_file_name: options.tlsCert, key_file_name: options.tlsKey })
@@ -80,7 +66,8 @@ export function createUwsTransport<Owner>(options: UwsTransportOptions<Owner>): 
     readFileSync(options.tlsKey!);
   }
   const prefix = options.pathPrefix;
-  const { sockets } = options;
+  const { sockets, fds } = options;
+  let gate: AcceptGate | undefined;
 
   app.ws<UserData<Owner>>(`${prefix}/app/:key`, {
     compression: uws.DISABLED,
@@ -90,7 +77,7 @@ export function createUwsTransport<Owner>(options: UwsTransportOptions<Owner>): 
     idleTimeout: 0,
     sendPingsAutomatically: false,
     maxBackpressure: options.hardBackpressureBytes,
-    closeOnBackpressureLimit: true as unknown as number,
+    closeOnBackpressureLimit: true,
     upgrade(res, req, context) {
       const info: UpgradeInfo = {
         appKey: decodePathSegment(req.getParameter(0) ?? ''),
@@ -107,6 +94,9 @@ export function createUwsTransport<Owner>(options: UwsTransportOptions<Owner>): 
       );
     },
     open(ws) {
+      // uWS shows JS no accept or close of a plain HTTP connection (the 1 s sample counts those);
+      // WebSockets, which stay, are tracked as they come and go.
+      gate?.opened();
       const data = ws.getUserData();
       data.socket = new UwsSocket(ws as uWS.WebSocket<unknown>);
       data.owner = sockets.open(data.socket, data.info!);
@@ -131,6 +121,7 @@ export function createUwsTransport<Owner>(options: UwsTransportOptions<Owner>): 
       sockets.drain(ws.getUserData().owner!);
     },
     close(ws, code) {
+      gate?.closed();
       const data = ws.getUserData();
       data.socket!.isClosed = true;
       if (data.owner === undefined) data.closedDuringOpen = code;
@@ -143,7 +134,6 @@ export function createUwsTransport<Owner>(options: UwsTransportOptions<Owner>): 
     res.onAborted(() => {
       aborted = true;
     });
-    const url = req.getUrl();
     const method = req.getMethod().toUpperCase();
     const query = req.getQuery() ?? '';
     const reply = (r: HttpReply) => {
@@ -156,65 +146,73 @@ export function createUwsTransport<Owner>(options: UwsTransportOptions<Owner>): 
         res.end(r.body);
       });
     };
-    const path = prefix !== '' && (url === prefix || url.startsWith(prefix + '/')) ? url.slice(prefix.length) || '/' : prefix === '' ? url : '';
-    // A WebSocket upgrade anywhere but {prefix}/app/{key} is refused before the upgrade (§1.4, 4005).
-    if (path === '' || req.getHeader('upgrade').toLowerCase() === 'websocket') {
-      reply({ status: 404, body: 'Path not found', contentType: 'text/plain; charset=utf-8' });
+    if (smuggling(req)) {
+      // Dropped without an answer. uWS keeps parsing the same read after end(…, closeConnection),
+      // corked or not, and serves the hidden request; a close() after a written-but-unended 400
+      // loses the 400 as well. Only close() alone stops it: the client sees the connection end.
+      res.close();
       return;
     }
+    const route = routeOf(req.getUrl(), prefix);
+    // A GET of the socket endpoint that uWS did not upgrade (no or bad handshake headers).
+    if (route.kind === 'socket') return reply(upgradeRequired(prefix));
+    if (req.getHeader('upgrade').toLowerCase() === 'websocket') return reply(NOT_FOUND);
+    if (fds.full) return reply(AT_CAPACITY);
     readBody(res, options.maxRequestBytes, (body) => {
       if (aborted) return;
-      if (body === undefined) {
-        reply({ status: 413, body: 'Request body too large', contentType: 'text/plain; charset=utf-8' });
-        return;
-      }
-      const request: HttpRequest = { method, path, query, body };
-      const internalError = () => reply({ status: 500, body: 'Internal server error', contentType: 'text/plain; charset=utf-8' });
-      try {
-        const result = options.http(request);
-        if (result instanceof Promise) result.then(reply, internalError);
-        else reply(result);
-      } catch {
-        internalError();
-      }
+      if (body === undefined) return reply(TOO_LARGE);
+      runHandler(() => options.http({ method, path: route.path, query, body }), reply);
     });
   });
 
   let listenSocket: uWS.us_listen_socket | undefined;
+  // Without the flag uSockets sets SO_REUSEPORT and a second server on the port accepts too.
+  const listenOptions = options.exclusivePort ? (uws as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT: number }).LIBUS_LISTEN_EXCLUSIVE_PORT : 0;
+  // The typings lack the (host, port, options, cb) form that AppWrapper.h accepts.
+  const listenWithOptions = app.listen as unknown as (host: string, port: number, flags: number, cb: (socket: uWS.us_listen_socket | false) => void) => void;
+  const listen = (port: number) =>
+    new Promise<number>((resolve, reject) => {
+      listenWithOptions.call(app, options.host, port, listenOptions, (socket) => {
+        if (!socket) return reject(new Error(listenFailure(options.host, port)));
+        listenSocket = socket;
+        resolve(uws.us_socket_local_port(socket));
+      });
+    });
+  const closeListenSocket = () => {
+    if (listenSocket !== undefined) uws.us_listen_socket_close(listenSocket);
+    listenSocket = undefined;
+  };
   return {
-    listen: () =>
-      new Promise((resolve, reject) => {
-        app.listen(options.host, options.port, (socket) => {
-          if (!socket) {
-            reject(new Error(`cannot listen on ${options.host}:${options.port} (address in use or not available)`));
-            return;
-          }
-          listenSocket = socket;
-          resolve(uws.us_socket_local_port(socket));
-        });
-      }),
+    listen: async () => {
+      const port = await listen(options.port);
+      gate = gateAccepts(fds, { pause: closeListenSocket, resume: () => void listen(port).catch(() => undefined) });
+      return port;
+    },
     publish: (topic, frame) => {
       app.publish(topic, frame, false, false);
     },
     subscriberCount: (topic) => app.numSubscribers(topic),
     stopListening: () => {
-      if (listenSocket !== undefined) uws.us_listen_socket_close(listenSocket);
-      listenSocket = undefined;
+      gate?.stop();
+      closeListenSocket();
     },
   };
 }
 
 /**
- * The app key as the client meant it. A malformed escape (`%`, `%zz`, overlong UTF-8) cannot
- * name any app, so it stays raw and the handshake refuses it with 4001 like any unknown key;
- * decodeURIComponent would throw inside a uWS callback and take the whole process down.
+ * uWS takes the first of two Content-Length headers and parses the rest of the body as the next
+ * request; a proxy in front that took the other one would let a hidden request through
+ * (RFC 9112 §6.3: a conflicting length is unrecoverable). Transfer-Encoding beside
+ * Content-Length is the same attack. Node's parser refuses both with 400 itself.
  */
-function decodePathSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
+function smuggling(req: uWS.HttpRequest): boolean {
+  let lengths = 0;
+  let chunked = false;
+  req.forEach((key) => {
+    if (key === 'content-length') lengths += 1;
+    else if (key === 'transfer-encoding') chunked = true;
+  });
+  return lengths > 1 || (chunked && lengths > 0);
 }
 
 /** Collects the request body; calls back with undefined once it exceeds the cap. */

@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import PusherModule from 'pusher-js';
 import PusherServer from 'pusher';
+import { signRequest } from '../../protocol/index.js';
 import { freePort, runCli, untilListening, type CliProcess } from './cli-process.js';
 import { RawClient } from './in-process.js';
 import { scratchDir } from './scratch.js';
@@ -47,6 +48,21 @@ export function startNodes(count: number, config: object): Promise<Node[]> {
 
 export function sdk(port: number, app = APP): PusherServer {
   return new PusherServer({ appId: app.id, key: app.key, secret: app.secret, host: '127.0.0.1', port: String(port), useTLS: false });
+}
+
+export interface TriggerReply {
+  status: number;
+  retryAfter: string | null;
+  body: string;
+}
+
+/** POST /events signed as the SDKs sign it, answering what the SDKs hide: status and Retry-After. */
+export async function triggerRaw(port: number, channel: string, event: string, data: unknown, app = APP): Promise<TriggerReply> {
+  const path = `/apps/${app.id}/events`;
+  const body = JSON.stringify({ name: event, channels: [channel], data: JSON.stringify(data) });
+  const query = signRequest({ method: 'POST', path, key: app.key, secret: app.secret, body });
+  const response = await fetch(`http://127.0.0.1:${port}${path}?${query}`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+  return { status: response.status, retryAfter: response.headers.get('retry-after'), body: await response.text() };
 }
 
 /**

@@ -28,11 +28,22 @@ export class RedisServer {
 
   /** Starts (again) on the same port; resolves once it accepts connections. */
   async restart(): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...this.extraArgs], {
+    // Its own directory: a replica's full sync writes dump.rdb even without --save.
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', scratchDir('redis')];
+    const child = spawn('redis-server', [...args, ...this.extraArgs], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
     await untilPrinted(child, 'Ready to accept connections', 'redis-server');
+  }
+
+  /** SIGSTOP: the process keeps its sockets open but answers nothing (a frozen VM, a partition without a reset). */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.child?.kill('SIGCONT');
   }
 
   /** Kills it at once (an outage, not a shutdown) and waits until the port is free. */
