@@ -4,6 +4,7 @@
 // a real redis-server.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { pino } from 'pino';
 import PusherServer from 'pusher';
 import { hmacHex } from '../protocol/index.js';
 import { loadConfig } from '../src/config/load.js';
@@ -121,3 +122,26 @@ function describeHooks(engine: 'local' | 'redis'): void {
 
 describeHooks('local');
 describeHooks('redis');
+
+describe('after-publish debug line', () => {
+  it('debug mode logs each event per channel with source, actor, left-out socket and position, never the data', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const log = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const config = loadConfig({ env: {}, overrides: { host: '127.0.0.1', port: 0, apps: [APP] } });
+    const server = await startServer(config, { log });
+    try {
+      const sdk = new PusherServer({ appId: APP.id, key: APP.key, secret: APP.secret, host: '127.0.0.1', port: String(server.port), useTLS: false });
+      await sdk.trigger(['alpha', 'beta'], 'ping', 'secret-payload', { socket_id: '1.2' });
+      const published = lines
+        .filter((l) => l.msg === 'published')
+        .map(({ appId, channel, event, bytes, source, actor, exceptSocketId, position }) => ({ appId, channel, event, bytes, source, actor, exceptSocketId, offset: offsetOf(position as Position) }));
+      assert.deepEqual(
+        published.sort((a, b) => String(a.channel).localeCompare(String(b.channel))),
+        ['alpha', 'beta'].map((channel) => ({ appId: APP.id, channel, event: 'ping', bytes: 14, source: 'http', actor: 'app', exceptSocketId: '1.2', offset: 1 })),
+      );
+      assert.ok(!lines.some((l) => JSON.stringify(l).includes('secret-payload')), 'the data is never logged');
+    } finally {
+      await server.shutdown();
+    }
+  });
+});
