@@ -4,6 +4,7 @@ import type { ServerConfig } from './config/schema.js';
 import type { Engine } from './engine/types.js';
 import type { Hub } from './hub/hub.js';
 import type { ChannelObserver } from './publish/observer.js';
+import type { PublishPipeline } from './publish/pipeline.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics/metrics.js';
 
@@ -16,6 +17,7 @@ export interface ChannelContext {
   registry: AppRegistry;
   engine: Engine;
   observer: ChannelObserver;
+  pipeline: PublishPipeline;
   log: Logger;
 }
 

@@ -17,8 +17,10 @@ import { clockMs, type Connection } from './hub/connection.js';
 import { Hub } from './hub/hub.js';
 import { HARD_BACKPRESSURE_FACTOR, SlowConsumers } from './hub/slow-consumers.js';
 import { createLogger, type Logger } from './logger.js';
+import { ClientEventReport, PublishCounter, PublishLog } from './publish/hooks.js';
 import { ObserverFanout, type ChannelObserver } from './publish/observer.js';
-import { Publisher } from './publish/publisher.js';
+import { PublishPipeline } from './publish/pipeline.js';
+import type { AfterPublish } from './publish/types.js';
 import { Metrics } from './metrics/metrics.js';
 import { startMetricsServer } from './metrics/server.js';
 import { readiness } from './readiness.js';
@@ -31,6 +33,8 @@ export interface ServerDeps {
   engine?: Engine;
   registry?: AppRegistry;
   observers?: ChannelObserver[];
+  /** Run after every publish, after the server's own (metrics, client_event webhooks, debug log). */
+  afterPublish?: AfterPublish[];
   log?: Logger;
 }
 
@@ -62,12 +66,16 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const observer = new ObserverFanout([...(deps.observers ?? []), webhooks.observer]);
   const hub = new Hub(metrics, new SlowConsumers(config.maxBackpressureBytes, metrics, log));
   const fds = FdBudget.forProcess(config.fdReserve);
+  const afterPublish: AfterPublish[] = [new PublishCounter(metrics), new ClientEventReport(observer)];
+  if (log.isLevelEnabled('debug')) afterPublish.push(new PublishLog(log));
+  const pipeline = new PublishPipeline(engine, metrics, [...afterPublish, ...(deps.afterPublish ?? [])], log);
   const ctx: ServerContext = {
     config,
     registry,
     engine,
     hub,
     observer,
+    pipeline,
     log,
     metrics,
     socketLimit: config.maxSocketsPerProcess ?? fds.socketLimit,
@@ -76,7 +84,6 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const counts = new SubscriptionCounts(engine, observer);
   const subscriptions = new Subscriptions(ctx, hub, counts);
   const sockets = socketHandlers(ctx, subscriptions);
-  const publisher = new Publisher(engine, metrics);
   const transport = createTransport<Connection>(config.transport, {
     host: config.host,
     port: config.port,
@@ -90,7 +97,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     exclusivePort: config.workers === 1,
     fds,
     sockets,
-    http: createApiRouter(ctx, publisher),
+    http: createApiRouter(ctx),
   }, log);
   hub.attach(transport);
   await engine.start(hub, new ClusterChangeEffects(ctx, counts));

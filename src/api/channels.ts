@@ -1,6 +1,6 @@
 // GET /channels, /channels/{ch}, /channels/{ch}/users (PROTOCOL.md §5.5, §5.6).
 import { channelType } from '../../protocol/index.js';
-import type { Endpoint } from './router.js';
+import type { Endpoint } from './endpoint.js';
 import { byChannel, HttpError, json } from './reply.js';
 
 const infoList = (params: Map<string, string>) => (params.get('info') ?? '').split(',').map((s) => s.trim()).filter(Boolean);

@@ -1,7 +1,7 @@
 // Validation of one trigger (POST /events body, or one batch item) — PROTOCOL.md §5.3.
 import { channelNameError, channelType, parseClientJson, SERVER_TO_USER_PREFIX, SOCKET_ID } from '../../protocol/index.js';
 import type { App } from '../apps/registry.js';
-import type { ServerEvent } from '../publish/publisher.js';
+import type { ServerEvent } from '../publish/pipeline.js';
 import { HttpError } from './reply.js';
 
 export const MAX_CHANNELS_PER_TRIGGER = 100;
@@ -44,9 +44,10 @@ export function parseTrigger(app: App, input: unknown): TriggerInput {
   if (socketId !== undefined && socketId !== null && (typeof socketId !== 'string' || !SOCKET_ID.test(socketId))) {
     throw new HttpError(400, 'Invalid socket_id: expected two integers joined by a dot');
   }
-  if (Buffer.byteLength(data) > app.maxEventPayloadKb * 1024) throw new HttpError(413, `Event data too large: at most ${app.maxEventPayloadKb} KB`);
+  const dataBytes = Buffer.byteLength(data);
+  if (dataBytes > app.maxEventPayloadKb * 1024) throw new HttpError(413, `Event data too large: at most ${app.maxEventPayloadKb} KB`);
   const info = typeof body.info === 'string' && body.info !== '' ? body.info.split(',').map((s) => s.trim()) : [];
-  return { name, data, channels, socketId: typeof socketId === 'string' ? socketId : undefined, info };
+  return { name, data, dataBytes, channels, socketId: typeof socketId === 'string' ? socketId : undefined, info };
 }
 
 function channelList(body: Record<string, unknown>): string[] {

@@ -1,5 +1,5 @@
 // POST /users/{id}/terminate_connections (PROTOCOL.md §5.7).
-import type { Endpoint } from './router.js';
+import type { Endpoint } from './endpoint.js';
 import { json } from './reply.js';
 
 export const terminateConnections: Endpoint = async ({ app, route, ctx }) => {

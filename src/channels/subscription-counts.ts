@@ -3,6 +3,7 @@
 import { subscriptionCount } from '../../protocol/index.js';
 import type { App } from '../apps/registry.js';
 import type { Engine } from '../engine/types.js';
+import { announce } from '../publish/announce.js';
 import type { ChannelObserver } from '../publish/observer.js';
 
 const COALESCE_ABOVE = 100;
@@ -34,6 +35,6 @@ export class SubscriptionCounts {
   private async announce(app: App, channel: string, count: number): Promise<void> {
     this.observer.subscriptionCount(app, channel, count);
     if (count === 0) return;
-    await this.engine.publish({ appId: app.id, channel, frame: subscriptionCount(channel, count), sequenced: false });
+    await announce(this.engine, app.id, channel, subscriptionCount(channel, count));
   }
 }

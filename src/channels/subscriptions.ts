@@ -20,6 +20,7 @@ import type { ChannelContext } from '../context.js';
 import type { OpenConnection } from '../hub/connection.js';
 import type { Membership } from '../hub/hub.js';
 import type { PresenceMember } from '../engine/types.js';
+import { announce } from '../publish/announce.js';
 import { authorize } from './authorize.js';
 import type { SubscriptionCounts } from './subscription-counts.js';
 
@@ -104,13 +105,7 @@ export class Subscriptions {
     this.ctx.log.debug({ appId: app.id, socketId: connection.socketId, channel, userId: member?.userId }, 'subscribed');
     if (count === 1) this.ctx.observer.channelOccupied(app, channel);
     if (member !== undefined && firstForUser) {
-      await engine.publish({
-        appId: app.id,
-        channel,
-        frame: memberAdded(channel, member.rawUserId, member.info),
-        exceptSocketId: connection.socketId,
-        sequenced: false,
-      });
+      await announce(engine, app.id, channel, memberAdded(channel, member.rawUserId, member.info), connection.socketId);
       this.ctx.observer.memberAdded(app, channel, member.userId);
     }
     if (cache) await this.sendCached(connection, app, channel);
@@ -160,7 +155,7 @@ export class Subscriptions {
     this.membership.leave(app.id, channel, connection);
     const presence = subscription.presence;
     if (presence !== undefined && (await engine.leavePresence(app.id, channel, connection.socketId, presence.userId))) {
-      await engine.publish({ appId: app.id, channel, frame: memberRemoved(channel, presence.rawUserId), sequenced: false });
+      await announce(engine, app.id, channel, memberRemoved(channel, presence.rawUserId));
       observer.memberRemoved(app, channel, presence.userId);
     }
     const remaining = await engine.removeSubscription(app.id, channel, connection.socketId);

@@ -1,5 +1,6 @@
 // Client events (PROTOCOL.md §2.8): members only, never echoed to the sender, rate limited.
-import { encodeEvent, ErrorCode, ErrorMessage, type ClientFrame } from '../../protocol/index.js';
+// The client source's checks of the publish pipeline (pipeline.ts), in §2.8's order.
+import { ErrorCode, ErrorMessage, type ClientFrame } from '../../protocol/index.js';
 import { clockMs, type Connection } from '../hub/connection.js';
 import type { ServerContext } from '../context.js';
 
@@ -38,20 +39,12 @@ export async function relayClientEvent(ctx: ServerContext, connection: Connectio
     return;
   }
   const data = typeof frame.data === 'string' ? frame.data : JSON.stringify(frame.data ?? {});
-  if (Buffer.byteLength(data) > app.maxEventPayloadKb * 1024) {
+  const dataBytes = Buffer.byteLength(data);
+  if (dataBytes > app.maxEventPayloadKb * 1024) {
     connection.error(null, `Client event rejected - data larger than ${app.maxEventPayloadKb} KB`, channel);
     return;
   }
-  const userId = subscription.presence?.userId;
-  await ctx.engine.publish({
-    appId: app.id,
-    channel,
-    frame: encodeEvent(frame.event, data, channel, userId),
-    exceptSocketId: connection.socketId,
-    sequenced: true,
-  });
-  connection.metrics?.clientEventPublishes.inc();
-  ctx.observer.clientEvent(app, { channel, event: frame.event, data, socketId: connection.socketId, userId });
+  await ctx.pipeline.relayClientEvent(app, channel, frame.event, data, dataBytes, connection.socketId, subscription.presence?.userId);
 }
 
 /** Fixed one-second window per connection: no timers, two numbers of state. */
