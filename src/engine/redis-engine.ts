@@ -11,7 +11,7 @@ import type { ServerConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import { LocalEngine } from './local.js';
 import { Outbox } from './outbox.js';
-import { connectRedis } from './redis-connect.js';
+import { connectRedis } from '../redis/connect.js';
 import { Bus, terminateMessage } from './redis-bus.js';
 import { counter, decodeMember, encodeMember, RedisKeys } from './redis-keys.js';
 import { ClusterNode } from './redis-node.js';
