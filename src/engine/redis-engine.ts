@@ -17,12 +17,24 @@ import { counter, decodeMember, encodeMember, RedisKeys } from './redis-keys.js'
 import { ClusterNode } from './redis-node.js';
 import { StallProbe } from './redis-probe.js';
 import { defineScripts, type Scripts } from './redis-scripts.js';
-import { EngineUnavailableError, type CachedEvent, type ClusterChanges, type Engine, type EngineHooks, type LocalDelivery, type PresenceMember, type Publication } from './types.js';
+import { STREAM_IDLE_MS } from './streams.js';
+import {
+  EngineUnavailableError,
+  UNSEQUENCED,
+  type CachedEvent,
+  type ClusterChanges,
+  type Engine,
+  type EngineHooks,
+  type LocalDelivery,
+  type PresenceJoin,
+  type PresenceMember,
+  type Publication,
+  type StreamPosition,
+} from './types.js';
 
 /** How long start() waits for Redis before serving degraded (ioredis keeps retrying). */
 const STARTUP_WAIT_MS = 5000;
-/** A channel's stream position and history expire after this long without a publish. */
-const STREAM_IDLE_S = 86400;
+const STREAM_IDLE_S = STREAM_IDLE_MS / 1000;
 /** A Redis that stops answering (a partition without a TCP reset) is treated as down after this. */
 const COMMAND_TIMEOUT_MS = 2000;
 /** The stall probe pings this often and reconnects when a PING is unanswered this long: /ready turns 503 within a second. */
@@ -50,6 +62,9 @@ const OPTIONS: RedisOptions = {
 };
 
 type Change = [total: number, crossed: 0 | 1, left: string | null];
+/** bcJoin's answer: [0] when full, else [1, first connection of the user, user, member JSON, …]. */
+type Join = [0] | [1, 0 | 1, string[]];
+const FULL: PresenceJoin = Object.freeze({ status: 'full' });
 
 export class RedisEngine implements Engine {
   private readonly keys: RedisKeys;
@@ -148,6 +163,8 @@ export class RedisEngine implements Engine {
       this.flush();
     } else if (!this.stopped) {
       this.node.linkDown();
+      // What this node publishes until Redis is back is a run of offsets of its own.
+      this.local.restartStreams();
       this.log.warn(`Redis link down: serving this node's sockets only until it is back; HTTP API events are ${this.config.outagePublish === 'queue' ? 'queued' : 'refused with 503'}`);
     }
   }
@@ -176,11 +193,20 @@ export class RedisEngine implements Engine {
    * read in the same tick as the LocalEngine change: a re-registration in between restored that
    * change already, so it must not be counted twice.
    */
-  private async change(node: string | undefined, field: string, delta: number, member = ''): Promise<Change | undefined> {
+  private change(node: string | undefined, field: string, delta: number, member = ''): Promise<Change | undefined> {
+    return this.asNode(node, (id) => this.scripts.bcChange(this.keys.prefix, id, field, delta, member));
+  }
+
+  /**
+   * Runs a script that changes this node's counters as incarnation `node`; undefined when the
+   * change stays local: no incarnation, the script refused it (nil: declared dead meanwhile), or
+   * Redis failed.
+   */
+  private async asNode<T>(node: string | undefined, script: (node: string) => Promise<unknown>): Promise<T | undefined> {
     if (node === undefined || node !== this.node.id) return undefined;
     try {
-      const change = (await this.scripts.bcChange(this.keys.prefix, node, field, delta, member)) as Change | null;
-      if (change !== null) return change;
+      const result = (await script(node)) as T | null;
+      if (result !== null) return result;
       if (this.node.markStale()) this.log.warn({ node }, 'this node was declared dead meanwhile; re-registering');
       return undefined;
     } catch (error) {
@@ -200,19 +226,20 @@ export class RedisEngine implements Engine {
     }
   }
 
-  /** One publish script: sequence, history, bus. Undefined when it could not reach Redis. */
-  private async fanOut(appId: string, channel: string, frame: string, except: string | undefined, skip: string, sequenced: boolean): Promise<number | undefined> {
+  /** One publish script: stream position, history, bus. Undefined when it could not reach Redis. */
+  private async fanOut(appId: string, channel: string, frame: string, except: string | undefined, skip: string, sequenced: boolean): Promise<StreamPosition | undefined> {
     if (!this.linked) return undefined;
     try {
       const args = [this.keys.prefix, appId, channel, frame, except ?? '', skip, sequenced ? 1 : 0, this.config.historyLength, STREAM_IDLE_S, this.config.busLogLength];
-      return Number(await this.scripts.bcPublish(...args));
+      const [offset, epoch] = (await this.scripts.bcPublish(...args)) as [number, string];
+      return offset === 0 ? UNSEQUENCED : { offset, epoch };
     } catch (error) {
       this.failed(error);
       return undefined;
     }
   }
 
-  async publish(p: Publication): Promise<number> {
+  async publish(p: Publication): Promise<StreamPosition> {
     // Every node, this one included, delivers from the bus: one order per channel everywhere.
     // Behind queued publications a new durable one queues too, so the order holds across an outage.
     if (p.durable !== true || this.outbox.size === 0) {
@@ -221,10 +248,11 @@ export class RedisEngine implements Engine {
     }
     if (p.durable !== true) return this.local.publish(p);
     if (this.config.outagePublish === 'queue' && this.outbox.add(p, Date.now())) {
-      // This node's sockets get it now; the flush skips this node.
-      this.delivery.deliver(p.appId, p.channel, p.frame, p.exceptSocketId);
+      // This node's sockets get it now, at a position of this node's own stream (its own epoch);
+      // the flush skips this node.
+      const position = this.local.publish(p);
       this.flush();
-      return 0;
+      return position;
     }
     const why = this.config.outagePublish === 'queue' ? 'the outage queue is full' : 'outagePublish is "reject"';
     throw new EngineUnavailableError(`Service unavailable: the cluster's Redis is out of reach and ${why}; retry later`, RETRY_AFTER_S);
@@ -268,25 +296,37 @@ export class RedisEngine implements Engine {
     );
   }
 
-  async joinPresence(appId: string, channel: string, socketId: string, member: PresenceMember): Promise<boolean> {
+  async join(appId: string, channel: string, socketId: string, member: PresenceMember, maxMembers: number): Promise<PresenceJoin> {
     const field = counter.presence(appId, channel, member.userId);
-    const first = this.local.joinPresence(appId, channel, socketId, member);
-    const shared = await this.change(this.node.id, field, 1, encodeMember(member));
-    if (shared !== undefined) return shared[1] === 1;
-    if (await first) this.node.recordOffline(field, { joined: member });
-    return first;
+    const node = this.node.id;
+    // This node's record takes the join in the same tick (see change()); Redis applies the limit,
+    // unless there is no incarnation to ask: then this node decides alone.
+    const local = this.local.join(appId, channel, socketId, member, node === undefined ? maxMembers : Infinity);
+    const shared = await this.asNode<Join>(node, (id) => this.scripts.bcJoin(this.keys.prefix, id, field, encodeMember(member), maxMembers));
+    if (shared?.[0] === 0) {
+      await this.local.leave(appId, channel, socketId, member.userId);
+      // A re-registration in flight may have restored the refused join from the record: redo it.
+      if (this.node.id !== node) this.node.markStale();
+      return FULL;
+    }
+    if (shared !== undefined) return { status: 'joined', firstForUser: shared[1] === 1, roster: decodeRoster(shared[2]) };
+    const joined = await local;
+    if (joined.status === 'full') return joined;
+    if (joined.firstForUser) this.node.recordOffline(field, { joined: member });
+    // Redis failed this join midway: the roster it has if it answers, else this node's.
+    return node === undefined ? joined : { ...joined, roster: await this.members(appId, channel) };
   }
 
-  async leavePresence(appId: string, channel: string, socketId: string, userId: string): Promise<boolean> {
+  async leave(appId: string, channel: string, socketId: string, userId: string): Promise<boolean> {
     const field = counter.presence(appId, channel, userId);
-    const last = this.local.leavePresence(appId, channel, socketId, userId);
+    const last = this.local.leave(appId, channel, socketId, userId);
     const shared = await this.change(this.node.id, field, -1);
     if (shared !== undefined) return shared[1] === 1;
     if (await last) this.node.recordOffline(field, 'left');
     return last;
   }
 
-  async presenceMembers(appId: string, channel: string): Promise<Map<string, PresenceMember>> {
+  async members(appId: string, channel: string): Promise<Map<string, PresenceMember>> {
     return this.viaRedis(
       async () => {
         const members = new Map<string, PresenceMember>();
@@ -295,7 +335,7 @@ export class RedisEngine implements Engine {
         }
         return members;
       },
-      () => this.local.presenceMembers(appId, channel),
+      () => this.local.members(appId, channel),
     );
   }
 
@@ -355,7 +395,8 @@ export class RedisEngine implements Engine {
   }
 
   async countRequest(appId: string, nowMs: number): Promise<number> {
-    // Counted here too, so an outage falls back to a per-node limit with a running count.
+    // Cluster-wide through Redis; counted here too, so while Redis is out of reach each node
+    // enforces the limit on its own with a running count.
     const local = this.local.countRequest(appId, nowMs);
     return this.viaRedis(async () => Number(await this.scripts.bcCountRequest(this.keys.prefix, appId, Math.floor(nowMs / 1000))), () => local);
   }
@@ -374,4 +415,11 @@ export class RedisEngine implements Engine {
     await this.change(this.node.id, counter.connections(appId), -1);
     await local;
   }
+}
+
+/** HGETALL's flat user, member JSON list as a roster. */
+function decodeRoster(pairs: string[]): Map<string, PresenceMember> {
+  const members = new Map<string, PresenceMember>();
+  for (let i = 0; i < pairs.length; i += 2) members.set(pairs[i], decodeMember(pairs[i], pairs[i + 1]));
+  return members;
 }

@@ -2,7 +2,7 @@
 // internal events): cache store, then engine fan-out with the frame encoded once per channel.
 import { channelType, encodeEvent } from '../../protocol/index.js';
 import type { App } from '../apps/registry.js';
-import type { Engine } from '../engine/types.js';
+import type { Engine, StreamPosition } from '../engine/types.js';
 import type { Metrics } from '../metrics/metrics.js';
 
 export interface ServerEvent {
@@ -27,7 +27,7 @@ export class Publisher {
     m.httpPublishes.inc();
   }
 
-  private async publishOne(app: App, event: ServerEvent, channel: string): Promise<number> {
+  private async publishOne(app: App, event: ServerEvent, channel: string): Promise<StreamPosition> {
     if (channelType(channel).cache) await this.engine.setCache(app.id, channel, event.name, event.data, app.cacheTtl);
     return this.engine.publish({
       appId: app.id,
