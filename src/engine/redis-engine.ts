@@ -1,26 +1,22 @@
 // RedisEngine: many processes and machines behave as one Pusher server. Shared state is per-node
 // counters plus cluster-wide totals in Redis (layout: redis-keys.ts), changed only by Lua scripts
-// (redis-scripts.ts); fan-out rides a per-app pub/sub bus (redis-bus.ts); node liveness and crash
-// cleanup live in redis-node.ts. This node's own state is also kept in a LocalEngine: it answers
-// while Redis is out of reach and is what the node re-registers when Redis is back. During an
-// outage an HTTP API event is refused or queued (outagePublish), never delivered on this node
-// only behind a 200; other frames (client events, presence, counts) reach this node's sockets.
+// (redis-scripts.ts); publishes (redis-broker.ts) ride a per-app pub/sub bus (redis-bus.ts); node
+// liveness and crash cleanup live in redis-node.ts. This node's own state is also kept in a
+// LocalEngine: it answers while Redis is out of reach and is what the node re-registers when
+// Redis is back.
 import { hostname } from 'node:os';
 import type { Redis, RedisOptions } from 'ioredis';
 import type { ServerConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import { LocalEngine } from './local.js';
-import { Outbox } from './outbox.js';
 import { connectRedis } from '../redis/connect.js';
 import { Bus, terminateMessage } from './redis-bus.js';
 import { counter, decodeMember, encodeMember, RedisKeys } from './redis-keys.js';
+import { RedisBroker } from './redis-broker.js';
 import { ClusterNode } from './redis-node.js';
 import { StallProbe } from './redis-probe.js';
 import { defineScripts, type Scripts } from './redis-scripts.js';
-import { STREAM_IDLE_MS } from './streams.js';
 import {
-  EngineUnavailableError,
-  UNSEQUENCED,
   type CachedEvent,
   type ClusterChanges,
   type Engine,
@@ -34,14 +30,11 @@ import {
 
 /** How long start() waits for Redis before serving degraded (ioredis keeps retrying). */
 const STARTUP_WAIT_MS = 5000;
-const STREAM_IDLE_S = STREAM_IDLE_MS / 1000;
 /** A Redis that stops answering (a partition without a TCP reset) is treated as down after this. */
 const COMMAND_TIMEOUT_MS = 2000;
 /** The stall probe pings this often and reconnects when a PING is unanswered this long: /ready turns 503 within a second. */
 const PROBE_INTERVAL_MS = 100;
 const STALL_MS = 600;
-/** Reconnect attempts back off up to 2 s (retryStrategy): a publisher refused with 503 may retry after that. */
-const RETRY_AFTER_S = 2;
 
 const OPTIONS: RedisOptions = {
   lazyConnect: true,
@@ -75,8 +68,7 @@ export class RedisEngine implements Engine {
   private readonly node: ClusterNode;
   private readonly local = new LocalEngine();
   private readonly probe: StallProbe;
-  private readonly outbox: Outbox;
-  private delivery!: LocalDelivery;
+  private readonly broker: RedisBroker;
   private changes: ClusterChanges | undefined;
   /** Both connections ready and every app's bus subscribed. */
   private linked = false;
@@ -94,24 +86,18 @@ export class RedisEngine implements Engine {
     this.sub = connectRedis(config.redisUrl, { ...OPTIONS, autoResubscribe: false, connectionName: `${name}:bus` });
     this.scripts = defineScripts(this.cmd);
     const announcer = {
-      announce: async (appId: string, channel: string, frame: string, skipSelf: boolean) => {
-        const sent = await this.fanOut(appId, channel, frame, undefined, skipSelf ? this.node.base : '', false);
-        if (sent === undefined && !skipSelf) this.delivery.deliver(appId, channel, frame);
-      },
+      announce: (appId: string, channel: string, frame: string, skipSelf: boolean) => this.broker.announce(appId, channel, frame, skipSelf),
       changes: () => this.changes,
     };
     this.node = new ClusterNode(this.cmd, this.scripts, this.keys, config.nodeTtl, this.local, announcer, log);
+    const link = { linked: () => this.linked, failed: (error: unknown) => this.failed(error) };
+    this.broker = new RedisBroker(this.scripts, this.keys, config, this.local, link, this.node.base, log, hooks);
     this.bus = new Bus(this.sub, this.cmd, this.keys, this.node.base, log, () => this.linkChanged());
     // On the bus connection: no long pipeline (a restore, an outbox flush) sits ahead of its PING.
     this.probe = new StallProbe(this.sub, PROBE_INTERVAL_MS, STALL_MS, () => this.stalled(`Redis did not answer a PING within ${STALL_MS} ms`));
-    this.outbox = new Outbox(config.outageQueueMs, (appId, count) => {
-      hooks.outageEventsDropped(appId, count);
-      log.error({ appId, count, outageQueueMs: config.outageQueueMs }, 'events queued during the Redis outage were dropped: older than outageQueueMs');
-    });
   }
 
   async start(delivery: LocalDelivery, changes: ClusterChanges): Promise<void> {
-    this.delivery = delivery;
     this.changes = changes;
     await this.local.start({
       deliver: (appId, channel, frame, except) => delivery.deliver(appId, channel, frame, except),
@@ -138,7 +124,7 @@ export class RedisEngine implements Engine {
   async stop(): Promise<void> {
     this.stopped = true;
     this.probe.stop();
-    if (this.outbox.size > 0) this.log.error({ count: this.outbox.size }, 'stopping with events still queued from a Redis outage; they are lost');
+    if (this.broker.queued > 0) this.log.error({ count: this.broker.queued }, 'stopping with events still queued from a Redis outage; they are lost');
     try {
       await this.node.retire();
     } catch (error) {
@@ -160,11 +146,10 @@ export class RedisEngine implements Engine {
     if (linked) {
       this.log.info('Redis link up: registering this node');
       this.node.linkUp();
-      this.flush();
+      this.broker.flush();
     } else if (!this.stopped) {
       this.node.linkDown();
-      // What this node publishes until Redis is back is a run of offsets of its own.
-      this.local.restartStreams();
+      this.broker.linkDown();
       this.log.warn(`Redis link down: serving this node's sockets only until it is back; HTTP API events are ${this.config.outagePublish === 'queue' ? 'queued' : 'refused with 503'}`);
     }
   }
@@ -226,42 +211,8 @@ export class RedisEngine implements Engine {
     }
   }
 
-  /** One publish script: stream position, history, bus. Undefined when it could not reach Redis. */
-  private async fanOut(appId: string, channel: string, frame: string, except: string | undefined, skip: string, sequenced: boolean): Promise<StreamPosition | undefined> {
-    if (!this.linked) return undefined;
-    try {
-      const args = [this.keys.prefix, appId, channel, frame, except ?? '', skip, sequenced ? 1 : 0, this.config.historyLength, STREAM_IDLE_S, this.config.busLogLength];
-      const [offset, epoch] = (await this.scripts.bcPublish(...args)) as [number, string];
-      return offset === 0 ? UNSEQUENCED : { offset, epoch };
-    } catch (error) {
-      this.failed(error);
-      return undefined;
-    }
-  }
-
-  async publish(p: Publication): Promise<StreamPosition> {
-    // Every node, this one included, delivers from the bus: one order per channel everywhere.
-    // Behind queued publications a new durable one queues too, so the order holds across an outage.
-    if (p.durable !== true || this.outbox.size === 0) {
-      const position = await this.fanOut(p.appId, p.channel, p.frame, p.exceptSocketId, '', p.sequenced);
-      if (position !== undefined) return position;
-    }
-    if (p.durable !== true) return this.local.publish(p);
-    if (this.config.outagePublish === 'queue' && this.outbox.add(p, Date.now())) {
-      // This node's sockets get it now, at a position of this node's own stream (its own epoch);
-      // the flush skips this node.
-      const position = this.local.publish(p);
-      this.flush();
-      return position;
-    }
-    const why = this.config.outagePublish === 'queue' ? 'the outage queue is full' : 'outagePublish is "reject"';
-    throw new EngineUnavailableError(`Service unavailable: the cluster's Redis is out of reach and ${why}; retry later`, RETRY_AFTER_S);
-  }
-
-  /** Sends queued publications to every other node (this one delivered them already). */
-  private flush(): void {
-    const send = async (p: Publication) => (await this.fanOut(p.appId, p.channel, p.frame, p.exceptSocketId, this.node.base, p.sequenced)) !== undefined;
-    void this.outbox.flush(send, () => this.linked);
+  publish(p: Publication): Promise<StreamPosition> {
+    return this.broker.publish(p);
   }
 
   async addSubscription(appId: string, channel: string, socketId: string): Promise<number> {
