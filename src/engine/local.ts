@@ -120,7 +120,6 @@ export class LocalEngine implements Engine {
     return result;
   }
 
-
   async addUserSocket(appId: string, userId: string, socketId: string): Promise<void> {
     const k = key(appId, userId);
     let sockets = this.userSockets.get(k);

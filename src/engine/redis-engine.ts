@@ -55,7 +55,7 @@ const OPTIONS: RedisOptions = {
 };
 
 type Change = [total: number, crossed: 0 | 1, left: string | null];
-/** bcJoin's answer: [0] when full, else [1, first connection of the user, user, member JSON, …]. */
+/** bcJoin's answer: [0] when full, else [1, first connection of the user, [user, member JSON, …]]. */
 type Join = [0] | [1, 0 | 1, string[]];
 const FULL: PresenceJoin = Object.freeze({ status: 'full' });
 
