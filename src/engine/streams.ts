@@ -7,7 +7,7 @@ import type { StreamPosition } from './types.js';
 
 /** A channel's stream (position and history) expires after this long without a publish. */
 export const STREAM_IDLE_MS = 86_400_000;
-/** Expired streams are dropped at most this often, on a publish: no timer. */
+/** Expired streams are dropped at most this often, on a publish: no timer, one pass over the Map. */
 const SWEEP_EVERY_MS = 60_000;
 
 interface Stream {
@@ -18,18 +18,15 @@ interface Stream {
 }
 
 export class LocalStreams {
-  /** Kept in last-publish order, so the sweep stops at the first live stream. */
   private readonly streams = new Map<string, Stream>();
   private sweptAt = 0;
 
   /** The next position of the stream `key`, starting a new stream (and epoch) when it expired. */
   next(key: string, now: number): StreamPosition {
     let stream = this.streams.get(key);
-    if (stream === undefined || now - stream.at > STREAM_IDLE_MS) stream = { offset: 0, epoch: newEpoch(), at: now };
-    else this.streams.delete(key);
+    if (stream === undefined || now - stream.at > STREAM_IDLE_MS) this.streams.set(key, (stream = { offset: 0, epoch: newEpoch(), at: now }));
     stream.offset += 1;
     stream.at = now;
-    this.streams.set(key, stream);
     if (now - this.sweptAt > SWEEP_EVERY_MS) this.sweep(now);
     return { offset: stream.offset, epoch: stream.epoch };
   }
@@ -41,10 +38,7 @@ export class LocalStreams {
 
   private sweep(now: number): void {
     this.sweptAt = now;
-    for (const [key, stream] of this.streams) {
-      if (now - stream.at <= STREAM_IDLE_MS) return;
-      this.streams.delete(key);
-    }
+    for (const [key, stream] of this.streams) if (now - stream.at > STREAM_IDLE_MS) this.streams.delete(key);
   }
 }
 
