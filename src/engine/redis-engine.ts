@@ -8,25 +8,15 @@ import { hostname } from 'node:os';
 import type { Redis, RedisOptions } from 'ioredis';
 import type { ServerConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
-import { LocalEngine } from './local.js';
 import { connectRedis } from '../redis/connect.js';
+import { LocalEngine } from './local.js';
+import { RedisBroker } from './redis-broker.js';
 import { Bus, terminateMessage } from './redis-bus.js';
 import { counter, decodeMember, encodeMember, RedisKeys } from './redis-keys.js';
-import { RedisBroker } from './redis-broker.js';
 import { ClusterNode } from './redis-node.js';
 import { StallProbe } from './redis-probe.js';
 import { defineScripts, type Scripts } from './redis-scripts.js';
-import {
-  type CachedEvent,
-  type ClusterChanges,
-  type Engine,
-  type EngineHooks,
-  type LocalDelivery,
-  type PresenceJoin,
-  type PresenceMember,
-  type Publication,
-  type StreamPosition,
-} from './types.js';
+import type { CachedEvent, ClusterChanges, Engine, EngineHooks, LocalDelivery, PresenceJoin, PresenceMember, Publication, StreamPosition } from './types.js';
 
 /** How long start() waits for Redis before serving degraded (ioredis keeps retrying). */
 const STARTUP_WAIT_MS = 5000;
