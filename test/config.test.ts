@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../src/config/load.js';
-import { clusterOptions, sentinelOptions } from '../src/engine/redis-url.js';
+import { clusterOptions, sentinelOptions } from '../src/redis/url.js';
 import { scratchDir } from './support/scratch.js';
 
 const load = (env: Record<string, string>, configFile?: string) => loadConfig({ env, configFile });

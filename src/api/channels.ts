@@ -15,7 +15,7 @@ export const listChannels: Endpoint = async ({ app, params, ctx }) => {
   const channels = byChannel<Record<string, number>>();
   for (const [channel, count] of occupied) {
     const attributes: Record<string, number> = {};
-    if (info.includes('user_count')) attributes.user_count = (await ctx.engine.presenceMembers(app.id, channel)).size;
+    if (info.includes('user_count')) attributes.user_count = (await ctx.engine.members(app.id, channel)).size;
     if (info.includes('subscription_count')) attributes.subscription_count = count;
     channels[channel] = attributes;
   }
@@ -29,7 +29,7 @@ export const showChannel: Endpoint = async ({ app, params, route, ctx }) => {
   if (info.includes('user_count') && type.kind !== 'presence') throw new HttpError(400, 'info=user_count is only available on presence channels');
   const count = await ctx.engine.subscriptionCount(app.id, channel);
   const body: Record<string, unknown> = { occupied: count > 0 };
-  if (info.includes('user_count')) body.user_count = (await ctx.engine.presenceMembers(app.id, channel)).size;
+  if (info.includes('user_count')) body.user_count = (await ctx.engine.members(app.id, channel)).size;
   if (info.includes('subscription_count')) body.subscription_count = count;
   if (info.includes('cache') && type.cache) {
     const cached = await ctx.engine.getCache(app.id, channel);
@@ -41,7 +41,7 @@ export const showChannel: Endpoint = async ({ app, params, route, ctx }) => {
 export const channelUsers: Endpoint = async ({ app, route, ctx }) => {
   const channel = route.channel!;
   if (channelType(channel).kind !== 'presence') throw new HttpError(400, 'Users are only available on presence channels');
-  const members = await ctx.engine.presenceMembers(app.id, channel);
+  const members = await ctx.engine.members(app.id, channel);
   return json({ users: [...members.keys()].map((id) => ({ id })) });
 };
 

@@ -72,13 +72,6 @@ export class Subscriptions {
 
   private async join(connection: OpenConnection, app: App, channel: string, kind: ChannelKind, cache: boolean, member?: PresenceMember): Promise<void> {
     const { engine } = this.ctx;
-    if (member !== undefined) {
-      const members = await engine.presenceMembers(app.id, channel);
-      if (!members.has(member.userId) && members.size >= app.maxPresenceMembers) {
-        this.reject(connection, channel, 'The maximum members per presence channel limit was reached', 'LimitReached', 4100);
-        return;
-      }
-    }
     if (connection.closed) return;
     const presence = member === undefined ? undefined : { userId: member.userId, rawUserId: member.rawUserId };
     if (kind === 'server-to-user') {
@@ -88,14 +81,19 @@ export class Subscriptions {
       this.ctx.log.debug({ appId: app.id, socketId: connection.socketId, channel }, 'subscribed');
       return;
     }
+    // The member limit is checked and applied in one engine step, cluster-wide.
+    const joined = member === undefined ? undefined : await engine.join(app.id, channel, connection.socketId, member, app.maxPresenceMembers);
+    if (joined?.status === 'full') {
+      this.reject(connection, channel, 'The maximum members per presence channel limit was reached', 'LimitReached', 4100);
+      return;
+    }
+    const firstForUser = joined?.firstForUser ?? false;
+    const roster = joined === undefined ? undefined : rosterOf(joined.roster);
     const count = await engine.addSubscription(app.id, channel, connection.socketId);
-    let firstForUser = false;
-    if (member !== undefined) firstForUser = await engine.joinPresence(app.id, channel, connection.socketId, member);
-    const roster = member === undefined ? undefined : rosterOf(await engine.presenceMembers(app.id, channel));
     if (connection.closed) {
       // The close handler only leaves channels that finished joining: undo this half-join here,
       // without announcing anything, so no ghost member or count stays behind.
-      if (member !== undefined) await engine.leavePresence(app.id, channel, connection.socketId, member.userId);
+      if (member !== undefined) await engine.leave(app.id, channel, connection.socketId, member.userId);
       await engine.removeSubscription(app.id, channel, connection.socketId);
       return;
     }
@@ -154,7 +152,7 @@ export class Subscriptions {
     const { engine, observer } = this.ctx;
     this.membership.leave(app.id, channel, connection);
     const presence = subscription.presence;
-    if (presence !== undefined && (await engine.leavePresence(app.id, channel, connection.socketId, presence.userId))) {
+    if (presence !== undefined && (await engine.leave(app.id, channel, connection.socketId, presence.userId))) {
       await announce(engine, app.id, channel, memberRemoved(channel, presence.rawUserId));
       observer.memberRemoved(app, channel, presence.userId);
     }

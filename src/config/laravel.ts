@@ -81,7 +81,7 @@ export const FOREIGN_SETTINGS: ForeignSetting[] = [
   { name: 'SOKETI_ADAPTER_REDIS_PREFIX', instead: 'BROADCASTY_REDIS_PREFIX' },
   ...['HOST', 'PORT', 'DB', 'USERNAME', 'PASSWORD', 'SENTINELS', 'SENTINEL_PASSWORD', 'INSTANCE_NAME'].map((part) => ({
     name: `SOKETI_DB_REDIS_${part}`,
-    instead: 'BROADCASTY_REDIS_URL (redis://user:password@host:port/db, redis+sentinel://host:port,…/name)',
+    instead: 'BROADCASTY_REDIS_URL (redis://user:password@host:port/db, redis+sentinel://host:port,…/name, redis+cluster://host:port,…)',
   })),
   { name: 'SOKETI_DB_REDIS_KEY_PREFIX', instead: 'BROADCASTY_REDIS_PREFIX' },
   { name: 'SOKETI_APP_MANAGER_DRIVER', instead: 'BROADCASTY_APP_REGISTRY (static, json, postgres, mysql)', harmless: ['array'] },

@@ -3,7 +3,7 @@
 import { accessSync, constants } from 'node:fs';
 import { z } from 'zod';
 import { WEBHOOK_EVENT_NAMES } from '../../protocol/webhooks.js';
-import { redisUrlProblem } from '../engine/redis-url.js';
+import { redisUrlProblem } from '../redis/url.js';
 
 const seconds = (min: number, max: number) => z.number().int().min(min).max(max);
 
@@ -114,7 +114,7 @@ export const serverSchema = z
      * stops what is left and exits within it, ms.
      */
     shutdownGraceMs: z.number().int().min(0).max(600_000).default(3000),
-    /** Redis for the clustered engine (redis://, rediss://, redis+sentinel://); absent = in-memory engine. */
+    /** Redis for the clustered engine (redis://, rediss://, redis+sentinel://, redis+cluster://); absent = in-memory engine. */
     redisUrl: z
       .string()
       .superRefine((url, ctx) => {

@@ -1,6 +1,7 @@
 // Single-process engine: all state in Maps, delivery straight into the local hub. The Redis
 // engine also keeps one as the record of what its own node holds (see snapshot()).
-import type { CachedEvent, Engine, LocalDelivery, PresenceMember, Publication } from './types.js';
+import { LocalStreams } from './streams.js';
+import { UNSEQUENCED, type CachedEvent, type Engine, type LocalDelivery, type PresenceJoin, type PresenceMember, type Publication, type StreamPosition } from './types.js';
 
 const key = (appId: string, name: string) => `${appId}\u0000${name}`;
 const split = (k: string): [appId: string, name: string] => {
@@ -16,6 +17,8 @@ export interface LocalSnapshot {
   connections: { appId: string; count: number }[];
 }
 
+const FULL: PresenceJoin = Object.freeze({ status: 'full' });
+
 interface Roster {
   /** userId → member and the sockets it is connected with. */
   members: Map<string, { member: PresenceMember; sockets: Set<string> }>;
@@ -26,7 +29,7 @@ export class LocalEngine implements Engine {
   private readonly subscriptions = new Map<string, Set<string>>();
   private readonly rosters = new Map<string, Roster>();
   private readonly userSockets = new Map<string, Set<string>>();
-  private readonly sequences = new Map<string, number>();
+  private readonly streams = new LocalStreams();
   private readonly cache = new Map<string, { event: string; data: string; expiresAt: number }>();
   private readonly connections = new Map<string, number>();
   /** HTTP API requests per app in the current second. */
@@ -42,15 +45,15 @@ export class LocalEngine implements Engine {
     return 'ok';
   }
 
-  async publish(p: Publication): Promise<number> {
-    let position = 0;
-    if (p.sequenced) {
-      const k = key(p.appId, p.channel);
-      position = (this.sequences.get(k) ?? 0) + 1;
-      this.sequences.set(k, position);
-    }
+  async publish(p: Publication): Promise<StreamPosition> {
+    const position = p.sequenced ? this.streams.next(key(p.appId, p.channel), Date.now()) : UNSEQUENCED;
     this.delivery.deliver(p.appId, p.channel, p.frame, p.exceptSocketId);
     return position;
+  }
+
+  /** Every stream starts over under a new epoch (RedisEngine: its publishes during a new outage). */
+  restartStreams(): void {
+    this.streams.restart();
   }
 
   async addSubscription(appId: string, channel: string, socketId: string): Promise<number> {
@@ -66,10 +69,7 @@ export class LocalEngine implements Engine {
     const sockets = this.subscriptions.get(k);
     if (sockets === undefined) return 0;
     sockets.delete(socketId);
-    if (sockets.size === 0) {
-      this.subscriptions.delete(k);
-      this.sequences.delete(k);
-    }
+    if (sockets.size === 0) this.subscriptions.delete(k);
     return sockets.size;
   }
 
@@ -86,20 +86,20 @@ export class LocalEngine implements Engine {
     return result;
   }
 
-  async joinPresence(appId: string, channel: string, socketId: string, member: PresenceMember): Promise<boolean> {
+  async join(appId: string, channel: string, socketId: string, member: PresenceMember, maxMembers: number): Promise<PresenceJoin> {
     const k = key(appId, channel);
     let roster = this.rosters.get(k);
-    if (roster === undefined) this.rosters.set(k, (roster = { members: new Map() }));
-    const entry = roster.members.get(member.userId);
-    if (entry !== undefined) {
-      entry.sockets.add(socketId);
-      return false;
+    const entry = roster?.members.get(member.userId);
+    if (entry !== undefined) entry.sockets.add(socketId);
+    else {
+      if ((roster?.members.size ?? 0) >= maxMembers) return FULL;
+      if (roster === undefined) this.rosters.set(k, (roster = { members: new Map() }));
+      roster.members.set(member.userId, { member, sockets: new Set([socketId]) });
     }
-    roster.members.set(member.userId, { member, sockets: new Set([socketId]) });
-    return true;
+    return { status: 'joined', firstForUser: entry === undefined, roster: this.roster(k) };
   }
 
-  async leavePresence(appId: string, channel: string, socketId: string, userId: string): Promise<boolean> {
+  async leave(appId: string, channel: string, socketId: string, userId: string): Promise<boolean> {
     const k = key(appId, channel);
     const roster = this.rosters.get(k);
     const entry = roster?.members.get(userId);
@@ -110,9 +110,13 @@ export class LocalEngine implements Engine {
     return true;
   }
 
-  async presenceMembers(appId: string, channel: string): Promise<Map<string, PresenceMember>> {
+  async members(appId: string, channel: string): Promise<Map<string, PresenceMember>> {
+    return this.roster(key(appId, channel));
+  }
+
+  private roster(k: string): Map<string, PresenceMember> {
     const result = new Map<string, PresenceMember>();
-    for (const [userId, entry] of this.rosters.get(key(appId, channel))?.members ?? []) result.set(userId, entry.member);
+    for (const [userId, entry] of this.rosters.get(k)?.members ?? []) result.set(userId, entry.member);
     return result;
   }
 

@@ -1,35 +1,30 @@
 // RedisEngine: many processes and machines behave as one Pusher server. Shared state is per-node
 // counters plus cluster-wide totals in Redis (layout: redis-keys.ts), changed only by Lua scripts
-// (redis-scripts.ts); fan-out rides a per-app pub/sub bus (redis-bus.ts); node liveness and crash
-// cleanup live in redis-node.ts. This node's own state is also kept in a LocalEngine: it answers
-// while Redis is out of reach and is what the node re-registers when Redis is back. During an
-// outage an HTTP API event is refused or queued (outagePublish), never delivered on this node
-// only behind a 200; other frames (client events, presence, counts) reach this node's sockets.
+// (redis-scripts.ts); publishes (redis-broker.ts) ride a per-app pub/sub bus (redis-bus.ts); node
+// liveness and crash cleanup live in redis-node.ts. This node's own state is also kept in a
+// LocalEngine: it answers while Redis is out of reach and is what the node re-registers when
+// Redis is back.
 import { hostname } from 'node:os';
 import type { Redis, RedisOptions } from 'ioredis';
 import type { ServerConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
+import { connectRedis } from '../redis/connect.js';
 import { LocalEngine } from './local.js';
-import { Outbox } from './outbox.js';
-import { connectRedis } from './redis-connect.js';
+import { RedisBroker } from './redis-broker.js';
 import { Bus, terminateMessage } from './redis-bus.js';
 import { counter, decodeMember, encodeMember, RedisKeys } from './redis-keys.js';
 import { ClusterNode } from './redis-node.js';
 import { StallProbe } from './redis-probe.js';
 import { defineScripts, type Scripts } from './redis-scripts.js';
-import { EngineUnavailableError, type CachedEvent, type ClusterChanges, type Engine, type EngineHooks, type LocalDelivery, type PresenceMember, type Publication } from './types.js';
+import type { CachedEvent, ClusterChanges, Engine, EngineHooks, LocalDelivery, PresenceJoin, PresenceMember, Publication, StreamPosition } from './types.js';
 
 /** How long start() waits for Redis before serving degraded (ioredis keeps retrying). */
 const STARTUP_WAIT_MS = 5000;
-/** A channel's stream position and history expire after this long without a publish. */
-const STREAM_IDLE_S = 86400;
 /** A Redis that stops answering (a partition without a TCP reset) is treated as down after this. */
 const COMMAND_TIMEOUT_MS = 2000;
 /** The stall probe pings this often and reconnects when a PING is unanswered this long: /ready turns 503 within a second. */
 const PROBE_INTERVAL_MS = 100;
 const STALL_MS = 600;
-/** Reconnect attempts back off up to 2 s (retryStrategy): a publisher refused with 503 may retry after that. */
-const RETRY_AFTER_S = 2;
 
 const OPTIONS: RedisOptions = {
   lazyConnect: true,
@@ -50,6 +45,9 @@ const OPTIONS: RedisOptions = {
 };
 
 type Change = [total: number, crossed: 0 | 1, left: string | null];
+/** bcJoin's answer: [0] when full, else [1, first connection of the user, [user, member JSON, …]]. */
+type Join = [0] | [1, 0 | 1, string[]];
+const FULL: PresenceJoin = Object.freeze({ status: 'full' });
 
 export class RedisEngine implements Engine {
   private readonly keys: RedisKeys;
@@ -60,8 +58,7 @@ export class RedisEngine implements Engine {
   private readonly node: ClusterNode;
   private readonly local = new LocalEngine();
   private readonly probe: StallProbe;
-  private readonly outbox: Outbox;
-  private delivery!: LocalDelivery;
+  private readonly broker: RedisBroker;
   private changes: ClusterChanges | undefined;
   /** Both connections ready and every app's bus subscribed. */
   private linked = false;
@@ -79,24 +76,18 @@ export class RedisEngine implements Engine {
     this.sub = connectRedis(config.redisUrl, { ...OPTIONS, autoResubscribe: false, connectionName: `${name}:bus` });
     this.scripts = defineScripts(this.cmd);
     const announcer = {
-      announce: async (appId: string, channel: string, frame: string, skipSelf: boolean) => {
-        const sent = await this.fanOut(appId, channel, frame, undefined, skipSelf ? this.node.base : '', false);
-        if (sent === undefined && !skipSelf) this.delivery.deliver(appId, channel, frame);
-      },
+      announce: (appId: string, channel: string, frame: string, skipSelf: boolean) => this.broker.announce(appId, channel, frame, skipSelf),
       changes: () => this.changes,
     };
     this.node = new ClusterNode(this.cmd, this.scripts, this.keys, config.nodeTtl, this.local, announcer, log);
+    const link = { linked: () => this.linked, failed: (error: unknown) => this.failed(error) };
+    this.broker = new RedisBroker(this.scripts, this.keys, config, this.local, link, this.node.base, log, hooks);
     this.bus = new Bus(this.sub, this.cmd, this.keys, this.node.base, log, () => this.linkChanged());
     // On the bus connection: no long pipeline (a restore, an outbox flush) sits ahead of its PING.
     this.probe = new StallProbe(this.sub, PROBE_INTERVAL_MS, STALL_MS, () => this.stalled(`Redis did not answer a PING within ${STALL_MS} ms`));
-    this.outbox = new Outbox(config.outageQueueMs, (appId, count) => {
-      hooks.outageEventsDropped(appId, count);
-      log.error({ appId, count, outageQueueMs: config.outageQueueMs }, 'events queued during the Redis outage were dropped: older than outageQueueMs');
-    });
   }
 
   async start(delivery: LocalDelivery, changes: ClusterChanges): Promise<void> {
-    this.delivery = delivery;
     this.changes = changes;
     await this.local.start({
       deliver: (appId, channel, frame, except) => delivery.deliver(appId, channel, frame, except),
@@ -123,7 +114,7 @@ export class RedisEngine implements Engine {
   async stop(): Promise<void> {
     this.stopped = true;
     this.probe.stop();
-    if (this.outbox.size > 0) this.log.error({ count: this.outbox.size }, 'stopping with events still queued from a Redis outage; they are lost');
+    if (this.broker.queued > 0) this.log.error({ count: this.broker.queued }, 'stopping with events still queued from a Redis outage; they are lost');
     try {
       await this.node.retire();
     } catch (error) {
@@ -145,9 +136,10 @@ export class RedisEngine implements Engine {
     if (linked) {
       this.log.info('Redis link up: registering this node');
       this.node.linkUp();
-      this.flush();
+      this.broker.flush();
     } else if (!this.stopped) {
       this.node.linkDown();
+      this.broker.linkDown();
       this.log.warn(`Redis link down: serving this node's sockets only until it is back; HTTP API events are ${this.config.outagePublish === 'queue' ? 'queued' : 'refused with 503'}`);
     }
   }
@@ -176,11 +168,20 @@ export class RedisEngine implements Engine {
    * read in the same tick as the LocalEngine change: a re-registration in between restored that
    * change already, so it must not be counted twice.
    */
-  private async change(node: string | undefined, field: string, delta: number, member = ''): Promise<Change | undefined> {
+  private change(node: string | undefined, field: string, delta: number, member = ''): Promise<Change | undefined> {
+    return this.asNode(node, (id) => this.scripts.bcChange(this.keys.prefix, id, field, delta, member));
+  }
+
+  /**
+   * Runs a script that changes this node's counters as incarnation `node`; undefined when the
+   * change stays local: no incarnation, the script refused it (nil: declared dead meanwhile), or
+   * Redis failed.
+   */
+  private async asNode<T>(node: string | undefined, script: (node: string) => Promise<unknown>): Promise<T | undefined> {
     if (node === undefined || node !== this.node.id) return undefined;
     try {
-      const change = (await this.scripts.bcChange(this.keys.prefix, node, field, delta, member)) as Change | null;
-      if (change !== null) return change;
+      const result = (await script(node)) as T | null;
+      if (result !== null) return result;
       if (this.node.markStale()) this.log.warn({ node }, 'this node was declared dead meanwhile; re-registering');
       return undefined;
     } catch (error) {
@@ -200,40 +201,8 @@ export class RedisEngine implements Engine {
     }
   }
 
-  /** One publish script: sequence, history, bus. Undefined when it could not reach Redis. */
-  private async fanOut(appId: string, channel: string, frame: string, except: string | undefined, skip: string, sequenced: boolean): Promise<number | undefined> {
-    if (!this.linked) return undefined;
-    try {
-      const args = [this.keys.prefix, appId, channel, frame, except ?? '', skip, sequenced ? 1 : 0, this.config.historyLength, STREAM_IDLE_S, this.config.busLogLength];
-      return Number(await this.scripts.bcPublish(...args));
-    } catch (error) {
-      this.failed(error);
-      return undefined;
-    }
-  }
-
-  async publish(p: Publication): Promise<number> {
-    // Every node, this one included, delivers from the bus: one order per channel everywhere.
-    // Behind queued publications a new durable one queues too, so the order holds across an outage.
-    if (p.durable !== true || this.outbox.size === 0) {
-      const position = await this.fanOut(p.appId, p.channel, p.frame, p.exceptSocketId, '', p.sequenced);
-      if (position !== undefined) return position;
-    }
-    if (p.durable !== true) return this.local.publish(p);
-    if (this.config.outagePublish === 'queue' && this.outbox.add(p, Date.now())) {
-      // This node's sockets get it now; the flush skips this node.
-      this.delivery.deliver(p.appId, p.channel, p.frame, p.exceptSocketId);
-      this.flush();
-      return 0;
-    }
-    const why = this.config.outagePublish === 'queue' ? 'the outage queue is full' : 'outagePublish is "reject"';
-    throw new EngineUnavailableError(`Service unavailable: the cluster's Redis is out of reach and ${why}; retry later`, RETRY_AFTER_S);
-  }
-
-  /** Sends queued publications to every other node (this one delivered them already). */
-  private flush(): void {
-    const send = async (p: Publication) => (await this.fanOut(p.appId, p.channel, p.frame, p.exceptSocketId, this.node.base, p.sequenced)) !== undefined;
-    void this.outbox.flush(send, () => this.linked);
+  publish(p: Publication): Promise<StreamPosition> {
+    return this.broker.publish(p);
   }
 
   async addSubscription(appId: string, channel: string, socketId: string): Promise<number> {
@@ -268,25 +237,37 @@ export class RedisEngine implements Engine {
     );
   }
 
-  async joinPresence(appId: string, channel: string, socketId: string, member: PresenceMember): Promise<boolean> {
+  async join(appId: string, channel: string, socketId: string, member: PresenceMember, maxMembers: number): Promise<PresenceJoin> {
     const field = counter.presence(appId, channel, member.userId);
-    const first = this.local.joinPresence(appId, channel, socketId, member);
-    const shared = await this.change(this.node.id, field, 1, encodeMember(member));
-    if (shared !== undefined) return shared[1] === 1;
-    if (await first) this.node.recordOffline(field, { joined: member });
-    return first;
+    const node = this.node.id;
+    // This node's record takes the join in the same tick (see change()); Redis applies the limit,
+    // unless there is no incarnation to ask: then this node decides alone.
+    const local = this.local.join(appId, channel, socketId, member, node === undefined ? maxMembers : Infinity);
+    const shared = await this.asNode<Join>(node, (id) => this.scripts.bcJoin(this.keys.prefix, id, field, encodeMember(member), maxMembers));
+    if (shared?.[0] === 0) {
+      await this.local.leave(appId, channel, socketId, member.userId);
+      // A re-registration in flight may have restored the refused join from the record: redo it.
+      if (this.node.id !== node) this.node.markStale();
+      return FULL;
+    }
+    if (shared !== undefined) return { status: 'joined', firstForUser: shared[1] === 1, roster: decodeRoster(shared[2]) };
+    const joined = await local;
+    if (joined.status === 'full') return joined;
+    if (joined.firstForUser) this.node.recordOffline(field, { joined: member });
+    // Redis failed this join midway: the roster it has if it answers, else this node's.
+    return node === undefined ? joined : { ...joined, roster: await this.members(appId, channel) };
   }
 
-  async leavePresence(appId: string, channel: string, socketId: string, userId: string): Promise<boolean> {
+  async leave(appId: string, channel: string, socketId: string, userId: string): Promise<boolean> {
     const field = counter.presence(appId, channel, userId);
-    const last = this.local.leavePresence(appId, channel, socketId, userId);
+    const last = this.local.leave(appId, channel, socketId, userId);
     const shared = await this.change(this.node.id, field, -1);
     if (shared !== undefined) return shared[1] === 1;
     if (await last) this.node.recordOffline(field, 'left');
     return last;
   }
 
-  async presenceMembers(appId: string, channel: string): Promise<Map<string, PresenceMember>> {
+  async members(appId: string, channel: string): Promise<Map<string, PresenceMember>> {
     return this.viaRedis(
       async () => {
         const members = new Map<string, PresenceMember>();
@@ -295,7 +276,7 @@ export class RedisEngine implements Engine {
         }
         return members;
       },
-      () => this.local.presenceMembers(appId, channel),
+      () => this.local.members(appId, channel),
     );
   }
 
@@ -355,7 +336,8 @@ export class RedisEngine implements Engine {
   }
 
   async countRequest(appId: string, nowMs: number): Promise<number> {
-    // Counted here too, so an outage falls back to a per-node limit with a running count.
+    // Cluster-wide through Redis; counted here too, so while Redis is out of reach each node
+    // enforces the limit on its own with a running count.
     const local = this.local.countRequest(appId, nowMs);
     return this.viaRedis(async () => Number(await this.scripts.bcCountRequest(this.keys.prefix, appId, Math.floor(nowMs / 1000))), () => local);
   }
@@ -374,4 +356,11 @@ export class RedisEngine implements Engine {
     await this.change(this.node.id, counter.connections(appId), -1);
     await local;
   }
+}
+
+/** HGETALL's flat user, member JSON list as a roster. */
+function decodeRoster(pairs: string[]): Map<string, PresenceMember> {
+  const members = new Map<string, PresenceMember>();
+  for (let i = 0; i < pairs.length; i += 2) members.set(pairs[i], decodeMember(pairs[i], pairs[i + 1]));
+  return members;
 }

@@ -14,22 +14,18 @@
 //   {prefix}:app:{app}:users        hash  user → signed-in sockets
 //   {prefix}:app:{app}:connections  string connections counted against the app's quota
 //   {prefix}:app:{app}:requests:{s} string HTTP API requests in epoch second s (expires after 2 s)
-//   {prefix}:app:{app}:seq:{c}      string channel stream position
-//   {prefix}:app:{app}:history:{c}  stream last historyLength frames
+//   {prefix}:app:{app}:stream:{c}   hash  channel stream: offset (last sequence), epoch (set when created)
+//   {prefix}:app:{app}:history:{c}  stream last historyLength frames, entry id <offset>-0
 //   {prefix}:app:{app}:cache:{c}    string last event of a cache channel, with TTL
 //   {prefix}:app:{app}:bus          pub/sub  fan-out and user notices for the app
 //   {prefix}:app:{app}:log          stream   the last busLogLength fan-out messages, for catch-up
 //
 // The Lua scripts build the same names: LUA_LAYOUT below sits next to its TypeScript twin so
 // the layout is written in one place.
+import { taggedPrefix } from '../redis/keys.js';
 import type { PresenceMember } from './types.js';
 
-export type AppPart = 'channels' | 'presence' | 'members' | 'users' | 'connections' | 'requests' | 'seq' | 'history' | 'cache' | 'bus' | 'log';
-
-/** The key prefix of a deployment: its `redisPrefix` as a Redis Cluster hash tag. */
-export function taggedPrefix(redisPrefix: string): string {
-  return `{${redisPrefix}}`;
-}
+export type AppPart = 'channels' | 'presence' | 'members' | 'users' | 'connections' | 'requests' | 'stream' | 'history' | 'cache' | 'bus' | 'log';
 
 export class RedisKeys {
   readonly nodes: string;

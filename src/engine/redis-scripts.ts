@@ -75,21 +75,43 @@ const SOURCES = {
 if not redis.call('ZSCORE', NODES, ARGV[2]) then return nil end
 return change(ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], true)`),
 
+  // ARGV: prefix, node, presence field, member JSON, max members. Nothing (nil) for an incarnation
+  // no longer registered (as bcChange). The limit check and the join in one step, so joins on
+  // several nodes at once never pass it together. Returns {0} when full (nothing changed), else
+  // {1, 1 if this is the user's first connection in the channel, the roster as user, member JSON pairs}.
+  bcJoin: script(`
+if not redis.call('ZSCORE', NODES, ARGV[2]) then return nil end
+local _, app, channel, user = parse_counter(ARGV[3])
+local members = app_key(app, 'members', channel)
+if redis.call('HEXISTS', members, user) == 0 and redis.call('HLEN', members) >= tonumber(ARGV[5]) then return {0} end
+local r = change(ARGV[2], ARGV[3], 1, ARGV[4], true)
+return {1, r[2], redis.call('HGETALL', members)}`),
+
   // ARGV: prefix, app, channel, frame, except socket, skip node, sequenced, history length, idle s,
-  // bus log length. Sequence, history, bus log and PUBLISH in one step: the bus carries a
-  // channel's frames in sequence order, and the log id on each lets a node that lost its link
-  // fetch what it missed (redis-bus.ts).
+  // bus log length. Stream position, history, bus log and PUBLISH in one step: the bus carries a
+  // channel's frames in stream order, and the log id on each lets a node that lost its link
+  // fetch what it missed (redis-bus.ts). A stream hash created here (first publish, expired,
+  // or lost with Redis's data) starts a new epoch, and history of the old one goes: a history
+  // entry's id is its offset, so "since offset N" is one XRANGE. Returns {offset, epoch}.
   bcPublish: script(`
 local app, channel, idle = ARGV[2], ARGV[3], tonumber(ARGV[9])
-local seq = 0
+local offset, epoch = 0, ''
 if ARGV[7] == '1' then
-  local seq_key = app_key(app, 'seq', channel)
-  seq = redis.call('INCR', seq_key)
-  redis.call('EXPIRE', seq_key, idle)
+  local stream = app_key(app, 'stream', channel)
+  local history = app_key(app, 'history', channel)
+  offset = redis.call('HINCRBY', stream, 'offset', 1)
+  if offset == 1 then
+    local t = redis.call('TIME')
+    epoch = t[1] .. string.format('%06d', tonumber(t[2]))
+    redis.call('HSET', stream, 'epoch', epoch)
+    redis.call('DEL', history)
+  else
+    epoch = redis.call('HGET', stream, 'epoch')
+  end
+  redis.call('EXPIRE', stream, idle)
   local length = tonumber(ARGV[8])
   if length > 0 then
-    local history = app_key(app, 'history', channel)
-    redis.call('XADD', history, 'MAXLEN', length, '*', 'seq', seq, 'frame', ARGV[4])
+    redis.call('XADD', history, 'MAXLEN', length, offset .. '-0', 'frame', ARGV[4])
     redis.call('EXPIRE', history, idle)
   end
 end
@@ -102,7 +124,7 @@ if log_length > 0 then
   redis.call('EXPIRE', log, idle)
 end
 redis.call('PUBLISH', app_key(app, 'bus'), 'd\\n' .. id .. '\\n' .. body)
-return seq`),
+return {offset, epoch}`),
 
   // ARGV: prefix, node, announce user notices (0/1), then (field, count, member JSON) triples.
   // Returns {the presence fields whose user became present (the caller announces member_added),

@@ -9,7 +9,7 @@ export interface Publication {
   frame: string;
   /** socket_id that must not receive it (toOthers, client-event sender, presence joiner). */
   exceptSocketId?: string;
-  /** Assign a stream position (channel events); presence/count frames are not sequenced. */
+  /** Assign a stream position (channel events); presence/count frames are not sequenced (UNSEQUENCED). */
   sequenced: boolean;
   /**
    * A publisher is told it succeeded (HTTP API events): while the cluster is out of reach it is
@@ -70,19 +70,50 @@ export interface ClusterChanges {
   subscribersChanged(appId: string, channel: string, total: number, crossedZero: boolean): void;
 }
 
-export interface Engine {
-  /** A single-process engine never sees a node die and may ignore cluster changes. */
-  start(delivery: LocalDelivery, changes: ClusterChanges): Promise<void>;
-  stop(): Promise<void>;
-  /** 'degraded' while a clustered engine cannot reach its shared store: delivery stays local. */
-  health(): 'ok' | 'degraded';
-  /**
-   * Fans out on every node; resolves to the channel's stream position (0 when unsequenced or
-   * queued for after an outage). Rejects with EngineUnavailableError when a durable publication
-   * can reach neither the cluster nor the outage queue.
-   */
-  publish(publication: Publication): Promise<number>;
+/**
+ * Where a publication sits in its channel's stream. `offset` counts the channel's sequenced
+ * publications (0 = unsequenced); `epoch` names one unbroken run of offsets: it changes whenever
+ * continuity is lost (a LocalEngine start, an expired or lost Redis stream, a publish while Redis
+ * is out of reach), so "since offset N" is meaningful only within the same epoch.
+ */
+export interface StreamPosition {
+  offset: number;
+  epoch: string;
+}
 
+/** What an unsequenced publish resolves to. */
+export const UNSEQUENCED: StreamPosition = Object.freeze({ offset: 0, epoch: '' });
+
+/** Fan-out. */
+export interface Broker {
+  /**
+   * Fans out on every node; resolves to the channel's stream position after this publish.
+   * Rejects with EngineUnavailableError when a durable publication can reach neither the cluster
+   * nor the outage queue.
+   */
+  publish(publication: Publication): Promise<StreamPosition>;
+}
+
+export type PresenceJoin =
+  /** The member limit is reached and the user is not a member yet: nothing changed. */
+  | { status: 'full' }
+  | { status: 'joined'; firstForUser: boolean; roster: Map<string, PresenceMember> };
+
+/** Presence rosters (PROTOCOL.md §2.5, §2.7). */
+export interface PresenceStore {
+  /**
+   * One atomic step cluster-wide: checks `maxMembers` (a user already present always gets in),
+   * adds the socket and answers the roster with it included.
+   */
+  join(appId: string, channel: string, socketId: string, member: PresenceMember, maxMembers: number): Promise<PresenceJoin>;
+  /** Resolves true when that was the user's last connection in the channel. */
+  leave(appId: string, channel: string, socketId: string, userId: string): Promise<boolean>;
+  /** user id → member, one entry per distinct user. */
+  members(appId: string, channel: string): Promise<Map<string, PresenceMember>>;
+}
+
+/** Channel occupancy. */
+export interface Occupancy {
   /** Adds a socket to a channel; resolves to the channel's subscription count afterwards. */
   addSubscription(appId: string, channel: string, socketId: string): Promise<number>;
   /** Removes it; resolves to the remaining count. */
@@ -90,32 +121,44 @@ export interface Engine {
   subscriptionCount(appId: string, channel: string): Promise<number>;
   /** Occupied channels of an app (optionally by prefix) → subscription count. */
   channels(appId: string, prefix?: string): Promise<Map<string, number>>;
+}
 
-  /** Resolves true when this is the user's first connection in the channel. */
-  joinPresence(appId: string, channel: string, socketId: string, member: PresenceMember): Promise<boolean>;
-  /** Resolves true when that was the user's last connection in the channel. */
-  leavePresence(appId: string, channel: string, socketId: string, userId: string): Promise<boolean>;
-  /** user id → member, one entry per distinct user. */
-  presenceMembers(appId: string, channel: string): Promise<Map<string, PresenceMember>>;
-
+/** Signed-in users (PROTOCOL.md §2.11, §2.14, §5.7). */
+export interface SignedInUsers {
   /** Registers a signed-in socket; a first connection anywhere reports the user online. */
   addUserSocket(appId: string, userId: string, socketId: string): Promise<void>;
   removeUserSocket(appId: string, userId: string, socketId: string): Promise<void>;
   onlineUsers(appId: string, userIds: string[]): Promise<Set<string>>;
   terminateUser(appId: string, userId: string): Promise<void>;
+}
 
+/** The last event of each cache channel (PROTOCOL.md §2.13). */
+export interface ChannelCache {
   setCache(appId: string, channel: string, event: string, data: string, ttlSeconds: number): Promise<void>;
   getCache(appId: string, channel: string): Promise<CachedEvent | undefined>;
+}
 
+/** Per-app quotas, counted cluster-wide. */
+export interface Quotas {
   /**
    * Counts an HTTP API request in the app's current one-second window (aligned to the epoch
    * second, so every node counts the same window); resolves to the window's count including it.
    */
   countRequest(appId: string, nowMs: number): Promise<number>;
-
   /** Counts a connection against the app; resolves to the app's count including it. */
   connectionOpened(appId: string): Promise<number>;
   connectionClosed(appId: string): Promise<void>;
+}
+
+/** Everything counted or remembered per app besides fan-out and presence. */
+export interface Counters extends Occupancy, SignedInUsers, ChannelCache, Quotas {}
+
+export interface Engine extends Broker, PresenceStore, Counters {
+  /** A single-process engine never sees a node die and may ignore cluster changes. */
+  start(delivery: LocalDelivery, changes: ClusterChanges): Promise<void>;
+  stop(): Promise<void>;
+  /** 'degraded' while a clustered engine cannot reach its shared store: delivery stays local. */
+  health(): 'ok' | 'degraded';
 }
 
 /** What the engine reports beyond its answers (to metrics and logs). */

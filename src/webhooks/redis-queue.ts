@@ -7,11 +7,11 @@
 // Delayed events are a sorted set (member = cancel key, score = due time) plus a hash with the
 // job and its lanes; every script is atomic, so a cancel and a release can never both win.
 // Keys: {<redisPrefix>}:<appId>:webhooks:… (every key is named by its app id; the braces are the
-// engine's Redis Cluster hash tag).
+// deployment's Redis Cluster hash tag, src/redis/keys.ts).
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { connectRedis } from '../engine/redis-connect.js';
-import { taggedPrefix } from '../engine/redis-keys.js';
+import { connectRedis } from '../redis/connect.js';
+import { taggedPrefix } from '../redis/keys.js';
 import type { Logger } from '../logger.js';
 import { MAX_LANE_JOBS, type Job, type WebhookQueue } from './queue.js';
 
@@ -37,8 +37,9 @@ redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])`;
 
 // Same due time: ZRANGEBYSCORE orders by member, and "removed…" sorts before "vacated…", which
-// is the order the server reports a last member leaving. Lane keys come out of the stored entries, so they cannot be declared up front: fine on one
-// Redis (or a primary with replicas), not on Redis Cluster — the same constraint as the engine.
+// is the order the server reports a last member leaving. Lane keys come out of the stored
+// entries, so they cannot be declared up front; they carry the same hash tag as the declared
+// keys, so on Redis Cluster they live in the same slot, as the engine's keys do.
 const RELEASE_DUE = `
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 500)
 local owned = {}

@@ -1,6 +1,7 @@
-// The one place that opens Redis connections from `redisUrl`: plain, Sentinel or Cluster.
+// The one place that opens Redis connections from `redisUrl` (plain, Sentinel or Cluster), for the
+// engine and the webhook queue alike.
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { clusterOptions, sentinelOptions } from './redis-url.js';
+import { clusterOptions, sentinelOptions } from './url.js';
 
 export function connectRedis(url: string, options: RedisOptions): Redis {
   const cluster = clusterOptions(url);
