@@ -1,4 +1,4 @@
-// Channel-name grammar and prefix → kind table (PROTOCOL.md §3). Prefixes are matched
+// Channel-name grammar and prefix → kind table (docs/PROTOCOL.md §3). Prefixes are matched
 // anchored at position 0, longest first, so `foo-private-x` is public.
 
 export type ChannelKind = 'public' | 'private' | 'presence' | 'encrypted' | 'server-to-user' | 'reserved';

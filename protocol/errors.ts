@@ -1,4 +1,4 @@
-// Pusher close/error codes (PROTOCOL.md §1.4). Messages are the hosted texts where known.
+// Pusher close/error codes (docs/PROTOCOL.md §1.4). Messages are the hosted texts where known.
 
 export const ErrorCode = {
   TlsOnly: 4000,

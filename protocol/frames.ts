@@ -1,4 +1,4 @@
-// Wire frames (PROTOCOL.md §0, §2). Server frames carry `data` as a JSON string (double
+// Wire frames (docs/PROTOCOL.md §0, §2). Server frames carry `data` as a JSON string (double
 // encoding), except pusher:error whose data is an object. Client frames are parsed leniently:
 // `data` may be an object, a JSON string holding an object, or absent.
 import { z } from 'zod';

@@ -1,4 +1,4 @@
-// HTTP API request signing (PROTOCOL.md §5.2, the `pusher-signature` gem's algorithm).
+// HTTP API request signing (docs/PROTOCOL.md §5.2, the `pusher-signature` gem's algorithm).
 import { hmacHex, hmacMatches, md5Hex } from './signatures.js';
 
 export const TIMESTAMP_SKEW_SECONDS = 600;

@@ -1,4 +1,4 @@
-// Auth signatures (PROTOCOL.md §4): lowercase hex HMAC-SHA256 keyed with the app secret,
+// Auth signatures (docs/PROTOCOL.md §4): lowercase hex HMAC-SHA256 keyed with the app secret,
 // over the exact bytes received. Tokens are "<app_key>:<hex>".
 import { createHash, createHmac, createSecretKey, hash, timingSafeEqual, type KeyObject } from 'node:crypto';
 

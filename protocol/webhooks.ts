@@ -1,4 +1,4 @@
-// Webhook bodies, events and signatures (PROTOCOL.md §6). Pure: no clock, no I/O.
+// Webhook bodies, events and signatures (docs/PROTOCOL.md §6). Pure: no clock, no I/O.
 import { hmacHex } from './signatures.js';
 
 export const WEBHOOK_EVENT_NAMES = [

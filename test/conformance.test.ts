@@ -1,5 +1,5 @@
 // The black-box conformance suite (compat/conformance) against the real CLI, one node:test subtest
-// per PROTOCOL.md §10 item. Three servers: the main one with every special app the cases name in
+// per docs/PROTOCOL.md §10 item. Three servers: the main one with every special app the cases name in
 // Target.options, one with a path prefix (items 4 and 84), and one that holds a single socket so
 // overload refusal (item 19) is observable. Item 18 SIGTERMs the main server, so it runs last.
 // BROADCASTY_TRANSPORT (auto|uws|node) picks the servers' transport; conformance-node-transport
@@ -99,6 +99,6 @@ test(`conformance (transport ${TRANSPORT}): path prefix /pfx (items 4, 84)`, asy
   await report(t, await runConformance(prefixed, { only: '4,84' }));
 });
 
-test(`conformance (transport ${TRANSPORT}): PROTOCOL.md §10 against broadcasty`, async (t) => {
+test(`conformance (transport ${TRANSPORT}): docs/PROTOCOL.md §10 against broadcasty`, async (t) => {
   await report(t, await runConformance(main, { exclude: [4, 84] }));
 });

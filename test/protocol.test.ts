@@ -1,4 +1,4 @@
-// protocol/ against the test vectors of PROTOCOL.md §4.1 and §5.2.
+// protocol/ against the test vectors of docs/PROTOCOL.md §4.1 and §5.2.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {

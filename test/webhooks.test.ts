@@ -1,4 +1,4 @@
-// Webhooks end to end (PROTOCOL.md §6, checklist 106-115): Broadcasty runs as a real process
+// Webhooks end to end (docs/PROTOCOL.md §6, checklist 106-115): Broadcasty runs as a real process
 // whose webhooks point at a real HTTP receiver that validates each one with the `pusher` SDK.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// Signed HTTP API requests (PROTOCOL.md §5.2) for the phases that publish: the signer is the
+// Signed HTTP API requests (docs/PROTOCOL.md §5.2) for the phases that publish: the signer is the
 // conformance suite's, written from the spec rather than taken from src/.
 import { Agent, request } from 'node:http';
 import { hmacHex, md5Hex, stringToSign } from '../conformance/lib/http-client.js';

@@ -28,7 +28,7 @@ export interface CaseContext {
 }
 
 export interface Case {
-  /** PROTOCOL.md §10 item number (1-123). */
+  /** docs/PROTOCOL.md §10 item number (1-123). */
   id: number;
   title: string;
   /** Target.options keys this case needs; missing → skipped with a reason. */

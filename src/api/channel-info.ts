@@ -1,4 +1,4 @@
-// Channel attributes for `info` on triggers and channel queries (PROTOCOL.md §5.3, §5.5).
+// Channel attributes for `info` on triggers and channel queries (docs/PROTOCOL.md §5.3, §5.5).
 import { channelType } from '../../protocol/index.js';
 import type { Engine } from '../engine/types.js';
 

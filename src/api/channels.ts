@@ -1,4 +1,4 @@
-// GET /channels, /channels/{ch}, /channels/{ch}/users (PROTOCOL.md §5.5, §5.6).
+// GET /channels, /channels/{ch}, /channels/{ch}/users (docs/PROTOCOL.md §5.5, §5.6).
 import { channelType } from '../../protocol/index.js';
 import type { Endpoint } from './endpoint.js';
 import { byChannel, HttpError, json } from './reply.js';

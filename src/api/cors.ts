@@ -1,4 +1,4 @@
-// CORS for the HTTP API (PROTOCOL.md §5), per app: a browser page may call `/apps/{id}/…` when
+// CORS for the HTTP API (docs/PROTOCOL.md §5), per app: a browser page may call `/apps/{id}/…` when
 // its Origin passes the app's `allowedOrigins`, the same list that admits its WebSockets
 // (§1.2). One list per app on purpose: the pages allowed to hold a socket are the pages that use
 // the HTTP transports and endpoints next to it. Requests without an Origin (server SDKs, curl)

@@ -1,4 +1,4 @@
-// Validation of one trigger (POST /events body, or one batch item) — PROTOCOL.md §5.3.
+// Validation of one trigger (POST /events body, or one batch item) — docs/PROTOCOL.md §5.3.
 import { channelNameError, channelType, parseClientJson, SERVER_TO_USER_PREFIX, SOCKET_ID } from '../../protocol/index.js';
 import type { App } from '../apps/registry.js';
 import type { ServerEvent } from '../publish/pipeline.js';

@@ -1,4 +1,4 @@
-// POST /apps/{id}/events and /batch_events (PROTOCOL.md §5.3, §5.4).
+// POST /apps/{id}/events and /batch_events (docs/PROTOCOL.md §5.3, §5.4).
 import type { Endpoint } from './endpoint.js';
 import { channelAttributes } from './channel-info.js';
 import { parseJsonObject, parseTrigger } from './event-input.js';

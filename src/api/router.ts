@@ -1,5 +1,5 @@
 // The HTTP API front door: probes, then the route table (routes.ts) — app lookup, the route's
-// authentication (src/auth/), app state and rate limit, then the route's handler (PROTOCOL.md §5).
+// authentication (src/auth/), app state and rate limit, then the route's handler (docs/PROTOCOL.md §5).
 import type { ServerContext } from '../context.js';
 import { authenticate } from '../auth/request-auth.js';
 import { EngineUnavailableError } from '../engine/types.js';

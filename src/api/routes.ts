@@ -1,4 +1,4 @@
-// The HTTP API's routes (PROTOCOL.md §5.1): path, method, how the request authenticates, handler.
+// The HTTP API's routes (docs/PROTOCOL.md §5.1): path, method, how the request authenticates, handler.
 import type { RouteAuth } from '../auth/request-auth.js';
 import { channelUsers, listChannels, showChannel } from './channels.js';
 import type { Endpoint, RouteParams } from './endpoint.js';

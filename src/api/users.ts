@@ -1,4 +1,4 @@
-// POST /users/{id}/terminate_connections (PROTOCOL.md §5.7).
+// POST /users/{id}/terminate_connections (docs/PROTOCOL.md §5.7).
 import type { Endpoint } from './endpoint.js';
 import { json } from './reply.js';
 

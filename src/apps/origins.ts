@@ -1,5 +1,5 @@
 /**
- * Whether a page's `Origin` may use an app: the WebSocket handshake (PROTOCOL.md §1.2, 4009) and
+ * Whether a page's `Origin` may use an app: the WebSocket handshake (docs/PROTOCOL.md §1.2, 4009) and
  * the HTTP API's CORS (§5) read the same `allowedOrigins`. A pattern is `*`, an exact origin
  * (`https://app.example`), a host (`app.example`, any scheme) or `*.example.com` (subdomains).
  */

@@ -1,4 +1,4 @@
-// The Pusher REST API signature (PROTOCOL.md §5.2): HMAC-SHA256 of method, path and sorted
+// The Pusher REST API signature (docs/PROTOCOL.md §5.2): HMAC-SHA256 of method, path and sorted
 // query with the app's secret, body_md5 over the body, 600 s clock window.
 import { verifyRequest } from '../../protocol/index.js';
 import type { App } from '../apps/registry.js';

@@ -1,4 +1,4 @@
-// Authorization per channel kind (PROTOCOL.md §2.5, §4). Signatures are checked over the exact
+// Authorization per channel kind (docs/PROTOCOL.md §2.5, §4). Signatures are checked over the exact
 // strings received; channel_data is parsed only after its signature verified.
 import {
   channelStringToSign,

@@ -1,5 +1,5 @@
 // The webhooks and subscription_count that sockets would have caused had they joined or left
-// normally, for changes that came from a node dying or coming back (PROTOCOL.md §6, §2.12). The
+// normally, for changes that came from a node dying or coming back (docs/PROTOCOL.md §6, §2.12). The
 // engine reports each once, from the node that saw it.
 import { channelType } from '../../protocol/index.js';
 import type { App } from '../apps/registry.js';

@@ -1,4 +1,4 @@
-// pusher:signin (PROTOCOL.md §2.11) and the watchlist (§2.14).
+// pusher:signin (docs/PROTOCOL.md §2.11) and the watchlist (§2.14).
 import {
   describeIssue,
   ErrorCode,

@@ -1,4 +1,4 @@
-// Opt-in pusher_internal:subscription_count (PROTOCOL.md §2.12): sent on every change, but for
+// Opt-in pusher_internal:subscription_count (docs/PROTOCOL.md §2.12): sent on every change, but for
 // channels above 100 subscribers coalesced to one message per flush interval (5 s).
 import { subscriptionCount } from '../../protocol/index.js';
 import type { App } from '../apps/registry.js';

@@ -1,5 +1,5 @@
 // pusher:subscribe / pusher:unsubscribe and the side effects of joining and leaving
-// (PROTOCOL.md §2.5-§2.7, §2.12, §2.13).
+// (docs/PROTOCOL.md §2.5-§2.7, §2.12, §2.13).
 import {
   cacheMiss,
   channelNameError,

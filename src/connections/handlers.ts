@@ -1,5 +1,5 @@
 // Connection lifecycle for every subscriber kind a transport hands over (a WebSocket or any other
-// ClientSocket): handshake checks (PROTOCOL.md §1.2), the per-frame dispatcher, and cleanup.
+// ClientSocket): handshake checks (docs/PROTOCOL.md §1.2), the per-frame dispatcher, and cleanup.
 import {
   connectionEstablished,
   ErrorCode,
@@ -56,7 +56,7 @@ export function socketHandlers(ctx: ServerContext, subscriptions: Subscriptions)
   /**
    * Frames sent before connection_established wait for the app lookup, bounded: pusher-js sends
    * nothing before it, so a flood is a misbehaving client, and it must not grow memory while the
-   * registry or Redis is slow. Closed with 4100 (PROTOCOL.md §1.4), not 4009: the queue overflows
+   * registry or Redis is slow. Closed with 4100 (docs/PROTOCOL.md §1.4), not 4009: the queue overflows
    * because this node is slow to establish, and 4100 makes a real client back off 1 s and retry
    * where 4001-4099 would leave it disconnected for good.
    */

@@ -99,7 +99,7 @@ export type PresenceJoin =
   | { status: 'full' }
   | { status: 'joined'; firstForUser: boolean; roster: Map<string, PresenceMember> };
 
-/** Presence rosters (PROTOCOL.md §2.5, §2.7). */
+/** Presence rosters (docs/PROTOCOL.md §2.5, §2.7). */
 export interface PresenceStore {
   /**
    * One atomic step cluster-wide: checks `maxMembers` (a user already present always gets in),
@@ -123,7 +123,7 @@ export interface Occupancy {
   channels(appId: string, prefix?: string): Promise<Map<string, number>>;
 }
 
-/** Signed-in users (PROTOCOL.md §2.11, §2.14, §5.7). */
+/** Signed-in users (docs/PROTOCOL.md §2.11, §2.14, §5.7). */
 export interface SignedInUsers {
   /** Registers a signed-in socket; a first connection anywhere reports the user online. */
   addUserSocket(appId: string, userId: string, socketId: string): Promise<void>;
@@ -132,7 +132,7 @@ export interface SignedInUsers {
   terminateUser(appId: string, userId: string): Promise<void>;
 }
 
-/** The last event of each cache channel (PROTOCOL.md §2.13). */
+/** The last event of each cache channel (docs/PROTOCOL.md §2.13). */
 export interface ChannelCache {
   setCache(appId: string, channel: string, event: string, data: string, ttlSeconds: number): Promise<void>;
   getCache(appId: string, channel: string): Promise<CachedEvent | undefined>;

@@ -104,7 +104,7 @@ export class Connection {
     this.send(encodeError(code, message, channel));
   }
 
-  /** Fatal error: pusher:error then Close with the same code (PROTOCOL.md §1.4). */
+  /** Fatal error: pusher:error then Close with the same code (docs/PROTOCOL.md §1.4). */
   fail(code: number, message: string): void {
     if (this.socket.isClosed) return;
     this.socket.send(encodeError(code, message));

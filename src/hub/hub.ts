@@ -20,7 +20,7 @@ const topicOf = (appId: string, channel: string) => `${appId}\u0000${channel}`;
 export interface Membership {
   join(appId: string, channel: string, connection: Connection): void;
   leave(appId: string, channel: string, connection: Connection): void;
-  /** Indexes the connection's user and watchlist, and joins `#server-to-user-{id}` (PROTOCOL.md §2.11). */
+  /** Indexes the connection's user and watchlist, and joins `#server-to-user-{id}` (docs/PROTOCOL.md §2.11). */
   signedIn(connection: OpenConnection): void;
 }
 

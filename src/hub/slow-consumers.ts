@@ -13,7 +13,7 @@ import type { Connection } from './connection.js';
 export const HARD_BACKPRESSURE_FACTOR = 8;
 
 /**
- * Closes sockets that buffer more than maxBackpressureBytes with 4100 (PROTOCOL.md §1.4). Direct
+ * Closes sockets that buffer more than maxBackpressureBytes with 4100 (docs/PROTOCOL.md §1.4). Direct
  * sends check their socket; fan-out (uWS topics in C++, or the hub's loop over other kinds) checks
  * no one per frame, so the hub counts what it publishes and sweeps every socket once that could
  * have moved any socket from under the limit to half way to uWS's cap: the 4100 Close frame is

@@ -1,4 +1,4 @@
-// Member and count announcements (PROTOCOL.md §2.7, §2.12): channel state the server reports,
+// Member and count announcements (docs/PROTOCOL.md §2.7, §2.12): channel state the server reports,
 // not events anyone published — so not the publish pipeline: no checks, no stream position, no
 // after-publish hooks.
 import type { Engine } from '../engine/types.js';

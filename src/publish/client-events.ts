@@ -1,4 +1,4 @@
-// Client events (PROTOCOL.md §2.8): members only, never echoed to the sender, rate limited.
+// Client events (docs/PROTOCOL.md §2.8): members only, never echoed to the sender, rate limited.
 // The client source's checks of the publish pipeline (pipeline.ts), in §2.8's order.
 import { ErrorCode, ErrorMessage, type ClientFrame } from '../../protocol/index.js';
 import { clockMs, type Connection } from '../hub/connection.js';

@@ -15,7 +15,7 @@ export class PublishCounter implements AfterPublish {
   }
 }
 
-/** Client events reach the observers' clientEvent: the client_event webhook (PROTOCOL.md §6.2) and debug mode. */
+/** Client events reach the observers' clientEvent: the client_event webhook (docs/PROTOCOL.md §6.2) and debug mode. */
 export class ClientEventReport implements AfterPublish {
   constructor(private readonly observer: ChannelObserver) {}
 

@@ -1,4 +1,4 @@
-// The one publish pipeline (PROTOCOL.md §2.8, §2.10, §5.3, §5.4): HTTP events, batch_events
+// The one publish pipeline (docs/PROTOCOL.md §2.8, §2.10, §5.3, §5.4): HTTP events, batch_events
 // items and client events (JWT publishes next) pass the same stages in the same order.
 //
 //   authorize   HTTP: the route's `auth` (src/auth/) — an app's own signature may publish on
@@ -12,7 +12,7 @@
 //
 // The checks run authorize → rate limit → validate because that is the order clients have
 // always seen: 401/403 before 429 before 400/413 (an unsigned body is never parsed), and
-// PROTOCOL.md §2.8's order for client events.
+// docs/PROTOCOL.md §2.8's order for client events.
 import { channelType, encodeEvent } from '../../protocol/index.js';
 import type { App } from '../apps/registry.js';
 import type { Engine, Publication } from '../engine/types.js';

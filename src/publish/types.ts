@@ -1,4 +1,4 @@
-// What the publish pipeline tells the code that runs after every publish (PROTOCOL.md §2.8,
+// What the publish pipeline tells the code that runs after every publish (docs/PROTOCOL.md §2.8,
 // §2.10): webhooks' client_event, metrics and the debug log today; push for offline users, the
 // debug console tap and audit register the same way.
 import type { App } from '../apps/registry.js';

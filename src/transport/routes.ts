@@ -5,7 +5,7 @@ import type { HttpAnswer, HttpReply, StreamReply } from './types.js';
 export const TEXT = 'text/plain; charset=utf-8';
 
 export type Route =
-  /** `{prefix}/app/{key}`: the WebSocket endpoint (PROTOCOL.md §1.1), only under the prefix (§10.4). */
+  /** `{prefix}/app/{key}`: the WebSocket endpoint (docs/PROTOCOL.md §1.1), only under the prefix (§10.4). */
   | { kind: 'socket'; key: string }
   /** Everything else: the HTTP API, with the prefix removed when the URL carries it. */
   | { kind: 'http'; path: string };

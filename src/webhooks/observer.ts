@@ -1,4 +1,4 @@
-// Channel life → webhook events (PROTOCOL.md §6.2, §6.4). Each call builds the event, picks the
+// Channel life → webhook events (docs/PROTOCOL.md §6.2, §6.4). Each call builds the event, picks the
 // lanes of the targets that want it and hands it to the queue: O(targets), no I/O awaited, so
 // the subscribe and publish paths never wait on webhooks.
 // channel_vacated / member_removed are held for the delay; channel_occupied / member_added for

@@ -1,6 +1,6 @@
 // File-descriptor exhaustion: more idle TCP connections than the server may have open files.
 // While they are held, the server must answer at once: `GET /up` with 200 or 503 (full), a new
-// WebSocket with connection_established or a 4100 refusal (PROTOCOL.md §1.4) — or, once the
+// WebSocket with connection_established or a 4100 refusal (docs/PROTOCOL.md §1.4) — or, once the
 // attacker holds every descriptor it may have, by refusing the TCP connection (it stopped
 // accepting rather than spinning). Not a hang, and not a socket dropped after it was accepted.
 // When the connections go, it must serve again within 5 s.

@@ -1,5 +1,5 @@
 // Floods from one client: a socket subscribing to 100,000 channels must run into a per-connection
-// limit (an in-band error, PROTOCOL.md §2.4, or a 4xxx close), and frames sent before
+// limit (an in-band error, docs/PROTOCOL.md §2.4, or a 4xxx close), and frames sent before
 // `connection_established` must not be queued without bound while the handshake waits.
 import type { Phase, PhaseContext, PhaseOutcome } from '../runner.js';
 import { Tally } from '../tally.js';

@@ -1,7 +1,7 @@
 // WebSocket frame fuzz (issue 10 part D): wrong JSON shapes at volume over a few connections,
 // then single probes for what must close the connection: invalid UTF-8 (1007, RFC 6455 §8.1)
 // and framing that breaks RFC 6455 §5 (unmasked, reserved opcodes, fragmented or oversize
-// control frames, impossible lengths). Hostile text must get in-band errors (PROTOCOL.md §2.4),
+// control frames, impossible lengths). Hostile text must get in-band errors (docs/PROTOCOL.md §2.4),
 // never an "internal error", a server-side stack trace or a dropped socket.
 import { signChannel } from '../../conformance/lib/sign.js';
 import { deepArray, textPayloads } from '../fuzz.js';
@@ -14,7 +14,7 @@ const POOL = 4000;
 const PING = textFrame('{"event":"pusher:ping","data":{}}');
 const isPong = isEvent('pusher:pong');
 const INTERNAL_ERROR = /"event":"pusher:error".*"message":"[^"]*\binternal error/i;
-/** Codes pusher-js handles as the server meant (PROTOCOL.md §1.4); 1006 and 1011 mean the server failed. */
+/** Codes pusher-js handles as the server meant (docs/PROTOCOL.md §1.4); 1006 and 1011 mean the server failed. */
 const ACCEPTABLE_CLOSE = (code: number) => code === 1000 || code === 1008 || code === 1009 || (code >= 4000 && code < 4300);
 
 function wsOptions(ctx: PhaseContext, onFrame?: (f: ServerFrame) => void) {

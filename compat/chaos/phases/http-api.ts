@@ -1,4 +1,4 @@
-// HTTP API fuzz (PROTOCOL.md §5): signatures, timestamps (`auth_timestamp=1e20`, ±9e12), bodies,
+// HTTP API fuzz (docs/PROTOCOL.md §5): signatures, timestamps (`auth_timestamp=1e20`, ±9e12), bodies,
 // methods, paths and headers, at volume over keep-alive connections; then raw-TCP probes for what
 // an HTTP client library never sends (duplicate Content-Length, HTTP/1.0, broken request lines).
 // Client input must get a 4xx with a reason (§5.8): any 5xx or a request left unanswered fails,

@@ -1,5 +1,5 @@
 // Slow consumers: sockets that stop reading on a busy channel. Once one has more than the
-// server's backpressure limit queued, it must be closed with 4100 (PROTOCOL.md §1.4: pusher-js
+// server's backpressure limit queued, it must be closed with 4100 (docs/PROTOCOL.md §1.4: pusher-js
 // reconnects after 1 s) — a drop without a Close frame (1006) looks like a network fault and
 // hides the cause. Sockets that keep reading on the same channel must get every event.
 import { Agent } from 'node:http';
@@ -91,7 +91,7 @@ async function run(ctx: PhaseContext): Promise<PhaseOutcome> {
     const code = codes.get(s);
     tally.add(code === undefined ? 'stillOpen' : `close${code}`);
     if (code === undefined) tally.problem(`slow consumer never closed after ${(BYTES_PER_SUBSCRIBER / 1048576).toFixed(0)} MB were published to it (backpressure unbounded?)`);
-    else if (code !== 4100) tally.problem(`wrong close code: slow consumer closed with ${code}, expected 4100 (PROTOCOL.md §1.4)`);
+    else if (code !== 4100) tally.problem(`wrong close code: slow consumer closed with ${code}, expected 4100 (docs/PROTOCOL.md §1.4)`);
   }
   // Every accepted event must reach a socket that keeps up.
   const expected = tally.count('published');

@@ -1,7 +1,7 @@
 // Upgrade path and header fuzz: malformed percent-escapes in the app key (`/app/%`, `%zz`,
 // `%C0%80`), odd keys, queries and headers. Every request must get an answer: an HTTP 4xx, or a
 // 101 followed by connection_established or `pusher:error` and a Close with the same 4xxx code
-// (PROTOCOL.md §1.4) — never a 5xx, a hang, or a socket dropped without a Close frame.
+// (docs/PROTOCOL.md §1.4) — never a 5xx, a hang, or a socket dropped without a Close frame.
 import type { Phase, PhaseContext, PhaseOutcome } from '../runner.js';
 import { Tally } from '../tally.js';
 import { ABNORMAL_CLOSURE, RawWs, socketIdOf } from '../wire.js';
@@ -61,7 +61,7 @@ async function run(ctx: PhaseContext): Promise<PhaseOutcome> {
       else if (v.code === ABNORMAL_CLOSURE) tally.problem('wrong close code: refused upgrade dropped without a Close frame (1006)', what);
       else {
         tally.add(`close${v.code}`);
-        if (v.code < 4000 || v.code >= 4100) tally.problem(`wrong close code: refused upgrade closed with ${v.code}, expected a 40xx code (PROTOCOL.md §1.4)`, what);
+        if (v.code < 4000 || v.code >= 4100) tally.problem(`wrong close code: refused upgrade closed with ${v.code}, expected a 40xx code (docs/PROTOCOL.md §1.4)`, what);
       }
     });
   }

@@ -1,4 +1,4 @@
-// Browser end-to-end (PROTOCOL.md §10 items 49, 116, 120–123 in headless Chromium): the stand-in
+// Browser end-to-end (docs/PROTOCOL.md §10 items 49, 116, 120–123 in headless Chromium): the stand-in
 // Laravel app serves a page that loads laravel-echo's IIFE build and pusher-js's web build (with
 // encryption) from node_modules, as a Laravel/Vite front end would, with same-origin
 // /broadcasting/auth. Each case drives the page through playwright-core and screenshots its log

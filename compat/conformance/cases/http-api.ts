@@ -1,4 +1,4 @@
-// PROTOCOL.md §10 items 86–105: HTTP API behaviour (§5.3–§5.8), exact statuses and bodies, and
+// docs/PROTOCOL.md §10 items 86–105: HTTP API behaviour (§5.3–§5.8), exact statuses and bodies, and
 // who received what. Items 104/105 drive the PHP-shape client and the real Node SDK end to end.
 import Pusher from 'pusher';
 import type { Case, CaseContext } from '../types.js';

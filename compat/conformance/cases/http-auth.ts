@@ -1,4 +1,4 @@
-// PROTOCOL.md §10 items 76–85: HTTP API request authentication (§5.2) and routing (§5.8).
+// docs/PROTOCOL.md §10 items 76–85: HTTP API request authentication (§5.2) and routing (§5.8).
 import { Skip, type Case } from '../types.js';
 import { hmacHex, md5Hex, origin, RestClient, send, stringToSign, type HttpReply } from '../lib/http-client.js';
 import { assert, assertEqual, connect, uniq } from '../lib/kit.js';

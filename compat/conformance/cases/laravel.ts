@@ -1,4 +1,4 @@
-// PROTOCOL.md §10 items 116–123: Laravel Echo 2.x (imported as ESM, pusher-js passed as
+// docs/PROTOCOL.md §10 items 116–123: Laravel Echo 2.x (imported as ESM, pusher-js passed as
 // `options.Pusher`) against the server, with a stand-in Laravel app answering /broadcasting/auth
 // and publishing through the PHP-shape client exactly as PusherBroadcaster does (§4.3, §8).
 import type { Case, CaseContext } from '../types.js';

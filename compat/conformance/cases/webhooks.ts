@@ -1,4 +1,4 @@
-// PROTOCOL.md §10 items 106–115: webhooks (§6). The server's webhook app must be configured with
+// docs/PROTOCOL.md §10 items 106–115: webhooks (§6). The server's webhook app must be configured with
 //   webhooks: [{url: "http://127.0.0.1:<webhookPort>/all"},
 //              {url: "http://127.0.0.1:<webhookPort>/only-member-added", eventTypes: ["member_added"]}]
 // and options webhookPort/webhookAppId/webhookAppKey/webhookAppSecret name it. Every case uses its

@@ -1,4 +1,4 @@
-// PROTOCOL.md §10 items 71–75: cache channels (§2.13) and subscription counts (§2.12).
+// docs/PROTOCOL.md §10 items 71–75: cache channels (§2.13) and subscription counts (§2.12).
 import type { Case, CaseContext } from '../types.js';
 import { app, assertEqual, connect, member, on, uniq } from '../lib/kit.js';
 import { once, pusherJs } from '../lib/pusher-js.js';

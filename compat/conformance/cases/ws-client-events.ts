@@ -1,4 +1,4 @@
-// PROTOCOL.md §10 items 50–60: client events (§2.8) and malformed client input.
+// docs/PROTOCOL.md §10 items 50–60: client events (§2.8) and malformed client input.
 import type { Case, CaseContext } from '../types.js';
 import { app, assert, assertEqual, connect, errorData, expectInBandError, isError, member, on, uniq } from '../lib/kit.js';
 import type { ConnectOptions, RawSocket } from '../lib/raw-socket.js';

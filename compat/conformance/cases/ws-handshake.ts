@@ -1,4 +1,4 @@
-// PROTOCOL.md §10 items 1–13: WebSocket endpoint and handshake (§1.1, §1.2, §1.4).
+// docs/PROTOCOL.md §10 items 1–13: WebSocket endpoint and handshake (§1.1, §1.2, §1.4).
 import { Skip, type Case, type CaseContext } from '../types.js';
 import { app, assert, assertEqual, connect, errorData, expectErrorThenClose, openRaw, sleep } from '../lib/kit.js';
 import { describeStates, pusherJs } from '../lib/pusher-js.js';

@@ -1,4 +1,4 @@
-// PROTOCOL.md §10 items 14–21: keep-alive and closing (§1.3, §1.4, §2.3, §2.9).
+// docs/PROTOCOL.md §10 items 14–21: keep-alive and closing (§1.3, §1.4, §2.3, §2.9).
 import type { Case, CaseContext } from '../types.js';
 import { app, assert, assertEqual, closedWithin, connect, errorData, expectErrorThenClose, openRaw, sleep, uniq } from '../lib/kit.js';
 import { describeStates, pusherJs } from '../lib/pusher-js.js';

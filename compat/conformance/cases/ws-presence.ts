@@ -1,4 +1,4 @@
-// PROTOCOL.md §10 items 31–40: presence channels (§2.5 steps 3–6, §2.7, §2.11 (c), §3 limits).
+// docs/PROTOCOL.md §10 items 31–40: presence channels (§2.5 steps 3–6, §2.7, §2.11 (c), §3 limits).
 import type { Case, CaseContext } from '../types.js';
 import { app, assert, assertEqual, connect, errorData, expectInBandError, member, on, uniq } from '../lib/kit.js';
 import type { ConnectOptions, Frame, RawSocket } from '../lib/raw-socket.js';

@@ -1,4 +1,4 @@
-// PROTOCOL.md §10 items 22–30 and 41–49: subscribing, authorization, channel names, unsubscribe,
+// docs/PROTOCOL.md §10 items 22–30 and 41–49: subscribing, authorization, channel names, unsubscribe,
 // reconnect (§2.5, §2.6, §3, §4). Presence specifics (31–40) are in ws-presence.ts.
 import type { Case, CaseContext } from '../types.js';
 import { assert, assertEqual, connect, errorData, expectInBandError, isError, member, on, sleep, uniq } from '../lib/kit.js';

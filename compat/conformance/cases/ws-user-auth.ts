@@ -1,4 +1,4 @@
-// PROTOCOL.md §10 items 61–70: user authentication, server-to-user channels, terminate and
+// docs/PROTOCOL.md §10 items 61–70: user authentication, server-to-user channels, terminate and
 // watchlist (§2.11, §2.14, §5.7).
 import type { Case, CaseContext } from '../types.js';
 import { assert, assertEqual, connect, errorData, expectErrorThenClose, isError, member, on, sleep, uniq } from '../lib/kit.js';

@@ -1,6 +1,6 @@
-// HTTP side of the conformance suite: a signer and raw REST client per PROTOCOL.md §5.2, and
+// HTTP side of the conformance suite: a signer and raw REST client per docs/PROTOCOL.md §5.2, and
 // `PhpPusher`, which reproduces the requests of pusher-http-php 7.2.6 as driven by Laravel's
-// PusherBroadcaster (PROTOCOL.md §5.2 "What the SDKs send", §5.3, §8.1) byte for byte, because
+// PusherBroadcaster (docs/PROTOCOL.md §5.2 "What the SDKs send", §5.3, §8.1) byte for byte, because
 // the PHP SDK is the publisher most production apps use and it differs from Node in ways a
 // server can trip over: `channel` vs `channels`, RFC 3986-encoded query values, `body_md5` on
 // every POST, json_encode escaping inside the data string, and "any status but 200 is an error".

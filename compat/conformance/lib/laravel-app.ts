@@ -1,6 +1,6 @@
 // A stand-in for a Laravel app, served on a free local port: /broadcasting/auth and
 // /broadcasting/user-auth answer exactly like Laravel's BroadcastController + PusherBroadcaster
-// (PROTOCOL.md §4.3), broadcasting goes through the PHP-shape client (§8.1), and one "controller"
+// (docs/PROTOCOL.md §4.3), broadcasting goes through the PHP-shape client (§8.1), and one "controller"
 // route does `broadcast(new OrderShipped($order))->toOthers()` from the X-Socket-ID header.
 // The browser cases also fetch their page and the client bundles from here.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';

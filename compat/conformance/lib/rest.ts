@@ -1,5 +1,5 @@
 // The few HTTP API calls the WebSocket cases need (trigger, terminate_connections), signed per
-// PROTOCOL.md §5.2. Own signer rather than the Node SDK because the SDK cannot put a server path
+// docs/PROTOCOL.md §5.2. Own signer rather than the Node SDK because the SDK cannot put a server path
 // prefix in front of /apps/{id} while signing the unprefixed path.
 import type { Target } from '../types.js';
 import { signedQuery } from './sign.js';

@@ -1,4 +1,4 @@
-// PROTOCOL.md §4 and §5.2 signatures, written from the spec rather than imported from src/ or
+// docs/PROTOCOL.md §4 and §5.2 signatures, written from the spec rather than imported from src/ or
 // protocol/: a black-box suite that shared the server's signer would pass a wrong signer.
 import { createHash, createHmac } from 'node:crypto';
 

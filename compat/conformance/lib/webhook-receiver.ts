@@ -1,4 +1,4 @@
-// The webhook endpoint the server under test posts to (PROTOCOL.md §6). It records every request
+// The webhook endpoint the server under test posts to (docs/PROTOCOL.md §6). It records every request
 // verbatim (headers + raw body) and can fail the first delivery of chosen channels' events so
 // retries can be observed without disturbing other cases (item 114).
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
