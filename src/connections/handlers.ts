@@ -92,7 +92,7 @@ export function socketHandlers(ctx: ServerContext, subscriptions: Subscriptions)
         work = signin(ctx, ctx.hub, connection, frame.data);
         break;
       default:
-        if (frame.event.startsWith('client-')) work = relayClientEvent(ctx, connection, frame);
+        if (frame.event.startsWith('client-')) work = relayClientEvent(ctx.pipeline, connection, frame);
         else connection.error(null, `Unsupported event ${frame.event.slice(0, 100)}`);
     }
     work?.catch((error: unknown) => {

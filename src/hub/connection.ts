@@ -11,7 +11,6 @@ import type { App } from '../apps/registry.js';
 import type { ChannelKind } from '../../protocol/channels.js';
 import type { ClientSocket } from '../transport/types.js';
 import type { AppMetrics } from '../metrics/metrics.js';
-import type { SlowConsumers } from './slow-consumers.js';
 
 export interface Subscription {
   kind: ChannelKind;
@@ -41,6 +40,12 @@ export function clockMs(): number {
 
 const NO_SUBSCRIPTIONS: ReadonlyMap<string, Subscription> = new Map();
 
+/** What a direct send consults after writing (slow-consumers.ts implements it). */
+export interface BackpressureCheck {
+  /** True when the connection was over the limit and is now closed with 4100. */
+  closeIfSlow(connection: Connection): boolean;
+}
+
 export class Connection {
   readonly socketId = newSocketId();
   app: App | undefined;
@@ -64,7 +69,7 @@ export class Connection {
 
   constructor(
     readonly socket: ClientSocket,
-    private readonly slowConsumers: SlowConsumers,
+    private readonly slowConsumers: BackpressureCheck,
   ) {}
 
   /** The handshake's last step: from here on the app and its metrics are always set. */

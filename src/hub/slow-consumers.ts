@@ -3,7 +3,7 @@
 import { ErrorCode, ErrorMessage } from '../../protocol/index.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { Connection } from './connection.js';
+import type { BackpressureCheck, Connection } from './connection.js';
 
 /**
  * uWS's own limit, as a multiple of maxBackpressureBytes. Past it uWS drops frames and cuts the
@@ -19,7 +19,7 @@ export const HARD_BACKPRESSURE_FACTOR = 8;
  * have moved any socket from under the limit to half way to uWS's cap: the 4100 Close frame is
  * then always still accepted.
  */
-export class SlowConsumers {
+export class SlowConsumers implements BackpressureCheck {
   /** Published bytes after which every socket is checked. */
   readonly sweepEveryBytes: number;
 

@@ -2,11 +2,11 @@
 // The client source's checks of the publish pipeline (pipeline.ts), in §2.8's order.
 import { ErrorCode, ErrorMessage, type ClientFrame } from '../../protocol/index.js';
 import { clockMs, type Connection } from '../hub/connection.js';
-import type { ServerContext } from '../context.js';
+import type { PublishPipeline } from './pipeline.js';
 
 const MAX_EVENT_NAME = 200;
 
-export async function relayClientEvent(ctx: ServerContext, connection: Connection, frame: ClientFrame): Promise<void> {
+export async function relayClientEvent(pipeline: PublishPipeline, connection: Connection, frame: ClientFrame): Promise<void> {
   const app = connection.app!;
   const channel = frame.channel;
   if (!app.clientEvents) {
@@ -44,7 +44,7 @@ export async function relayClientEvent(ctx: ServerContext, connection: Connectio
     connection.error(null, `Client event rejected - data larger than ${app.maxEventPayloadKb} KB`, channel);
     return;
   }
-  await ctx.pipeline.relayClientEvent(app, channel, frame.event, data, dataBytes, connection.socketId, subscription.presence?.userId);
+  await pipeline.relayClientEvent(app, channel, frame.event, data, dataBytes, connection.socketId, subscription.presence?.userId);
 }
 
 /** Fixed one-second window per connection: no timers, two numbers of state. */
