@@ -9,7 +9,7 @@ import { isIP } from 'node:net';
 import { warmUp } from './phases/frames.js';
 import { ALL_PHASES } from './phases/index.js';
 import { startDeployment, type Deployment } from './processes.js';
-import { formatPhase, runPhase, summarize, type ChaosTarget, type PhaseResult, type ProcessControl } from './runner.js';
+import { formatPhase, runPhase, summarize, totalRssKb, type ChaosTarget, type PhaseResult, type ProcessControl } from './runner.js';
 
 const USAGE = `usage: npm run chaos -- --host H --port P --app-id ID --key K --secret S [--short] [--pid PID[,PID...]]
          [--start-broadcasty] [--only REGEX] [--json FILE] [--allow-remote]
@@ -111,8 +111,9 @@ async function main(): Promise<number> {
   const results: PhaseResult[] = [];
   try {
     await warmUp({ target, short: options.short, process: control, sampleMemory: () => undefined });
+    const workingKb = totalRssKb(control?.pids() ?? []) ?? undefined;
     for (const phase of ALL_PHASES.filter((p) => !options.only || options.only.test(p.name))) {
-      const result = await runPhase(phase, target, { short: options.short, strict: options.strict, process: control, settleMs: options.settleMs ?? (options.short ? 15_000 : 60_000) });
+      const result = await runPhase(phase, target, { short: options.short, strict: options.strict, process: control, settleMs: options.settleMs ?? (options.short ? 15_000 : 60_000), workingKb });
       results.push(result);
       console.log(formatPhase(result));
       if (control?.died()) await deployment?.restartCrashed();
