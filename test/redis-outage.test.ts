@@ -112,7 +112,10 @@ describe('Redis outages', () => {
     assert.deepEqual(new Set(statuses), new Set([200]), 'every event accepted');
     const all = [...replies.keys()];
     await assertAllArrive(onB, 'queued', all, 'node B');
-    await assertAllArrive(onA, 'queued', all, 'node A');
+    // Node A delivers what it queues to its own sockets at once. An event acknowledged just before
+    // the freeze whose bus echo the reconnect cut off reaches A from the bus log after the thaw,
+    // behind those (README, "Events during a Redis outage"): complete, not necessarily in order.
+    await until(() => all.every((n) => numbersAt(onA, 'queued').includes(n)), 10_000, 'every accepted event at node A');
   });
 
   it('with outagePublish "queue" drops events older than outageQueueMs instead of sending them late, and counts them in broadcasty_outage_events_dropped_total', async () => {
