@@ -46,6 +46,8 @@ class NodeSocket<Owner> implements ClientSocket, TopicMembership, TopicMember {
   readonly joined = new Set<string>();
   /** Framed messages waiting for this turn's batch. */
   private pending: Buffer[] | undefined;
+  /** Their size: bytes this socket holds before ws even sees them, part of its backlog. */
+  private pendingBytes = 0;
 
   constructor(
     private readonly ws: WebSocket,
@@ -66,7 +68,11 @@ class NodeSocket<Owner> implements ClientSocket, TopicMembership, TopicMember {
   send(frame: string): boolean {
     if (this.isClosed || this.overHardLimit()) return false;
     // Behind published frames still waiting for the batch: queue too, to keep the order.
-    if (this.pending !== undefined) this.pending.push(encodeTextFrame(frame));
+    if (this.pending !== undefined) {
+      const bytes = encodeTextFrame(frame);
+      this.pending.push(bytes);
+      this.pendingBytes += bytes.length;
+    }
     else this.ws.send(frame);
     return true;
   }
@@ -74,6 +80,7 @@ class NodeSocket<Owner> implements ClientSocket, TopicMembership, TopicMember {
   writeFrame(bytes: Buffer): void {
     // Not OPEN: a Close already went out (the peer's, answered by ws); nothing may follow it.
     if (this.isClosed || this.ws.readyState !== this.ws.OPEN || this.overHardLimit()) return;
+    this.pendingBytes += bytes.length;
     if (this.pending !== undefined) this.pending.push(bytes);
     else {
       this.pending = [bytes];
@@ -84,6 +91,7 @@ class NodeSocket<Owner> implements ClientSocket, TopicMembership, TopicMember {
   flush(): void {
     const frames = this.pending;
     this.pending = undefined;
+    this.pendingBytes = 0;
     if (frames === undefined || this.isClosed || this.ws.readyState !== this.ws.OPEN) return;
     const socket = (this.ws as unknown as WsInternals)._socket;
     if (frames.length === 1) {
@@ -121,7 +129,7 @@ class NodeSocket<Owner> implements ClientSocket, TopicMembership, TopicMember {
   }
 
   bufferedBytes(): number {
-    return this.isClosed ? 0 : this.ws.bufferedAmount;
+    return this.isClosed ? 0 : this.ws.bufferedAmount + this.pendingBytes;
   }
 
   closed(code: number): void {
@@ -134,7 +142,7 @@ class NodeSocket<Owner> implements ClientSocket, TopicMembership, TopicMember {
 
   /** uWS's closeOnBackpressureLimit: a socket this far behind is cut, never silently skipped. */
   private overHardLimit(): boolean {
-    if (this.ws.bufferedAmount <= this.hardBackpressureBytes) return false;
+    if (this.ws.bufferedAmount + this.pendingBytes <= this.hardBackpressureBytes) return false;
     this.ws.terminate();
     this.closed(1006);
     return true;
