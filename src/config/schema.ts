@@ -22,6 +22,23 @@ export const webhookSchema = z
   })
   .strict();
 
+/**
+ * One history rule of an app: the channels it covers keep their events (docs/PROTOCOL.md §13).
+ * Retention is per channel stream (per partition when partitioned); the oldest events go first
+ * once any limit is passed.
+ */
+export const historyRuleSchema = z
+  .object({
+    /** Exact names or patterns where `*` matches any run of characters (`private-orders.*`, `presence-*`). */
+    channels: z.array(z.string().min(1).max(200)).min(1),
+    maxEvents: z.number().int().min(1).max(100_000).default(100),
+    maxAgeSeconds: seconds(1, 86_400).default(3600),
+    maxBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+    /** Independent streams per channel, chosen by the publish's partition key; 1 = unpartitioned. */
+    partitions: z.number().int().min(1).max(64).default(1),
+  })
+  .strict();
+
 export const appSchema = z
   .object({
     id: z.string().min(1),
@@ -48,9 +65,12 @@ export const appSchema = z
     watchlist: z.boolean().default(true),
     cacheTtl: seconds(1, 86400).default(1800),
     webhooks: z.array(webhookSchema).default([]),
+    /** Channels that keep history and carry stream positions; the first matching rule applies. Empty = off. */
+    history: z.array(historyRuleSchema).default([]),
   })
   .strict();
 
+export type HistoryRule = z.infer<typeof historyRuleSchema>;
 export type AppConfig = z.infer<typeof appSchema>;
 export type WebhookConfig = z.infer<typeof webhookSchema>;
 
@@ -126,8 +146,8 @@ export const serverSchema = z
     redisPrefix: z.string().min(1).regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only').default('broadcasty'),
     /** Seconds after which a silent node's presence members and sockets are removed. */
     nodeTtl: seconds(2, 3600).default(10),
-    /** Per-channel event history kept for replay (0 = off; sequence numbers are always assigned). */
-    historyLength: z.number().int().min(0).max(100000).default(0),
+    /** How long an HTTP publish's idempotency key is remembered: a repeat within it delivers nothing. */
+    idempotencyWindowSeconds: seconds(1, 86_400).default(300),
     /** Processes sharing the port (SO_REUSEPORT); more than 1 requires redisUrl. */
     workers: z.number().int().min(1).max(64).default(1),
     /** Prometheus /metrics and /usage on their own port. */

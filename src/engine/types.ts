@@ -2,21 +2,52 @@
 // rosters, signed-in users, cache entries, connection counts, stream positions. LocalEngine
 // keeps it in process; a clustered engine keeps it in Redis. Callers never know which.
 
+/** How long a history stream keeps events: the oldest go first once any limit is passed. */
+export interface Retention {
+  maxEvents: number;
+  maxAgeMs: number;
+  /** Sum of the stored frames' lengths (UTF-16 code units, as stored). */
+  maxBytes: number;
+}
+
+/** A publication to a history channel: sequenced, stored, and its frame completed with its position. */
+export interface StreamTarget {
+  /** 0 when unpartitioned. */
+  partition: number;
+  /** Frames carry `"partition"` only when the channel has more than one (docs/PROTOCOL.md §13.2). */
+  partitioned: boolean;
+  retention: Retention;
+}
+
 export interface Publication {
   appId: string;
   channel: string;
-  /** The encoded frame, built once per publish. */
+  /**
+   * The encoded frame, built once per publish. On a history channel (`stream` set) it is the
+   * frame without its closing `}`: the engine appends the position fields and the `}` once it
+   * knows the position (positionFields below; the Lua publish script does the same), so history,
+   * the bus and every subscriber get the same bytes.
+   */
   frame: string;
   /** socket_id that must not receive it (toOthers, client-event sender, presence joiner). */
   exceptSocketId?: string;
-  /** Assign a stream position (channel events); presence/count frames are not sequenced (UNSEQUENCED). */
-  sequenced: boolean;
+  /** Present on history channels only: every other publish is unsequenced and stores nothing. */
+  stream?: StreamTarget;
   /**
    * A publisher is told it succeeded (HTTP API events): while the cluster is out of reach it is
    * queued or refused (outagePublish), never delivered on this node only. Without it (client
    * events, presence and count frames) an outage delivers to this node's sockets only.
    */
   durable?: boolean;
+}
+
+/**
+ * The tail of a history channel's frame: `,"offset":N,"epoch":"E"[,"partition":P]}`. The one
+ * TypeScript twin of the publish script's Lua concatenation (redis-scripts.ts bcPublish).
+ */
+export function positionFields(position: StreamPosition, target: StreamTarget): string {
+  const partition = target.partitioned ? ',"partition":' + target.partition : '';
+  return ',"offset":' + position.offset + ',"epoch":"' + position.epoch + '"' + partition + '}';
 }
 
 /**
@@ -79,6 +110,48 @@ export interface ClusterChanges {
 export interface StreamPosition {
   offset: number;
   epoch: string;
+}
+
+/** One stored event: its offset and the complete frame subscribers got. */
+export interface HistoryEntry {
+  offset: number;
+  frame: string;
+}
+
+/** A read of one channel stream (one partition). */
+export interface HistoryRead {
+  /**
+   * The stream's current position: offset of its last publish (0 before any) and its epoch. A
+   * read creates the stream when it does not exist, so a subscriber that saw offset 0 of a new
+   * epoch can resume from it once events arrive.
+   */
+  position: StreamPosition;
+  /** Oldest offset still stored (position.offset + 1 when nothing is). */
+  first: number;
+  /** Stored events with offset >= `from`, oldest first, at most `limit`, none older than maxAgeMs. */
+  entries: HistoryEntry[];
+}
+
+/** Stored event streams of history channels (docs/PROTOCOL.md §13). */
+export interface History {
+  readHistory(appId: string, channel: string, partition: number, from: number, limit: number, retention: Retention): Promise<HistoryRead>;
+}
+
+/** What an idempotency key claim finds (docs/PROTOCOL.md §13.5). */
+export type IdempotencyClaim =
+  /** This caller owns the key now: publish, then complete (or release on failure). */
+  | { status: 'claimed' }
+  /** Another request with the key is still publishing. */
+  | { status: 'pending' }
+  /** Published before within the window: the answer it got. */
+  | { status: 'done'; answer: string };
+
+/** HTTP publish idempotency keys, cluster-wide with Redis. */
+export interface IdempotencyKeys {
+  claimIdempotencyKey(appId: string, key: string, windowMs: number): Promise<IdempotencyClaim>;
+  completeIdempotencyKey(appId: string, key: string, answer: string, windowMs: number): Promise<void>;
+  /** The publish failed: a retry may claim the key again. */
+  releaseIdempotencyKey(appId: string, key: string): Promise<void>;
 }
 
 /** What an unsequenced publish resolves to. */
@@ -151,7 +224,7 @@ export interface Quotas {
 }
 
 /** Everything counted or remembered per app besides fan-out and presence. */
-export interface Counters extends Occupancy, SignedInUsers, ChannelCache, Quotas {}
+export interface Counters extends Occupancy, SignedInUsers, ChannelCache, Quotas, History, IdempotencyKeys {}
 
 export interface Engine extends Broker, PresenceStore, Counters {
   /** A single-process engine never sees a node die and may ignore cluster changes. */

@@ -1,0 +1,54 @@
+// Which channels of an app keep history (docs/PROTOCOL.md §13): the app's rules, compiled once
+// per App object, matched once per publish or subscribe.
+import type { App } from '../apps/registry.js';
+import type { HistoryRule } from '../config/schema.js';
+import type { Retention } from '../engine/types.js';
+
+/** A history channel's settings, as the pipeline and the subscribe path need them. */
+export interface HistorySpec {
+  retention: Retention;
+  /** 1 = unpartitioned: frames carry no `partition` field. */
+  partitions: number;
+}
+
+interface CompiledRule {
+  matches: (channel: string) => boolean;
+  spec: HistorySpec;
+}
+
+/** Apps are replaced, never mutated, when their settings change: the cache follows the object. */
+const compiled = new WeakMap<App, readonly CompiledRule[]>();
+
+export function historyFor(app: App, channel: string): HistorySpec | undefined {
+  if (app.history.length === 0) return undefined;
+  let rules = compiled.get(app);
+  if (rules === undefined) compiled.set(app, (rules = app.history.map(compile)));
+  for (const rule of rules) if (rule.matches(channel)) return rule.spec;
+  return undefined;
+}
+
+/**
+ * The partition a publish goes to: its partition key hashed (FNV-1a), so one key always lands in
+ * one partition and keeps its order; no key → partition 0.
+ */
+export function partitionOf(spec: HistorySpec, partitionKey: string | undefined): number {
+  if (spec.partitions === 1 || partitionKey === undefined) return 0;
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < partitionKey.length; i++) hash = Math.imul(hash ^ partitionKey.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % spec.partitions;
+}
+
+function compile(rule: HistoryRule): CompiledRule {
+  const spec: HistorySpec = {
+    retention: { maxEvents: rule.maxEvents, maxAgeMs: rule.maxAgeSeconds * 1000, maxBytes: rule.maxBytes },
+    partitions: rule.partitions,
+  };
+  const exact = new Set(rule.channels.filter((p) => !p.includes('*')));
+  const patterns = rule.channels.filter((p) => p.includes('*')).map(patternRegExp);
+  return { spec, matches: (channel) => exact.has(channel) || patterns.some((re) => re.test(channel)) };
+}
+
+function patternRegExp(pattern: string): RegExp {
+  const escaped = pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(`^${escaped.join('.*')}$`);
+}
