@@ -4,5 +4,5 @@
 import type { Engine } from '../engine/types.js';
 
 export function announce(broker: Pick<Engine, 'publish'>, appId: string, channel: string, frame: string, exceptSocketId?: string): Promise<unknown> {
-  return broker.publish({ appId, channel, frame, exceptSocketId, sequenced: false });
+  return broker.publish({ appId, channel, frame, exceptSocketId });
 }

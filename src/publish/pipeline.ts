@@ -28,6 +28,8 @@ export interface ServerEvent {
   dataBytes: number;
   channels: string[];
   socketId?: string;
+  /** Chooses the partition on partitioned history channels (docs/PROTOCOL.md §13.4). */
+  partitionKey?: string;
 }
 
 /** The actor of HTTP API publishes: the app itself, proven by its secret. */
@@ -40,7 +42,6 @@ const APP_ACTOR = 'app';
 class ChannelPublish implements Publication, PublishedEvent {
   readonly appId: string;
   readonly frame: string;
-  readonly sequenced = true;
   /** Publishers that wait for an answer (the HTTP API) are never served a this-node-only delivery during a Redis outage. */
   readonly durable: boolean;
   position!: Position;

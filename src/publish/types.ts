@@ -7,6 +7,17 @@ import type { Engine } from '../engine/types.js';
 /** Whatever the engine answers a publish with: read in one place, PublishPipeline.deliver. */
 export type Position = Awaited<ReturnType<Engine['publish']>>;
 
+/** A history channel's position after a publish, as HTTP answers carry it (docs/PROTOCOL.md §13.4). */
+export interface WirePosition {
+  offset: number;
+  epoch: string;
+  /** Only on partitioned channels. */
+  partition?: number;
+}
+
+/** channel → position, for the history channels of one published event (empty without any). */
+export type PublishPositions = Record<string, WirePosition>;
+
 /** Who published: the HTTP API (events and batch_events) or a socket's client-* frame. */
 export type PublishSource = 'http' | 'client';
 
