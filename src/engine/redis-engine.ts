@@ -16,7 +16,22 @@ import { counter, decodeMember, encodeMember, RedisKeys } from './redis-keys.js'
 import { ClusterNode } from './redis-node.js';
 import { StallProbe } from './redis-probe.js';
 import { defineScripts, type Scripts } from './redis-scripts.js';
-import type { CachedEvent, ClusterChanges, Engine, EngineHooks, LocalDelivery, PresenceJoin, PresenceMember, Publication, StreamPosition } from './types.js';
+import { STREAM_IDLE_MS } from './streams.js';
+import type {
+  CachedEvent,
+  ClusterChanges,
+  Engine,
+  EngineHooks,
+  HistoryEntry,
+  HistoryRead,
+  IdempotencyClaim,
+  LocalDelivery,
+  PresenceJoin,
+  PresenceMember,
+  Publication,
+  Retention,
+  StreamPosition,
+} from './types.js';
 
 /** How long start() waits for Redis before serving degraded (ioredis keeps retrying). */
 const STARTUP_WAIT_MS = 5000;
@@ -203,6 +218,44 @@ export class RedisEngine implements Engine {
 
   publish(p: Publication): Promise<StreamPosition> {
     return this.broker.publish(p);
+  }
+
+  async readHistory(appId: string, channel: string, partition: number, from: number, limit: number, retention: Retention): Promise<HistoryRead> {
+    return this.viaRedis(
+      async () => {
+        const args = [this.keys.prefix, appId, channel, partition, from, limit, retention.maxEvents, retention.maxBytes, retention.maxAgeMs, STREAM_IDLE_MS / 1000];
+        const [offset, epoch, first, flat] = (await this.scripts.bcReadHistory(...args)) as [number, string, number, (number | string)[]];
+        const entries: HistoryEntry[] = [];
+        for (let i = 0; i < flat.length; i += 2) entries.push({ offset: flat[i] as number, frame: flat[i + 1] as string });
+        return { position: { offset, epoch }, first, entries };
+      },
+      () => this.local.readHistory(appId, channel, partition, from, limit, retention),
+    );
+  }
+
+  async claimIdempotencyKey(appId: string, key: string, windowMs: number): Promise<IdempotencyClaim> {
+    return this.viaRedis(
+      async () => {
+        const [claimed, held] = (await this.scripts.bcClaimIdempotencyKey(this.keys.prefix, appId, key, windowMs)) as [1] | [0, string];
+        if (claimed === 1) return { status: 'claimed' };
+        return held === 'p' ? { status: 'pending' } : { status: 'done', answer: held };
+      },
+      () => this.local.claimIdempotencyKey(appId, key, windowMs),
+    );
+  }
+
+  async completeIdempotencyKey(appId: string, key: string, answer: string, windowMs: number): Promise<void> {
+    await this.viaRedis(
+      async () => void (await this.cmd.set(this.keys.app(appId, 'idem', key), answer, 'PX', windowMs, 'XX')),
+      () => this.local.completeIdempotencyKey(appId, key, answer, windowMs),
+    );
+  }
+
+  async releaseIdempotencyKey(appId: string, key: string): Promise<void> {
+    await this.viaRedis(
+      async () => void (await this.cmd.del(this.keys.app(appId, 'idem', key))),
+      () => this.local.releaseIdempotencyKey(appId, key),
+    );
   }
 
   async addSubscription(appId: string, channel: string, socketId: string): Promise<number> {
