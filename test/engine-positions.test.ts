@@ -143,5 +143,5 @@ describeEngines(
       assert.notEqual(back.epoch, second.epoch);
     });
   },
-    ['RedisEngine'],
-  );
+  ['RedisEngine'],
+);
