@@ -1,7 +1,8 @@
 // RedisEngine: many processes and machines behave as one Pusher server. Shared state is per-node
 // counters plus cluster-wide totals in Redis (layout: redis-keys.ts), changed only by Lua scripts
 // (redis-scripts.ts); publishes (redis-broker.ts) ride a per-app pub/sub bus (redis-bus.ts); node
-// liveness and crash cleanup live in redis-node.ts. This node's own state is also kept in a
+// liveness and crash cleanup live in redis-node.ts, history reads and idempotency keys in
+// redis-history.ts. This node's own state is also kept in a
 // LocalEngine: it answers while Redis is out of reach and is what the node re-registers when
 // Redis is back.
 import { hostname } from 'node:os';
@@ -11,18 +12,17 @@ import type { Logger } from '../logger.js';
 import { connectRedis } from '../redis/connect.js';
 import { LocalEngine } from './local.js';
 import { RedisBroker } from './redis-broker.js';
+import { RedisHistory } from './redis-history.js';
 import { Bus, terminateMessage } from './redis-bus.js';
 import { counter, decodeMember, encodeMember, RedisKeys } from './redis-keys.js';
 import { ClusterNode } from './redis-node.js';
 import { StallProbe } from './redis-probe.js';
 import { defineScripts, type Scripts } from './redis-scripts.js';
-import { STREAM_IDLE_MS } from './streams.js';
 import type {
   CachedEvent,
   ClusterChanges,
   Engine,
   EngineHooks,
-  HistoryEntry,
   HistoryRead,
   IdempotencyClaim,
   LocalDelivery,
@@ -74,6 +74,7 @@ export class RedisEngine implements Engine {
   private readonly local = new LocalEngine();
   private readonly probe: StallProbe;
   private readonly broker: RedisBroker;
+  private readonly history: RedisHistory;
   private changes: ClusterChanges | undefined;
   /** Both connections ready and every app's bus subscribed. */
   private linked = false;
@@ -97,6 +98,7 @@ export class RedisEngine implements Engine {
     this.node = new ClusterNode(this.cmd, this.scripts, this.keys, config.nodeTtl, this.local, announcer, log);
     const link = { linked: () => this.linked, failed: (error: unknown) => this.failed(error) };
     this.broker = new RedisBroker(this.scripts, this.keys, config, this.local, link, this.node.base, log, hooks);
+    this.history = new RedisHistory(this.cmd, this.scripts, this.keys, this.local, (shared, local) => this.viaRedis(shared, local));
     this.bus = new Bus(this.sub, this.cmd, this.keys, this.node.base, log, () => this.linkChanged());
     // On the bus connection: no long pipeline (a restore, an outbox flush) sits ahead of its PING.
     this.probe = new StallProbe(this.sub, PROBE_INTERVAL_MS, STALL_MS, () => this.stalled(`Redis did not answer a PING within ${STALL_MS} ms`));
@@ -220,42 +222,20 @@ export class RedisEngine implements Engine {
     return this.broker.publish(p);
   }
 
-  async readHistory(appId: string, channel: string, partition: number, from: number, limit: number, retention: Retention): Promise<HistoryRead> {
-    return this.viaRedis(
-      async () => {
-        const args = [this.keys.prefix, appId, channel, partition, from, limit, retention.maxEvents, retention.maxBytes, retention.maxAgeMs, STREAM_IDLE_MS / 1000];
-        const [offset, epoch, first, flat] = (await this.scripts.bcReadHistory(...args)) as [number, string, number, (number | string)[]];
-        const entries: HistoryEntry[] = [];
-        for (let i = 0; i < flat.length; i += 2) entries.push({ offset: flat[i] as number, frame: flat[i + 1] as string });
-        return { position: { offset, epoch }, first, entries };
-      },
-      () => this.local.readHistory(appId, channel, partition, from, limit, retention),
-    );
+  readHistory(appId: string, channel: string, partition: number, from: number, limit: number, retention: Retention): Promise<HistoryRead> {
+    return this.history.readHistory(appId, channel, partition, from, limit, retention);
   }
 
-  async claimIdempotencyKey(appId: string, key: string, windowMs: number): Promise<IdempotencyClaim> {
-    return this.viaRedis(
-      async () => {
-        const [claimed, held] = (await this.scripts.bcClaimIdempotencyKey(this.keys.prefix, appId, key, windowMs)) as [1] | [0, string];
-        if (claimed === 1) return { status: 'claimed' };
-        return held === 'p' ? { status: 'pending' } : { status: 'done', answer: held };
-      },
-      () => this.local.claimIdempotencyKey(appId, key, windowMs),
-    );
+  claimIdempotencyKey(appId: string, key: string, windowMs: number): Promise<IdempotencyClaim> {
+    return this.history.claimIdempotencyKey(appId, key, windowMs);
   }
 
-  async completeIdempotencyKey(appId: string, key: string, answer: string, windowMs: number): Promise<void> {
-    await this.viaRedis(
-      async () => void (await this.cmd.set(this.keys.app(appId, 'idem', key), answer, 'PX', windowMs, 'XX')),
-      () => this.local.completeIdempotencyKey(appId, key, answer, windowMs),
-    );
+  completeIdempotencyKey(appId: string, key: string, answer: string, windowMs: number): Promise<void> {
+    return this.history.completeIdempotencyKey(appId, key, answer, windowMs);
   }
 
-  async releaseIdempotencyKey(appId: string, key: string): Promise<void> {
-    await this.viaRedis(
-      async () => void (await this.cmd.del(this.keys.app(appId, 'idem', key))),
-      () => this.local.releaseIdempotencyKey(appId, key),
-    );
+  releaseIdempotencyKey(appId: string, key: string): Promise<void> {
+    return this.history.releaseIdempotencyKey(appId, key);
   }
 
   async addSubscription(appId: string, channel: string, socketId: string): Promise<number> {
