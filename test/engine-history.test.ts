@@ -138,6 +138,18 @@ describeEngines(
       assert.deepEqual(await a.engine.claimIdempotencyKey(APP_ID, 'failed-job', 60_000), { status: 'claimed' });
     });
 
+    it('a stream hash left by the version that sequenced every channel (no bytes, old entries) starts a new epoch', async () => {
+      const node = await h.start();
+      const { client } = h.redis()!;
+      await client.hset('{broadcasty}:app:app-id:stream:upgraded', 'offset', 5, 'epoch', '1700000000000000');
+      await client.xadd('{broadcasty}:app:app-id:history:upgraded', '5-0', 'frame', '{"event":"old"}');
+      const position = await node.engine.publish(publication('upgraded', '1', target()));
+      assert.equal(position.offset, 1);
+      assert.notEqual(position.epoch, '1700000000000000');
+      const read = await node.engine.readHistory(APP_ID, 'upgraded', 0, 1, 100, LONG);
+      assert.deepEqual(read.entries, [{ offset: 1, frame: `{"event":"e","data":"1","channel":"upgraded","offset":1,"epoch":"${position.epoch}"}` }]);
+    });
+
     it('keys live under the deployment prefix: stream hash, history stream and idempotency key', async () => {
       const node = await h.start();
       const { client } = h.redis()!;
