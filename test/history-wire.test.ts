@@ -9,7 +9,7 @@ import { ChannelReader, startHistoryServer, type PositionedFrame } from './suppo
 import { RawClient } from './support/in-process.js';
 
 const RULES = [
-  { channels: ['orders', 'private-orders.*', 'presence-room'] },
+  { channels: ['orders', 'private-orders.*', 'presence-room', '__proto__'] },
   { channels: ['short'], maxEvents: 5 },
   { channels: ['parts'], partitions: 4 },
 ];
@@ -95,6 +95,9 @@ function describeWire(transport: string): void {
       const [[channel, position]] = Object.entries(batch[1]);
       assert.equal(channel, 'parts');
       assert.equal(typeof position.partition, 'number');
+      const proto = await server.ctx.pipeline.publishEvent(app, { name: 'e', data: 'p', dataBytes: 1, channels: ['__proto__'] });
+      assert.equal(JSON.stringify(proto), `{"__proto__":${JSON.stringify(proto['__proto__'])}}`);
+      assert.equal(proto['__proto__'].offset, 1);
       reader.client.close();
     });
 
@@ -253,7 +256,7 @@ describe('bad resume data', () => {
 
   const cases: [string, string, unknown, string][] = [
     ['a string', 'orders', 'x', 'data.resume must be an object or an array, got string'],
-    ['null epoch type', 'orders', { epoch: 5, offset: 1 }, 'data.resume.epoch must be a string, got number'],
+    ['an epoch of the wrong type', 'orders', { epoch: 5, offset: 1 }, 'data.resume.epoch must be a string, got number'],
     ['a missing offset', 'orders', { epoch: 'e' }, 'data.resume.offset is required (number)'],
     ['a negative offset', 'orders', { epoch: 'e', offset: -1 }, 'data.resume.offset must be at least 0'],
     ['a fractional offset', 'orders', { epoch: 'e', offset: 1.5 }, 'data.resume.offset must be an integer, got float'],
