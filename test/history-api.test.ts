@@ -247,7 +247,8 @@ describe('history: GET /apps/{id}/channels/{channel}/history (LocalEngine)', () 
 
   it('needs the app\'s signature: unsigned or tampered → 401', async () => {
     const unsigned = await readHistory(port, 'orders', {}, { signed: false });
-    assert.deepEqual([unsigned.status, unsigned.body], [401, 'Version required']);
+    assert.equal(unsigned.status, 401);
+    assert.match(unsigned.body, /^Version required/);
     const path = `/apps/${APP.id}/channels/orders/history`;
     const query = signRequest({ method: 'GET', path, key: APP.key, secret: APP.secret, query: { limit: '5' } }).replace('limit=5', 'limit=6');
     const tampered = await fetch(`http://127.0.0.1:${port}${path}?${query}`);
