@@ -75,6 +75,10 @@ describeEngines('history', (h) => {
     await node.engine.publish(publication('pages', '11', target(retention({ maxEvents: 5 }))));
     assert.deepEqual(await page(1, 100), [7, 8, 9, 10, 11], 'a read from before `first` starts at `first`');
     assert.equal((await node.engine.readHistory(APP_ID, 'pages', 0, 1, 1, LONG)).first, 7);
+    const positionOnly = await node.engine.readHistory(APP_ID, 'pages', 0, 1, 0, LONG);
+    assert.deepEqual(positionOnly.entries, [], 'limit 0 reads the position only');
+    assert.equal(positionOnly.position.offset, 11);
+    assert.equal(positionOnly.position.epoch, read.position.epoch, 'a position-only read of a stored stream keeps its epoch');
   });
 
   it('a read creates a missing stream: offset 0 of an epoch the first publish keeps', async () => {

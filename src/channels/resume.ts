@@ -67,9 +67,8 @@ export class HistoryCatchUp implements LiveFilter {
     const partitions = await Promise.all(
       Array.from({ length: spec.partitions }, async (_, index): Promise<Partition> => {
         const point = points?.find((p) => p.partition === index);
-        // Without a resume point only the position is wanted: read from past any offset.
-        const from = point === undefined ? Number.MAX_SAFE_INTEGER : point.offset + 1;
-        const read = await history.readHistory(appId, channel, index, from, REPLAY_PAGE, spec.retention);
+        // Without a resume point only the position is wanted: a read of no entries.
+        const read = await history.readHistory(appId, channel, index, (point?.offset ?? 0) + 1, point === undefined ? 0 : REPLAY_PAGE, spec.retention);
         return { index, read, point, epoch: read.position.epoch, sent: read.position.offset, passed: false };
       }),
     );

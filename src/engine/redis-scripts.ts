@@ -189,10 +189,13 @@ local offset = tonumber(redis.call('HGET', stream, 'offset'))
 local first = offset + 1
 local oldest = redis.call('XRANGE', history, '-', '+', 'COUNT', 1)[1]
 if oldest then first = entry_offset(oldest) end
-local entries = {}
-for _, entry in ipairs(redis.call('XRANGE', history, ARGV[5] .. '-0', '+', 'COUNT', tonumber(ARGV[6]))) do
-  entries[#entries + 1] = entry_offset(entry)
-  entries[#entries + 1] = entry[2][2]
+local entries, limit = {}, tonumber(ARGV[6])
+-- XRANGE with COUNT 0 answers nil, not an empty list: a position-only read skips it.
+if limit > 0 then
+  for _, entry in ipairs(redis.call('XRANGE', history, ARGV[5] .. '-0', '+', 'COUNT', limit)) do
+    entries[#entries + 1] = entry_offset(entry)
+    entries[#entries + 1] = entry[2][2]
+  end
 end
 return {offset, epoch, first, entries}`),
 
