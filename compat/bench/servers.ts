@@ -250,6 +250,14 @@ export function readUserCpuMs(pid: number | undefined): number | null {
   return sumOverTree(pid, (stat) => (Number(statFields(stat)[11]) * 1000) / USER_HZ, 'stat');
 }
 
+/** User + kernel CPU ms (utime + stime) used so far by a process and its descendants, or null. */
+export function readCpuMs(pid: number | undefined): number | null {
+  return sumOverTree(pid, (stat) => {
+    const fields = statFields(stat);
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ;
+  }, 'stat');
+}
+
 /** The fields of /proc/PID/stat after the parenthesised command name (which may hold spaces): [0] is state. */
 function statFields(stat: string): string[] {
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
