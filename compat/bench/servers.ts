@@ -176,9 +176,11 @@ function buildBroadcasty(): string {
   return builtBroadcasty;
 }
 
-export async function startLimitServer(): Promise<Target> {
+/** The bare limit server; `verifySignatures`: the variant that also checks each publish's signature (label `limit+sig`). */
+export async function startLimitServer(options: { verifySignatures?: boolean } = {}): Promise<Target> {
   const port = await freePort();
-  return startServer('limit', buildLimitServer(), ['--port', String(port)], port, { ...DEV_APP });
+  const args = ['--port', String(port), ...(options.verifySignatures ? ['--verify-signatures', '--key', DEV_APP.key, '--secret', DEV_APP.secret] : [])];
+  return startServer(options.verifySignatures ? 'limit+sig' : 'limit', buildLimitServer(), args, port, { ...DEV_APP });
 }
 
 export const broadcastyCli = join(REPO_ROOT, 'src', 'cli.ts');
