@@ -101,6 +101,13 @@ export class Metrics {
     this.perAppCounter('broadcasty_http_requests_total', 'HTTP API requests', 'httpRequests');
     // Not a prom-client class: the registry only reads name, help, type and the values.
     this.registry.registerMetric(new LatencyHistogram('broadcasty_publish_latency_seconds', 'From an HTTP publish arriving to its frames being handed to fan-out', this.perAppList) as unknown as Metric);
+  }
+
+  /**
+   * Node's process metrics (memory, CPU, event-loop lag, GC), only once something scrapes: they
+   * bring a 10 ms event-loop-delay timer and an observer with a labelled histogram per GC.
+   */
+  collectProcessMetrics(): void {
     collectDefaultMetrics({ register: this.registry, prefix: 'broadcasty_' });
   }
 
