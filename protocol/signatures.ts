@@ -2,11 +2,6 @@
 // over the exact bytes received. Tokens are "<app_key>:<hex>".
 import { createHash, hash, timingSafeEqual } from 'node:crypto';
 
-/** Lowercase hex HMAC-SHA256 of the message's UTF-8 bytes. */
-export function hmacHex(secret: string, message: string): string {
-  return hmacSha256(secret, message).toString('hex');
-}
-
 export function md5Hex(body: string | Uint8Array): string {
   return hash('md5', body, 'hex');
 }
@@ -39,27 +34,28 @@ function padsFor(secret: string): Pads {
   return pads;
 }
 
-/** Holds inner pad + message; grown for a longer message, never shrunk. */
-let scratch = Buffer.allocUnsafe(4096);
+/** Inner pad + message for every message up to ~5 KB (query strings, channel auth); longer ones get their own. */
+const scratch = Buffer.allocUnsafe(16 * 1024);
 
 /**
- * HMAC-SHA256 from two one-shot hashes over the cached pads. createHmac builds a stream object
- * with a native handle per call: on the HTTP API's hot path that object cost more than both hashes.
+ * Lowercase hex HMAC-SHA256 of the message's UTF-8 bytes, from two one-shot hashes over the
+ * secret's cached pads: createHmac builds a stream object with a native handle per call, which
+ * on the HTTP API's hot path cost more than both hashes.
  */
-function hmacSha256(secret: string, message: string): Buffer {
+export function hmacHex(secret: string, message: string): string {
   const pads = padsFor(secret);
   const most = BLOCK + message.length * 3;
-  if (scratch.length < most) scratch = Buffer.allocUnsafe(most);
-  pads.inner.copy(scratch, 0);
-  const length = BLOCK + scratch.write(message, BLOCK, 'utf8');
-  hash('sha256', scratch.subarray(0, length), 'buffer').copy(pads.outer, BLOCK);
-  return hash('sha256', pads.outer, 'buffer');
+  const inner = most <= scratch.length ? scratch : Buffer.allocUnsafe(most);
+  pads.inner.copy(inner, 0);
+  const length = BLOCK + inner.write(message, BLOCK, 'utf8');
+  hash('sha256', inner.subarray(0, length), 'buffer').copy(pads.outer, BLOCK);
+  return hash('sha256', pads.outer, 'hex');
 }
 
 /** Constant-time check of a lowercase hex HMAC-SHA256 against the one computed here. */
 export function hmacMatches(secret: string, message: string, givenHex: string): boolean {
   if (givenHex.length !== DIGEST * 2) return false;
-  const expected = hmacSha256(secret, message).toString('hex');
+  const expected = hmacHex(secret, message);
   // Every character compared whatever differs: no early exit to time.
   let difference = 0;
   for (let i = 0; i < expected.length; i++) difference |= expected.charCodeAt(i) ^ givenHex.charCodeAt(i);
