@@ -1,5 +1,6 @@
 // protocol/ against the test vectors of docs/PROTOCOL.md §4.1 and §5.2.
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import {
   channelNameError,
@@ -8,6 +9,7 @@ import {
   encodeEvent,
   encryptedSharedSecret,
   hmacHex,
+  hmacMatches,
   parseClientFrame,
   parseQuery,
   signChannel,
@@ -41,6 +43,21 @@ describe('auth signatures (§4.1 vectors)', () => {
   for (const [input, expected] of vectors) {
     it(`signs ${input}`, () => assert.equal(hmacHex(SECRET, input), expected));
   }
+
+  it('signs as node:crypto HMAC-SHA256 does for secrets around the 64-byte block and messages past the scratch buffer', () => {
+    const secrets = ['', 'k', 'é-sécret', 'x'.repeat(63), 'y'.repeat(64), 'z'.repeat(65), 'ü'.repeat(40)];
+    const messages = ['', 'POST\n/apps/1/events\nauth_key=k', '€'.repeat(2000), 'm'.repeat(9000)];
+    for (const secret of secrets) {
+      for (const message of messages) {
+        const expected = createHmac('sha256', secret).update(message, 'utf8').digest('hex');
+        assert.equal(hmacHex(secret, message), expected, `secret of ${secret.length} chars, message of ${message.length}`);
+        assert.equal(hmacMatches(secret, message, expected), true);
+        assert.equal(hmacMatches(secret, message, expected.toUpperCase()), false, 'uppercase hex is not the signature');
+        assert.equal(hmacMatches(secret, message, expected.slice(0, 63)), false);
+        assert.equal(hmacMatches(secret, message, `${expected.slice(0, 63)}${expected.endsWith('0') ? '1' : '0'}`), false);
+      }
+    }
+  });
 
   it('builds tokens for private, presence and user strings', () => {
     assert.equal(signChannel(KEY, SECRET, '1234.1234', 'private-foobar'), `${KEY}:${vectors[0][1]}`);

@@ -1,6 +1,10 @@
 // The "limit": the least a Pusher-compatible server on uWebSockets.js can do for the bench
 // scenarios — no signature checks, no validation, no limits. Whatever Broadcasty costs on
-// top of this is the price of the protocol features. Usage: tsx limit-server.ts --port P [--host H]
+// top of this is the price of the protocol features. With --verify-signatures it also checks
+// each POST /events signature (HMAC-SHA256 of method, path and sorted query, body_md5, 600 s
+// clock window) and answers 401 otherwise: the least any server that must not publish unsigned
+// events does. Usage: tsx limit-server.ts --port P [--host H] [--verify-signatures --key K --secret S]
+import { createHash, createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,9 +26,18 @@ const uws = ((): typeof uWS => {
   }
 })();
 
-const { values } = parseArgs({ options: { port: { type: 'string', default: '6002' }, host: { type: 'string', default: '127.0.0.1' } } });
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string', default: '6002' },
+    host: { type: 'string', default: '127.0.0.1' },
+    'verify-signatures': { type: 'boolean', default: false },
+    key: { type: 'string', default: 'app-key' },
+    secret: { type: 'string', default: 'app-secret' },
+  },
+});
 const host = values.host!;
 const port = Number(values.port);
+const verifySignatures = values['verify-signatures']!;
 
 interface Client {
   socketId: string;
@@ -128,16 +141,39 @@ app.ws<Client>('/app/:key', {
   },
 });
 
-app.post('/apps/:id/events', (res) => {
+/** The Pusher REST signature (PROTOCOL §5.2), written plainly: true when the request may publish. */
+function signed(path: string, rawQuery: string, body: Buffer): boolean {
+  const params = new Map<string, string>();
+  for (const part of rawQuery.split('&')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) params.set(part.slice(0, eq).toLowerCase(), decodeURIComponent(part.slice(eq + 1)));
+  }
+  const signature = params.get('auth_signature');
+  if (params.get('auth_key') !== values.key || signature === undefined) return false;
+  if (Math.abs(Date.now() / 1000 - Number(params.get('auth_timestamp'))) >= 600) return false;
+  if (body.length > 0 && params.get('body_md5') !== createHash('md5').update(body).digest('hex')) return false;
+  params.delete('auth_signature');
+  const query = [...params.keys()].sort().map((k) => `${k}=${params.get(k)}`).join('&');
+  return createHmac('sha256', values.secret!).update(`POST\n${path}\n${query}`).digest('hex') === signature;
+}
+
+app.post('/apps/:id/events', (res, req) => {
   let aborted = false;
   const chunks: Buffer[] = [];
+  const path = verifySignatures ? req.getUrl() : '';
+  const query = verifySignatures ? req.getQuery() ?? '' : '';
   res.onAborted(() => (aborted = true));
   res.onData((chunk, isLast) => {
     chunks.push(Buffer.from(chunk.slice(0))); // uWS reuses the chunk's memory after this callback
     if (!isLast || aborted) return;
     let status = '200 OK';
     try {
-      const body = JSON.parse(Buffer.concat(chunks).toString()) as { name: string; data: string; channels?: string[]; channel?: string };
+      const raw = Buffer.concat(chunks);
+      if (verifySignatures && !signed(path, query, raw)) {
+        res.cork(() => res.writeStatus('401 Unauthorized').end('Invalid signature'));
+        return;
+      }
+      const body = JSON.parse(raw.toString()) as { name: string; data: string; channels?: string[]; channel?: string };
       // One frame built per channel, then one native publish fan-out.
       for (const channel of body.channels ?? [body.channel ?? '']) app.publish(channel, frame(body.name, channel, body.data));
     } catch {
@@ -159,7 +195,7 @@ app.listen(host, port, (listenSocket) => {
     console.error(`limit server: cannot listen on ${host}:${port}`);
     process.exit(1);
   }
-  console.log(`Limit server listening on http://${host}:${port}`);
+  console.log(`Limit server${verifySignatures ? ' (signatures checked)' : ''} listening on http://${host}:${port}`);
   const stop = (): void => {
     uws.us_listen_socket_close(listenSocket);
     process.exit(0);

@@ -70,7 +70,7 @@ export function compare(limit: ScenarioResult, target: ScenarioResult): Comparis
 
 export function renderComparison(c: Comparison): string {
   const columns = c.target.columns.filter((col) => col.better !== 'exact');
-  const headers = [`${c.scenario}: ${c.target.target} / limit`, ...columns.map((col) => `${col.title} ${col.better === 'higher' ? '↑' : '↓'}`)];
+  const headers = [`${c.scenario}: ${c.target.target} / ${c.limit.target}`, ...columns.map((col) => `${col.title} ${col.better === 'higher' ? '↑' : '↓'}`)];
   const rows = Object.entries(c.ratios).map(([label, values]) => [label, ...columns.map((col) => (values[col.key] == null ? '—' : `${values[col.key]!.toFixed(2)}×`))]);
   return `${table(headers, rows)}\n  (↑ higher is better: ratio < 1 = slower than the limit; ↓ lower is better: ratio > 1 = costlier)`;
 }

@@ -49,6 +49,15 @@ export async function runAgainst(pool: Pool, target: Target, opts: BenchOptions,
   return results;
 }
 
+async function runAgainstLimit(pool: Pool, opts: BenchOptions, hooks: Hooks, variant: { verifySignatures?: boolean }): Promise<ScenarioResult[]> {
+  const limit = await startLimitServer(variant);
+  try {
+    return await runAgainst(pool, limit, opts, hooks);
+  } finally {
+    await limit.stop?.();
+  }
+}
+
 /** The target named on the command line, or a Broadcasty this run starts (--start-broadcasty). */
 export async function resolveTarget(opts: BenchOptions): Promise<Target> {
   if (opts.startBroadcasty) return startBroadcasty();
@@ -68,12 +77,9 @@ export async function runBench(opts: BenchOptions, hooks: Hooks): Promise<BenchR
   try {
     let limitResults: ScenarioResult[] = [];
     if (opts.vsLimit || opts.limitOnly) {
-      const limit = await startLimitServer();
-      try {
-        limitResults = await runAgainst(pool, limit, opts, hooks);
-      } finally {
-        await limit.stop?.();
-      }
+      limitResults = await runAgainstLimit(pool, opts, hooks, {});
+      // HTTP publishing is compared with a limit that also checks signatures: what no real server may skip.
+      if (opts.scenarios.includes('publish')) limitResults.push(...(await runAgainstLimit(pool, { ...opts, scenarios: ['publish'] }, hooks, { verifySignatures: true })));
       report.results.push(...limitResults);
     }
     if (opts.limitOnly) return report;
@@ -82,8 +88,9 @@ export async function runBench(opts: BenchOptions, hooks: Hooks): Promise<BenchR
         const targetResults = await runAgainst(pool, target, opts, hooks);
         report.results.push(...targetResults);
         for (const result of targetResults) {
-          const base = limitResults.find((r) => r.scenario === result.scenario);
-          if (base && result.rows.length > 0) report.comparisons.push(compare(base, result));
+          for (const base of limitResults.filter((r) => r.scenario === result.scenario)) {
+            if (result.rows.length > 0) report.comparisons.push(compare(base, result));
+          }
         }
       } finally {
         await target.stop?.();

@@ -176,9 +176,11 @@ function buildBroadcasty(): string {
   return builtBroadcasty;
 }
 
-export async function startLimitServer(): Promise<Target> {
+/** The bare limit server; `verifySignatures`: the variant that also checks each publish's signature (label `limit+sig`). */
+export async function startLimitServer(options: { verifySignatures?: boolean } = {}): Promise<Target> {
   const port = await freePort();
-  return startServer('limit', buildLimitServer(), ['--port', String(port)], port, { ...DEV_APP });
+  const args = ['--port', String(port), ...(options.verifySignatures ? ['--verify-signatures', '--key', DEV_APP.key, '--secret', DEV_APP.secret] : [])];
+  return startServer(options.verifySignatures ? 'limit+sig' : 'limit', buildLimitServer(), args, port, { ...DEV_APP });
 }
 
 export const broadcastyCli = join(REPO_ROOT, 'src', 'cli.ts');
@@ -248,6 +250,14 @@ const USER_HZ = 100;
 /** User-space CPU ms used so far by a process and its descendants, or null. */
 export function readUserCpuMs(pid: number | undefined): number | null {
   return sumOverTree(pid, (stat) => (Number(statFields(stat)[11]) * 1000) / USER_HZ, 'stat');
+}
+
+/** User + kernel CPU ms (utime + stime) used so far by a process and its descendants, or null. */
+export function readCpuMs(pid: number | undefined): number | null {
+  return sumOverTree(pid, (stat) => {
+    const fields = statFields(stat);
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ;
+  }, 'stat');
 }
 
 /** The fields of /proc/PID/stat after the parenthesised command name (which may hold spaces): [0] is state. */

@@ -65,5 +65,6 @@ function channelList(body: Record<string, unknown>): string[] {
   if (list.length > MAX_CHANNELS_PER_TRIGGER) throw new HttpError(400, `Too many channels: at most ${MAX_CHANNELS_PER_TRIGGER} per event`);
   const bad = list.findIndex((c) => typeof c !== 'string');
   if (bad !== -1) throw new HttpError(400, `Invalid "channels": element ${bad} must be a string, got ${list[bad] === null ? 'null' : typeof list[bad]}`);
-  return [...new Set(list as string[])];
+  // Nearly every trigger names one channel: no Set to build for it.
+  return list.length === 1 ? [list[0] as string] : [...new Set(list as string[])];
 }

@@ -25,37 +25,40 @@ export function createApiRouter(ctx: ServerContext): (request: HttpRequest) => P
 }
 
 async function answer(ctx: ServerContext, request: HttpRequest): Promise<HttpReply> {
-  if (request.method === 'GET' && (request.path === '/up' || request.path === '/')) return json({ health: 'OK' });
-  if (request.method === 'GET' && request.path === '/ready') {
+  const { method, path } = request;
+  if (method === 'GET' && (path === '/up' || path === '/')) return json({ health: 'OK' });
+  if (method === 'GET' && path === '/ready') {
     const ready = readiness(ctx);
     return json(ready.body, ready.status);
   }
-  let match: RegExpMatchArray | null = null;
-  const route = ROUTES.find((r) => (match = request.path.match(r.pattern)) !== null && r.method === request.method);
+  let route: Route | undefined;
+  let match: RegExpExecArray | null = null;
+  for (const candidate of ROUTES) {
+    if (candidate.method === method && (match = candidate.pattern.exec(path)) !== null) {
+      route = candidate;
+      break;
+    }
+  }
   if (route === undefined || match === null) {
-    const known = ROUTES.some((r) => r.pattern.test(request.path));
-    return known ? text(405, `Method ${request.method} not allowed on ${request.path}`) : text(404, `Not found: ${request.method} ${request.path}`);
+    const known = ROUTES.some((r) => r.pattern.test(path));
+    return known ? text(405, `Method ${method} not allowed on ${path}`) : text(404, `Not found: ${method} ${path}`);
   }
   try {
-    return await dispatch(ctx, request, route, match);
+    const app = await ctx.registry.findById(segment(match[1]!));
+    if (app === undefined) return text(404, `Unknown app id ${match[1]}`);
+    const authenticated = authenticate(route.auth, app, request);
+    if (!authenticated.ok) return text(authenticated.status, authenticated.message);
+    if (!app.enabled) return text(403, 'Application disabled');
+    ctx.metrics.forApp(app.id).httpRequests.inc();
+    // Cluster-wide with the Redis engine: every node counts the same epoch-second window.
+    if (app.httpRateLimit !== null && (await ctx.engine.countRequest(app.id, Date.now())) > app.httpRateLimit) {
+      return { ...text(429, `Too many requests: at most ${app.httpRateLimit} per second for this app`), headers: { 'Retry-After': '1' } };
+    }
+    return await route.endpoint({ app, body: request.body, headers: request.headers, params: authenticated.params, route: route.params(match), ctx });
   } catch (error) {
     if (error instanceof HttpError) return text(error.status, error.message);
     if (error instanceof URIError) return text(400, 'Malformed percent-encoding in the request path');
     if (error instanceof EngineUnavailableError) return { ...text(503, error.message), headers: { 'Retry-After': String(error.retryAfterSeconds) } };
     throw error;
   }
-}
-
-async function dispatch(ctx: ServerContext, request: HttpRequest, route: Route, match: RegExpMatchArray): Promise<HttpReply> {
-  const app = await ctx.registry.findById(segment(match[1]));
-  if (app === undefined) return text(404, `Unknown app id ${match[1]}`);
-  const authenticated = authenticate(route.auth, app, request);
-  if (!authenticated.ok) return text(authenticated.status, authenticated.message);
-  if (!app.enabled) return text(403, 'Application disabled');
-  ctx.metrics.forApp(app.id).httpRequests.inc();
-  // Cluster-wide with the Redis engine: every node counts the same epoch-second window.
-  if (app.httpRateLimit !== null && (await ctx.engine.countRequest(app.id, Date.now())) > app.httpRateLimit) {
-    return { ...text(429, `Too many requests: at most ${app.httpRateLimit} per second for this app`), headers: { 'Retry-After': '1' } };
-  }
-  return route.endpoint({ app, body: request.body, headers: request.headers, params: authenticated.params, route: route.params(match), ctx });
 }

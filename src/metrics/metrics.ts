@@ -1,47 +1,34 @@
-// Prometheus instruments (prom-client), labelled by app id. Children are bound once per app and
-// cached, so a hot-path increment is a property access plus an add — no label hashing.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+// Prometheus instruments (prom-client), labelled by app id. The per-app instruments of the hot
+// paths are plain tallies (tallies.ts) bound once per app: an increment is a property access plus
+// an add, and the prom-client instruments copy them when scraped (collect).
+import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import { Buckets, Tally } from './tallies.js';
 
 export interface AppMetrics {
-  connections: Gauge.Internal<string>;
-  opened: Counter.Internal;
-  messagesIn: Counter.Internal;
-  bytesIn: Counter.Internal;
-  messagesOut: Counter.Internal;
-  bytesOut: Counter.Internal;
-  httpPublishes: Counter.Internal;
-  clientEventPublishes: Counter.Internal;
-  httpRequests: Counter.Internal;
-  publishLatency: Histogram.Internal<string>;
+  connections: Tally;
+  opened: Tally;
+  messagesIn: Tally;
+  bytesIn: Tally;
+  messagesOut: Tally;
+  bytesOut: Tally;
+  httpPublishes: Tally;
+  clientEventPublishes: Tally;
+  httpRequests: Tally;
+  publishLatency: Buckets;
 }
+
+type TallyName = Exclude<keyof AppMetrics, 'publishLatency'>;
+
+const PUBLISH_LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5];
 
 export class Metrics {
   readonly registry = new Registry();
   private readonly perApp = new Map<string, AppMetrics>();
-  private readonly connections = this.gauge('broadcasty_connections', 'Open WebSocket connections');
-  private readonly opened = this.counter('broadcasty_connections_opened_total', 'WebSocket connections opened');
+  private readonly perAppList: Array<[appId: string, metrics: AppMetrics]> = [];
   private readonly closed = new Counter({
     name: 'broadcasty_connections_closed_total',
     help: 'WebSocket connections closed, by close code',
     labelNames: ['app_id', 'code'],
-    registers: [this.registry],
-  });
-  private readonly messagesIn = this.counter('broadcasty_ws_messages_received_total', 'WebSocket messages received');
-  private readonly bytesIn = this.counter('broadcasty_ws_bytes_received_total', 'WebSocket bytes received');
-  private readonly messagesOut = this.counter('broadcasty_ws_messages_sent_total', 'WebSocket messages delivered (fan-out counted per subscriber)');
-  private readonly bytesOut = this.counter('broadcasty_ws_bytes_sent_total', 'WebSocket bytes delivered');
-  private readonly publishes = new Counter({
-    name: 'broadcasty_publishes_total',
-    help: 'Events published, by source',
-    labelNames: ['app_id', 'source'],
-    registers: [this.registry],
-  });
-  private readonly httpRequests = this.counter('broadcasty_http_requests_total', 'HTTP API requests');
-  private readonly publishLatency = new Histogram({
-    name: 'broadcasty_publish_latency_seconds',
-    help: 'From an HTTP publish arriving to its frames being handed to fan-out',
-    labelNames: ['app_id'],
-    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
     registers: [this.registry],
   });
   readonly slowConsumers = new Counter({
@@ -84,6 +71,8 @@ export class Metrics {
 
   constructor() {
     const metrics = this;
+    this.perAppGauge('broadcasty_connections', 'Open WebSocket connections', 'connections');
+    this.perAppCounter('broadcasty_connections_opened_total', 'WebSocket connections opened', 'opened');
     new Gauge({
       name: 'broadcasty_webhook_queue_depth',
       help: 'Webhook events waiting for delivery in the lanes this node knows',
@@ -92,6 +81,33 @@ export class Metrics {
         this.set(await metrics.webhookDepth());
       },
     });
+    this.perAppCounter('broadcasty_ws_messages_received_total', 'WebSocket messages received', 'messagesIn');
+    this.perAppCounter('broadcasty_ws_bytes_received_total', 'WebSocket bytes received', 'bytesIn');
+    this.perAppCounter('broadcasty_ws_messages_sent_total', 'WebSocket messages delivered (fan-out counted per subscriber)', 'messagesOut');
+    this.perAppCounter('broadcasty_ws_bytes_sent_total', 'WebSocket bytes delivered', 'bytesOut');
+    new Counter({
+      name: 'broadcasty_publishes_total',
+      help: 'Events published, by source',
+      labelNames: ['app_id', 'source'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [appId, m] of metrics.perAppList) {
+          this.inc({ app_id: appId, source: 'http' }, m.httpPublishes.value);
+          this.inc({ app_id: appId, source: 'client_event' }, m.clientEventPublishes.value);
+        }
+      },
+    });
+    this.perAppCounter('broadcasty_http_requests_total', 'HTTP API requests', 'httpRequests');
+    // Not a prom-client class: the registry only reads name, help, type and the values.
+    this.registry.registerMetric(new LatencyHistogram('broadcasty_publish_latency_seconds', 'From an HTTP publish arriving to its frames being handed to fan-out', this.perAppList) as unknown as Metric);
+  }
+
+  /**
+   * Node's process metrics (memory, CPU, event-loop lag, GC), only once something scrapes: they
+   * bring a 10 ms event-loop-delay timer and an observer with a labelled histogram per GC.
+   */
+  collectProcessMetrics(): void {
     collectDefaultMetrics({ register: this.registry, prefix: 'broadcasty_' });
   }
 
@@ -99,18 +115,19 @@ export class Metrics {
     let bound = this.perApp.get(appId);
     if (bound === undefined) {
       bound = {
-        connections: this.connections.labels(appId),
-        opened: this.opened.labels(appId),
-        messagesIn: this.messagesIn.labels(appId),
-        bytesIn: this.bytesIn.labels(appId),
-        messagesOut: this.messagesOut.labels(appId),
-        bytesOut: this.bytesOut.labels(appId),
-        httpPublishes: this.publishes.labels(appId, 'http'),
-        clientEventPublishes: this.publishes.labels(appId, 'client_event'),
-        httpRequests: this.httpRequests.labels(appId),
-        publishLatency: this.publishLatency.labels(appId),
+        connections: new Tally(),
+        opened: new Tally(),
+        messagesIn: new Tally(),
+        bytesIn: new Tally(),
+        messagesOut: new Tally(),
+        bytesOut: new Tally(),
+        httpPublishes: new Tally(),
+        clientEventPublishes: new Tally(),
+        httpRequests: new Tally(),
+        publishLatency: new Buckets(PUBLISH_LATENCY_BUCKETS),
       };
       this.perApp.set(appId, bound);
+      this.perAppList.push([appId, bound]);
     }
     return bound;
   }
@@ -120,11 +137,78 @@ export class Metrics {
     this.forApp(appId).connections.dec();
   }
 
-  private counter(name: string, help: string): Counter<'app_id'> {
-    return new Counter({ name, help, labelNames: ['app_id'], registers: [this.registry] });
+  /** A counter by app_id whose values are the apps' tallies at scrape time. */
+  private perAppCounter(name: string, help: string, tally: TallyName): void {
+    const apps = this.perAppList;
+    new Counter({
+      name,
+      help,
+      labelNames: ['app_id'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [appId, m] of apps) this.inc({ app_id: appId }, m[tally].value);
+      },
+    });
   }
 
-  private gauge(name: string, help: string): Gauge<'app_id'> {
-    return new Gauge({ name, help, labelNames: ['app_id'], registers: [this.registry] });
+  private perAppGauge(name: string, help: string, tally: TallyName): void {
+    const apps = this.perAppList;
+    new Gauge({
+      name,
+      help,
+      labelNames: ['app_id'],
+      registers: [this.registry],
+      collect() {
+        for (const [appId, m] of apps) this.set({ app_id: appId }, m[tally].value);
+      },
+    });
+  }
+}
+
+/** One exposition line's value as prom-client's registry renders it: `labels` then `sharedLabels`. */
+interface SampleValue {
+  metricName: string;
+  labels: Record<string, string | number>;
+  sharedLabels: Record<string, string>;
+  value: number;
+}
+
+/**
+ * broadcasty_publish_latency_seconds: the apps' Buckets, in the shape prom-client's registry reads
+ * from a Histogram (`getForPromString` for the text exposition, `get` for JSON), so the lines
+ * are the ones a prom-client Histogram printed.
+ */
+class LatencyHistogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly apps: ReadonlyArray<[string, AppMetrics]>,
+  ) {}
+
+  async getForPromString(): Promise<{ name: string; help: string; type: string; aggregator: string; values: SampleValue[] }> {
+    const values: SampleValue[] = [];
+    const bucket = `${this.name}_bucket`;
+    for (const [appId, m] of this.apps) {
+      const { bounds, counts, sum, count } = m.publishLatency;
+      const sharedLabels = { app_id: appId };
+      let cumulative = 0;
+      for (let i = 0; i < bounds.length; i++) {
+        cumulative += counts[i]!;
+        values.push({ metricName: bucket, labels: { le: bounds[i]! }, sharedLabels, value: cumulative });
+      }
+      values.push({ metricName: bucket, labels: { le: '+Inf' }, sharedLabels, value: count });
+      values.push({ metricName: `${this.name}_sum`, labels: {}, sharedLabels, value: sum });
+      values.push({ metricName: `${this.name}_count`, labels: {}, sharedLabels, value: count });
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  async get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: SampleValue[] }> {
+    const data = await this.getForPromString();
+    return { ...data, values: data.values.map((v) => ({ ...v, labels: { ...v.labels, ...v.sharedLabels } })) };
   }
 }

@@ -12,6 +12,7 @@ export interface UsageSource {
 }
 
 export async function startMetricsServer(metrics: Metrics, usage: UsageSource, host: string, port: number): Promise<{ port: number; close(): Promise<void> }> {
+  metrics.collectProcessMetrics();
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/metrics') {

@@ -2,7 +2,7 @@
 // socket readable, so epoll wakes it at once forever: 100% CPU and every new connection, `/up`
 // included, times out. The transports therefore stop accepting (close the listen socket) before
 // the limit and answer HTTP with 503 while only the reserve is left.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 
 const UNLIMITED = Number.MAX_SAFE_INTEGER;
 
@@ -30,7 +30,7 @@ export class FdBudget {
     return new FdBudget(openFileLimit(), reserve);
   }
 
-  /** Re-reads the count (once a second: a directory listing, not per connection). */
+  /** Re-reads the count (once a second, not per connection). */
   sample(): void {
     // Listing /proc/self/fd needs an fd itself: failing means none is left.
     this.sampled = this.limit === UNLIMITED ? 0 : (countOpenFds() ?? this.limit);
@@ -76,9 +76,17 @@ function openFileLimit(): number {
   }
 }
 
+const FD_DIR = '/proc/self/fd';
+
+/**
+ * Linux ≥ 6.2 gives the number of open fds as the size of /proc/self/fd: one stat. Listing it
+ * costs ~1 µs per fd, and once a second that held every delivery back (~1 ms per 1,000 sockets);
+ * older kernels report 0 and still get the listing.
+ */
 function countOpenFds(): number | undefined {
   try {
-    return readdirSync('/proc/self/fd').length;
+    const size = statSync(FD_DIR).size;
+    return size > 0 ? size : readdirSync(FD_DIR).length;
   } catch {
     return undefined;
   }

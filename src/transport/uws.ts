@@ -17,6 +17,8 @@ interface UserData<Owner> {
 }
 
 const decoder = new TextDecoder();
+/** The peer address is a few ASCII bytes: a latin1 copy, where TextDecoder's per-call cost showed in HTTP API profiles. */
+const addressText = (bytes: ArrayBuffer): string => Buffer.from(bytes).toString('latin1');
 const STATUS_TEXT: Record<number, string> = {
   200: '200 OK', 204: '204 No Content', 400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden', 404: '404 Not Found',
   405: '405 Method Not Allowed', 413: '413 Payload Too Large', 426: '426 Upgrade Required', 429: '429 Too Many Requests',
@@ -34,7 +36,7 @@ class UwsSocket implements ClientSocket, TopicMembership {
 
   /** Asked of uWS each time rather than kept: an idle socket holds no string for it. */
   get remoteAddress(): string {
-    return this.isClosed ? '' : decoder.decode(this.ws.getRemoteAddressAsText());
+    return this.isClosed ? '' : addressText(this.ws.getRemoteAddressAsText());
   }
 
   send(frame: string): boolean {
@@ -182,7 +184,7 @@ export function createUwsTransport<Owner>(uws: UwsModule, options: TransportOpti
     if (route.kind === 'socket') return reply(upgradeRequired(prefix));
     if ((headers.upgrade ?? '').toLowerCase() === 'websocket') return reply(NOT_FOUND);
     if (fds.full) return reply(AT_CAPACITY);
-    const remoteAddress = decoder.decode(res.getRemoteAddressAsText());
+    const remoteAddress = addressText(res.getRemoteAddressAsText());
     readBody(res, options.maxRequestBytes, (body) => {
       if (aborted) return;
       if (body === undefined) return reply(TOO_LARGE);
@@ -229,7 +231,8 @@ function writeHead(res: uWS.HttpResponse, r: HttpReply | StreamReply): void {
   // uWS answers 200 OK unless told otherwise.
   if (r.status !== 200) res.writeStatus(STATUS_TEXT[r.status] ?? String(r.status));
   res.writeHeader('Content-Type', r.contentType ?? 'application/json');
-  for (const [k, v] of Object.entries(r.headers ?? {})) res.writeHeader(k, v);
+  const headers = r.headers;
+  if (headers !== undefined) for (const name in headers) res.writeHeader(name, headers[name]!);
 }
 
 /** Lower-cased names (as uWS gives them), repeats joined with ", " as Node's parser does. */

@@ -3,6 +3,7 @@
 // listening and with a handful of subscribers (whose deliveries are also verified).
 import { Histogram } from '../stats.js';
 import { clientCpuNote } from '../report.js';
+import { readCpuMs } from '../servers.js';
 import { checkDelivery, connectAll, drain, newResult, channelStats, triggerTarget, type Scenario } from './common.js';
 
 const CHANNEL = 'bench-publish';
@@ -18,6 +19,8 @@ export const publish: Scenario = async (ctx) => {
     { key: 'failed', title: 'failed', better: 'exact' },
     { key: 'deliveriesPerS', title: 'deliveries/s', better: 'higher' },
     { key: 'lost', title: 'lost', better: 'exact' },
+    // What a client-bound run still shows: the server's own cost (user + kernel) per request.
+    { key: 'serverUsPerRequest', title: 'server CPU µs/req', better: 'lower', digits: 1 },
   ]);
 
   for (const subs of [0, listeners]) {
@@ -28,6 +31,7 @@ export const publish: Scenario = async (ctx) => {
     }
     await pool.reset();
     ctx.log(`  ${label}: ${concurrency} requests in flight for ${opts.durationS} s…`);
+    const cpuBefore = readCpuMs(ctx.target.pid);
     const parts = await pool.triggerLoad(triggerTarget(ctx.target), {
       channel: CHANNEL,
       event: 'bench',
@@ -45,6 +49,7 @@ export const publish: Scenario = async (ctx) => {
       const t = channelStats(s, CHANNEL);
       return { expected: ok * t.members, received: t.received };
     });
+    const cpuAfter = readCpuMs(ctx.target.pid);
     const t = channelStats(stats, CHANNEL);
     const lost = ok * t.members - t.received;
     checkDelivery(result, label, lost, stats);
@@ -58,6 +63,7 @@ export const publish: Scenario = async (ctx) => {
         failed,
         deliveriesPerS: subs > 0 ? t.received / ((elapsedMs + waitedMs) / 1000) : null,
         lost,
+        serverUsPerRequest: cpuBefore === null || cpuAfter === null || ok === 0 ? null : ((cpuAfter - cpuBefore) * 1000) / ok,
       },
     });
     if (subs > 0) await pool.closeAll();
