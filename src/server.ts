@@ -9,7 +9,7 @@ import type { ServerConfig } from './config/schema.js';
 import { AppFollower } from './connections/app-refresh.js';
 import { socketHandlers } from './connections/handlers.js';
 import { closeGradually } from './connections/drain.js';
-import { LivenessSweep, SWEEP_SLICES } from './connections/liveness.js';
+import { sweep } from './connections/liveness.js';
 import type { ServerContext } from './context.js';
 import { createEngine } from './engine/index.js';
 import type { Engine } from './engine/types.js';
@@ -108,14 +108,12 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     : undefined;
 
   const appFollower = new AppFollower(registry, log);
-  const liveness = new LivenessSweep(hub.connections, hub.slowConsumers);
-  const livenessTimer = setInterval(() => liveness.tick(clockMs()), SWEEP_MS / SWEEP_SLICES);
   const sweepTimer = setInterval(() => {
+    sweep(hub.connections.values(), clockMs(), hub.slowConsumers);
     metrics.engineHealthy.set(engine.health() === 'ok' ? 1 : 0);
     appFollower.tick(hub.connections);
   }, SWEEP_MS);
   const countsTimer = setInterval(() => void counts.flush().catch((err: unknown) => log.error({ err }, 'count flush failed')), COUNT_FLUSH_MS);
-  livenessTimer.unref();
   sweepTimer.unref();
   countsTimer.unref();
 
@@ -128,7 +126,6 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       // /ready answers 503 from here on and new sockets get 4200, while the port stays open so
       // probes see the 503 instead of a refused connection during the drain.
       ctx.draining = true;
-      clearInterval(livenessTimer);
       clearInterval(sweepTimer);
       clearInterval(countsTimer);
       await closeGradually(hub.connections, config.shutdownGraceMs / 2);
