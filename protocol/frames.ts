@@ -62,8 +62,12 @@ export function describeIssue(error: z.ZodError, root: string): string {
   if (issue.code === 'invalid_type') {
     return issue.received === 'undefined' ? `${field} is required (${issue.expected})` : `${field} must be a ${issue.expected}, got ${issue.received}`;
   }
-  if (issue.code === 'too_small' && issue.type === 'string') return `${field} must be a non-empty string`;
+  if (issue.code === 'too_small' && issue.type === 'string' && issue.minimum === 1) return `${field} must be a non-empty string`;
+  if (issue.code === 'too_small' || issue.code === 'too_big') return `${field} must ${sizeBound(issue)}`;
   if (issue.code === 'invalid_union') {
+    // The one branch whose type matched says what is wrong inside it (`data.resume.offset …`).
+    const matched = issue.unionErrors.filter((e) => e.issues[0].code !== 'invalid_type' || e.issues[0].path.length > issue.path.length);
+    if (matched.length === 1) return describeIssue(matched[0], root);
     const first = issue.unionErrors.map((e) => e.issues[0]);
     if (first.every((i) => i.code === 'invalid_type')) {
       return `${field} must be a ${first.map((i) => (i as z.ZodInvalidTypeIssue).expected).join(' or a ')}, got ${(first[0] as z.ZodInvalidTypeIssue).received}`;
@@ -71,6 +75,14 @@ export function describeIssue(error: z.ZodError, root: string): string {
   }
   if (issue.code === 'not_finite') return `${field} must be a finite number`;
   return `${field}: ${issue.message}`;
+}
+
+function sizeBound(issue: z.ZodTooSmallIssue | z.ZodTooBigIssue): string {
+  const limit = issue.code === 'too_small' ? 'at least' : 'at most';
+  const bound = Number(issue.code === 'too_small' ? issue.minimum : issue.maximum);
+  if (issue.type === 'string') return `be ${limit} ${bound} characters long`;
+  if (issue.type === 'array') return `have ${limit} ${bound} entries`;
+  return `be ${limit} ${bound}`;
 }
 
 function typeName(value: unknown): string {
@@ -82,10 +94,23 @@ function typeName(value: unknown): string {
 /** An optional field: hosted Pusher and pusher-js treat `null` as absent (auth endpoints answer `"channel_data": null`). */
 const optional = <T extends z.ZodTypeAny>(schema: T) => schema.nullish().transform((v) => v ?? undefined);
 
+/** History stream partitions a channel may have (docs/PROTOCOL.md §13.1): at most one resume point each. */
+const MAX_PARTITIONS = 64;
+const resumeOffset = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const resumeEpoch = z.string().min(1).max(64);
+
+/** The last position a client saw on a history channel (docs/PROTOCOL.md §13.3): one partition, or one per partition. */
+export const resumeData = z.union([
+  z.object({ epoch: resumeEpoch, offset: resumeOffset }),
+  z.array(z.object({ partition: z.number().int().min(0).max(MAX_PARTITIONS - 1), epoch: resumeEpoch, offset: resumeOffset })).max(MAX_PARTITIONS),
+]);
+export type ResumeData = z.infer<typeof resumeData>;
+
 export const subscribeData = z.object({
   channel: z.string(),
   auth: optional(z.string()),
   channel_data: optional(z.string()),
+  resume: optional(resumeData),
 });
 export type SubscribeData = z.infer<typeof subscribeData>;
 
@@ -111,11 +136,49 @@ export type UserData = z.infer<typeof userData>;
 
 /** The one encoder for event frames: called once per publish, never per subscriber. */
 export function encodeEvent(event: string, data: string | undefined, channel?: string, userId?: string): string {
+  return encodeOpenEvent(event, data, channel, userId) + '}';
+}
+
+/**
+ * An event frame without its closing `}`, for history channels: the engine appends the position
+ * fields once it knows the position (docs/PROTOCOL.md §13.2).
+ */
+export function encodeOpenEvent(event: string, data: string | undefined, channel?: string, userId?: string): string {
   let frame = '{"event":' + JSON.stringify(event);
   if (data !== undefined) frame += ',"data":' + JSON.stringify(data);
   if (channel !== undefined) frame += ',"channel":' + JSON.stringify(channel);
   if (userId !== undefined) frame += ',"user_id":' + JSON.stringify(userId);
-  return frame + '}';
+  return frame;
+}
+
+/** A position in a history channel's stream as frames carry it (docs/PROTOCOL.md §13.2). */
+export interface FramePosition {
+  offset: number;
+  epoch: string;
+  /** Only on partitioned channels. */
+  partition?: number;
+}
+
+const OFFSET_FIELD = ',"offset":';
+const EPOCH_FIELD = ',"epoch":"';
+const PARTITION_FIELD = ',"partition":';
+
+/**
+ * The position at the tail of a history channel's frame (docs/PROTOCOL.md §13.2), undefined for
+ * unsequenced frames (members, counts). Only the tail can match: inside `data` and names every
+ * quote is escaped.
+ */
+export function positionOfFrame(frame: string): FramePosition | undefined {
+  const at = frame.lastIndexOf(OFFSET_FIELD);
+  if (at === -1) return undefined;
+  const epochAt = frame.indexOf(EPOCH_FIELD, at);
+  const epochEnd = frame.indexOf('"', epochAt + EPOCH_FIELD.length);
+  const position: FramePosition = {
+    offset: Number(frame.slice(at + OFFSET_FIELD.length, epochAt)),
+    epoch: frame.slice(epochAt + EPOCH_FIELD.length, epochEnd),
+  };
+  if (frame.startsWith(PARTITION_FIELD, epochEnd + 1)) position.partition = Number(frame.slice(epochEnd + 1 + PARTITION_FIELD.length, -1));
+  return position;
 }
 
 export function encodeError(code: number | null, message: string, channel?: string): string {
@@ -131,12 +194,26 @@ export function connectionEstablished(socketId: string, activityTimeout: number)
   return encodeEvent('pusher:connection_established', JSON.stringify({ socket_id: socketId, activity_timeout: activityTimeout }));
 }
 
-export function subscriptionSucceeded(channel: string, presence?: PresenceRoster): string {
-  return encodeEvent(
-    'pusher_internal:subscription_succeeded',
-    presence === undefined ? '{}' : JSON.stringify({ presence }),
-    channel,
-  );
+/**
+ * On a history channel subscription_succeeded also says where the stream stands (docs/PROTOCOL.md
+ * §13.3): one position unpartitioned, one per partition (`partition` set) otherwise.
+ */
+export function subscriptionSucceeded(channel: string, presence?: PresenceRoster, positions?: readonly FramePosition[]): string {
+  const frame = encodeOpenEvent('pusher_internal:subscription_succeeded', presence === undefined ? '{}' : JSON.stringify({ presence }), channel);
+  if (positions === undefined) return frame + '}';
+  if (positions.length === 1 && positions[0].partition === undefined) {
+    return frame + ',"offset":' + positions[0].offset + ',"epoch":' + JSON.stringify(positions[0].epoch) + '}';
+  }
+  const entries = positions.map((p) => ({ partition: p.partition, offset: p.offset, epoch: p.epoch }));
+  return frame + ',"positions":' + JSON.stringify(entries) + '}';
+}
+
+export type ResumeFailure = 'epoch_changed' | 'trimmed' | 'ahead';
+
+/** A partition the server cannot replay from the client's position, and where its stream stands now (docs/PROTOCOL.md §13.3). */
+export function resumeFailed(channel: string, reason: ResumeFailure, current: FramePosition): string {
+  const data = { reason, offset: current.offset, epoch: current.epoch, partition: current.partition };
+  return encodeEvent('broadcasty:resume_failed', JSON.stringify(data), channel);
 }
 
 export interface PresenceRoster {

@@ -111,6 +111,45 @@ describe('config', () => {
     assert.throws(() => load({}, file), new RegExp(`Invalid setting tlsCert in ${file}: got "/nonexistent/c.pem"; expected a readable PEM file`));
   });
 
+  it('builds the env app\'s history rule from BROADCASTY_HISTORY_* and the idempotency window from BROADCASTY_IDEMPOTENCY_WINDOW', () => {
+    const config = load({
+      PUSHER_APP_ID: '1',
+      PUSHER_APP_KEY: 'k',
+      PUSHER_APP_SECRET: 's',
+      BROADCASTY_HISTORY_CHANNELS: 'private-orders.*, presence-*,,feed',
+      BROADCASTY_HISTORY_MAX_EVENTS: '500',
+      BROADCASTY_HISTORY_MAX_AGE: '600',
+      BROADCASTY_HISTORY_MAX_BYTES: '2048',
+      BROADCASTY_HISTORY_PARTITIONS: '4',
+      BROADCASTY_IDEMPOTENCY_WINDOW: '60',
+    });
+    assert.deepEqual(config.apps[0].history, [{ channels: ['private-orders.*', 'presence-*', 'feed'], maxEvents: 500, maxAgeSeconds: 600, maxBytes: 2048, partitions: 4 }]);
+    assert.equal(config.idempotencyWindowSeconds, 60);
+    const defaults = load({ BROADCASTY_HISTORY_CHANNELS: 'orders' });
+    assert.deepEqual(defaults.apps[0].history, [{ channels: ['orders'], maxEvents: 100, maxAgeSeconds: 3600, maxBytes: 1024 * 1024, partitions: 1 }]);
+    assert.deepEqual(load({}).apps[0].history, []);
+    assert.equal(load({}).idempotencyWindowSeconds, 300);
+  });
+
+  it('the env history rule overlays the configured app with the same id, replacing its rules', () => {
+    const file = configFile(JSON.stringify({ apps: [{ id: '1', key: 'k', secret: 's', history: [{ channels: ['a'] }, { channels: ['b'] }] }] }));
+    assert.deepEqual(load({}, file).apps[0].history.map((r) => r.channels), [['a'], ['b']]);
+    assert.deepEqual(load({ PUSHER_APP_ID: '1', BROADCASTY_HISTORY_CHANNELS: 'c' }, file).apps[0].history.map((r) => r.channels), [['c']]);
+  });
+
+  it('names the history or idempotency setting, the value and what is allowed', () => {
+    assert.throws(() => load({ BROADCASTY_HISTORY_CHANNELS: 'orders', BROADCASTY_HISTORY_MAX_EVENTS: 'many' }), /Invalid setting BROADCASTY_HISTORY_MAX_EVENTS: got "many"; expected an integer$/);
+    assert.throws(() => load({ BROADCASTY_HISTORY_CHANNELS: 'orders', BROADCASTY_HISTORY_MAX_EVENTS: '0' }), /Invalid setting BROADCASTY_HISTORY_MAX_EVENTS: got 0; Number must be greater than or equal to 1$/);
+    assert.throws(() => load({ BROADCASTY_HISTORY_CHANNELS: 'orders', BROADCASTY_HISTORY_MAX_AGE: '100000' }), /Invalid setting BROADCASTY_HISTORY_MAX_AGE: got 100000; Number must be less than or equal to 86400$/);
+    assert.throws(() => load({ BROADCASTY_HISTORY_CHANNELS: 'orders', BROADCASTY_HISTORY_MAX_BYTES: '10' }), /Invalid setting BROADCASTY_HISTORY_MAX_BYTES: got 10; Number must be greater than or equal to 1024$/);
+    assert.throws(() => load({ BROADCASTY_HISTORY_CHANNELS: 'orders', BROADCASTY_HISTORY_PARTITIONS: '65' }), /Invalid setting BROADCASTY_HISTORY_PARTITIONS: got 65; Number must be less than or equal to 64$/);
+    assert.throws(() => load({ BROADCASTY_HISTORY_CHANNELS: ' , ' }), /Invalid setting BROADCASTY_HISTORY_CHANNELS: got \[\]; Array must contain at least 1 element\(s\)$/);
+    assert.throws(() => load({ BROADCASTY_HISTORY_MAX_EVENTS: '10' }), /Invalid setting BROADCASTY_HISTORY_MAX_EVENTS: it refines BROADCASTY_HISTORY_CHANNELS, which is not set$/);
+    assert.throws(() => load({ BROADCASTY_IDEMPOTENCY_WINDOW: '0' }), /Invalid setting BROADCASTY_IDEMPOTENCY_WINDOW: got 0; Number must be greater than or equal to 1$/);
+    const file = configFile(JSON.stringify({ apps: [{ id: 'a', key: 'k', secret: 's', history: [{ channels: ['x'], partitions: 0 }] }] }));
+    assert.throws(() => load({}, file), (e: Error) => e.message === `Invalid setting apps[0].history[0].partitions in ${file}: got 0; Number must be greater than or equal to 1`);
+  });
+
   it('refuses more than one worker without Redis', () => {
     assert.throws(() => load({ BROADCASTY_WORKERS: '2' }), /BROADCASTY_WORKERS: got 2; more than 1 worker needs redisUrl/);
   });

@@ -13,6 +13,8 @@ export interface EndpointInput {
   /** The app named in the path, already authenticated by the route's scheme, enabled and within its rate limit. */
   app: App;
   body: Buffer;
+  /** As the transport gives them: names lower-cased, no prototype. */
+  headers: Readonly<Record<string, string>>;
   /** Decoded query parameters, keys lower-cased. */
   params: Map<string, string>;
   route: RouteParams;

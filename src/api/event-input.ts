@@ -8,6 +8,7 @@ export const MAX_CHANNELS_PER_TRIGGER = 100;
 const MAX_EVENT_NAME = 200;
 /** The HTTP side accepts names the Node SDK allows (200), whatever the socket-side limit. */
 const MAX_HTTP_CHANNEL_NAME = 200;
+const MAX_PARTITION_KEY = 200;
 
 export interface TriggerInput extends ServerEvent {
   info: string[];
@@ -47,7 +48,11 @@ export function parseTrigger(app: App, input: unknown): TriggerInput {
   const dataBytes = Buffer.byteLength(data);
   if (dataBytes > app.maxEventPayloadKb * 1024) throw new HttpError(413, `Event data too large: at most ${app.maxEventPayloadKb} KB`);
   const info = typeof body.info === 'string' && body.info !== '' ? body.info.split(',').map((s) => s.trim()) : [];
-  return { name, data, dataBytes, channels, socketId: typeof socketId === 'string' ? socketId : undefined, info };
+  const partitionKey = body.partition_key;
+  if (partitionKey !== undefined && partitionKey !== null && (typeof partitionKey !== 'string' || partitionKey === '' || partitionKey.length > MAX_PARTITION_KEY)) {
+    throw new HttpError(400, `Invalid "partition_key": expected a string of 1 to ${MAX_PARTITION_KEY} characters`);
+  }
+  return { name, data, dataBytes, channels, socketId: typeof socketId === 'string' ? socketId : undefined, partitionKey: partitionKey ?? undefined, info };
 }
 
 function channelList(body: Record<string, unknown>): string[] {

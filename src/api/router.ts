@@ -57,5 +57,5 @@ async function dispatch(ctx: ServerContext, request: HttpRequest, route: Route, 
   if (app.httpRateLimit !== null && (await ctx.engine.countRequest(app.id, Date.now())) > app.httpRateLimit) {
     return { ...text(429, `Too many requests: at most ${app.httpRateLimit} per second for this app`), headers: { 'Retry-After': '1' } };
   }
-  return route.endpoint({ app, body: request.body, params: authenticated.params, route: route.params(match), ctx });
+  return route.endpoint({ app, body: request.body, headers: request.headers, params: authenticated.params, route: route.params(match), ctx });
 }

@@ -3,6 +3,7 @@ import type { RouteAuth } from '../auth/request-auth.js';
 import { channelUsers, listChannels, showChannel } from './channels.js';
 import type { Endpoint, RouteParams } from './endpoint.js';
 import { triggerBatch, triggerEvent } from './events.js';
+import { channelHistory } from './history.js';
 import { terminateConnections } from './users.js';
 
 export interface Route {
@@ -26,6 +27,7 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', pattern: /^\/apps\/([^/]+)\/channels$/, auth: 'pusher-hmac', params: none, endpoint: listChannels },
   { method: 'GET', pattern: /^\/apps\/([^/]+)\/channels\/([^/]+)$/, auth: 'pusher-hmac', params: channel, endpoint: showChannel },
   { method: 'GET', pattern: /^\/apps\/([^/]+)\/channels\/([^/]+)\/users$/, auth: 'pusher-hmac', params: channel, endpoint: channelUsers },
+  { method: 'GET', pattern: /^\/apps\/([^/]+)\/channels\/([^/]+)\/history$/, auth: 'pusher-hmac', params: channel, endpoint: channelHistory },
   {
     method: 'POST',
     pattern: /^\/apps\/([^/]+)\/users\/([^/]+)\/terminate_connections$/,

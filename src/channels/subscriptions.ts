@@ -17,12 +17,20 @@ import {
 } from '../../protocol/index.js';
 import type { App } from '../apps/registry.js';
 import type { ChannelContext } from '../context.js';
+import { historyFor, type HistorySpec } from '../history/rules.js';
 import type { OpenConnection } from '../hub/connection.js';
 import type { Membership } from '../hub/hub.js';
 import type { PresenceMember } from '../engine/types.js';
 import { announce } from '../publish/announce.js';
 import { authorize } from './authorize.js';
+import { HistoryCatchUp, resumePoints, type ResumePoint } from './resume.js';
 import type { SubscriptionCounts } from './subscription-counts.js';
+
+/** A subscribe to a history channel (docs/PROTOCOL.md §13.3): its rule, and where the client resumes from. */
+interface HistoryJoin {
+  spec: HistorySpec;
+  points: ResumePoint[] | undefined;
+}
 
 export class Subscriptions {
   constructor(
@@ -56,6 +64,17 @@ export class Subscriptions {
       return;
     }
     const type = channelType(channel);
+    // A `resume` on a channel without history is ignored; server-to-user channels keep none.
+    const spec = type.kind === 'server-to-user' ? undefined : historyFor(app, channel);
+    let history: HistoryJoin | undefined;
+    if (spec !== undefined) {
+      const points = request.resume === undefined ? undefined : resumePoints(request.resume, spec);
+      if (typeof points === 'string') {
+        connection.error(null, `Invalid subscribe message: ${points}`);
+        return;
+      }
+      history = { spec, points };
+    }
     const authorization = authorize(app, connection, type.kind, request);
     if (!authorization.ok) {
       this.reject(connection, channel, authorization.message, 'AuthError', 401);
@@ -63,14 +82,14 @@ export class Subscriptions {
     }
     (connection.joining ??= new Set()).add(channel);
     try {
-      await this.join(connection, app, channel, type.kind, type.cache, authorization.member);
+      await this.join(connection, app, channel, type.kind, type.cache, authorization.member, history);
     } finally {
       connection.joining!.delete(channel);
       if (connection.joining!.size === 0) connection.joining = undefined;
     }
   }
 
-  private async join(connection: OpenConnection, app: App, channel: string, kind: ChannelKind, cache: boolean, member?: PresenceMember): Promise<void> {
+  private async join(connection: OpenConnection, app: App, channel: string, kind: ChannelKind, cache: boolean, member: PresenceMember | undefined, history: HistoryJoin | undefined): Promise<void> {
     const { engine } = this.ctx;
     if (connection.closed) return;
     const presence = member === undefined ? undefined : { userId: member.userId, rawUserId: member.rawUserId };
@@ -90,24 +109,41 @@ export class Subscriptions {
     const firstForUser = joined?.firstForUser ?? false;
     const roster = joined === undefined ? undefined : rosterOf(joined.roster);
     const count = await engine.addSubscription(app.id, channel, connection.socketId);
-    if (connection.closed) {
-      // The close handler only leaves channels that finished joining: undo this half-join here,
-      // without announcing anything, so no ghost member or count stays behind.
+    // The close handler only leaves channels that finished joining: a half-join is undone here,
+    // without announcing anything, so no ghost member or count stays behind.
+    const undo = async () => {
       if (member !== undefined) await engine.leave(app.id, channel, connection.socketId, member.userId);
       await engine.removeSubscription(app.id, channel, connection.socketId);
-      return;
+    };
+    if (connection.closed) return undo();
+    // Live frames are held from before the streams are read to the end of the replay (resume.ts).
+    const held = history === undefined ? undefined : this.membership.hold(app.id, channel, connection);
+    try {
+      let catchUp: HistoryCatchUp | undefined;
+      if (history !== undefined) {
+        try {
+          catchUp = await HistoryCatchUp.read(engine, app.id, channel, history.spec, history.points);
+        } catch (error) {
+          await undo();
+          throw error;
+        }
+        if (connection.closed) return undo();
+      }
+      connection.addSubscription(channel, { kind, presence });
+      if (held === undefined) this.membership.join(app.id, channel, connection);
+      connection.send(subscriptionSucceeded(channel, roster, catchUp?.positions));
+      this.ctx.log.debug({ appId: app.id, socketId: connection.socketId, channel, userId: member?.userId }, 'subscribed');
+      if (count === 1) this.ctx.observer.channelOccupied(app, channel);
+      if (member !== undefined && firstForUser) {
+        await announce(engine, app.id, channel, memberAdded(channel, member.rawUserId, member.info), connection.socketId);
+        this.ctx.observer.memberAdded(app, channel, member.userId);
+      }
+      if (catchUp !== undefined) await catchUp.finish(connection, held!, this.membership, this.ctx.log);
+      if (cache) await this.sendCached(connection, app, channel);
+      if (member === undefined) this.counts.changed(app, channel, count);
+    } finally {
+      if (held !== undefined) this.membership.release(held);
     }
-    connection.addSubscription(channel, { kind, presence });
-    this.membership.join(app.id, channel, connection);
-    connection.send(subscriptionSucceeded(channel, roster));
-    this.ctx.log.debug({ appId: app.id, socketId: connection.socketId, channel, userId: member?.userId }, 'subscribed');
-    if (count === 1) this.ctx.observer.channelOccupied(app, channel);
-    if (member !== undefined && firstForUser) {
-      await announce(engine, app.id, channel, memberAdded(channel, member.rawUserId, member.info), connection.socketId);
-      this.ctx.observer.memberAdded(app, channel, member.userId);
-    }
-    if (cache) await this.sendCached(connection, app, channel);
-    if (member === undefined) this.counts.changed(app, channel, count);
   }
 
   private async sendCached(connection: OpenConnection, app: App, channel: string): Promise<void> {

@@ -4,6 +4,7 @@
 // field), a new id is added. Two definitions that cannot both be meant (one id with two secrets,
 // one key on two ids) stop the start with both sources named.
 import { ConfigError } from './env.js';
+import { dottedPath } from './issues.js';
 
 type RawApp = Record<string, unknown>;
 
@@ -100,14 +101,17 @@ function conflict(detail: string): ConfigError {
   return new ConfigError(`Conflicting app definitions: ${detail}; define the app once or make them agree`);
 }
 
-/** The setting that holds `apps[i].<field>` after the merge, for error messages. */
-export function appFieldSource(origins: AppOrigin[], index: number, field: string | undefined, fileName: string | undefined): string | undefined {
+/** The setting that holds `apps[i].<fieldPath>` after the merge, for error messages. */
+export function appFieldSource(origins: AppOrigin[], index: number, fieldPath: (string | number)[], fileName: string | undefined): string | undefined {
   const origin = origins[index];
   if (origin === undefined) return undefined;
-  const envName = field === undefined ? undefined : origin.env?.get(field);
-  if (envName !== undefined) return envName;
-  const suffix = field === undefined ? '' : `.${field}`;
-  if (origin.list !== undefined) return `${LIST}[${origin.list}]${suffix}`;
-  if (origin.file !== undefined) return `apps[${origin.file}]${suffix} in ${fileName}`;
+  const below = (n: number) => dottedPath(['', ...fieldPath.slice(n)]);
+  // Env names may set a nested field (BROADCASTY_HISTORY_MAX_EVENTS → history.0.maxEvents): the longest match names it.
+  for (let n = fieldPath.length; n > 0; n--) {
+    const envName = origin.env?.get(fieldPath.slice(0, n).join('.'));
+    if (envName !== undefined) return `${envName}${below(n)}`;
+  }
+  if (origin.list !== undefined) return `${LIST}[${origin.list}]${below(0)}`;
+  if (origin.file !== undefined) return `apps[${origin.file}]${below(0)} in ${fileName}`;
   return origin.env === undefined ? undefined : [...origin.env.values()][0];
 }

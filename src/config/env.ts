@@ -1,17 +1,21 @@
 // One table of every environment name. Users bring the names they already have in .env
 // (Pusher, Reverb, soketi); BROADCASTY_* wins over them. `broadcasty --help` prints this table.
 
-type Kind = 'string' | 'int' | 'bool' | 'json';
+type Kind = 'string' | 'int' | 'bool' | 'json' | 'list';
 
 export interface EnvSetting {
   /** Names tried in order; the first one set wins. */
   names: string[];
-  /** Dotted path in the config object; `app.` means the single app built from env. */
+  /** Dotted path in the config object; `app.` means the single app built from env; a number indexes an array. */
   path: string;
   kind: Kind;
   /** One line for --help when the path alone does not say it. */
   help?: string;
+  /** Path of a setting that must be set too: the one this one refines. */
+  requires?: string;
 }
+
+const HISTORY_CHANNELS = 'app.history.0.channels';
 
 export const ENV_TABLE: EnvSetting[] = [
   { names: ['BROADCASTY_HOST', 'REVERB_SERVER_HOST', 'SOKETI_HOST'], path: 'host', kind: 'string' },
@@ -29,7 +33,7 @@ export const ENV_TABLE: EnvSetting[] = [
   { names: ['BROADCASTY_REDIS_URL'], path: 'redisUrl', kind: 'string', help: 'clustered engine; BROADCASTY_REDIS=1 uses REDIS_URL or REDIS_HOST/PORT/PASSWORD instead' },
   { names: ['BROADCASTY_REDIS_PREFIX'], path: 'redisPrefix', kind: 'string' },
   { names: ['BROADCASTY_NODE_TTL'], path: 'nodeTtl', kind: 'int' },
-  { names: ['BROADCASTY_HISTORY_LENGTH'], path: 'historyLength', kind: 'int' },
+  { names: ['BROADCASTY_IDEMPOTENCY_WINDOW'], path: 'idempotencyWindowSeconds', kind: 'int', help: 'seconds an HTTP publish\'s Idempotency-Key is remembered' },
   { names: ['BROADCASTY_WORKERS'], path: 'workers', kind: 'int' },
   { names: ['BROADCASTY_METRICS', 'SOKETI_METRICS_ENABLED'], path: 'metrics', kind: 'bool' },
   { names: ['BROADCASTY_METRICS_HOST'], path: 'metricsHost', kind: 'string' },
@@ -57,6 +61,12 @@ export const ENV_TABLE: EnvSetting[] = [
   { names: ['BROADCASTY_APP_HTTP_RATE_LIMIT'], path: 'app.httpRateLimit', kind: 'int' },
   { names: ['BROADCASTY_APP_MAX_PRESENCE_MEMBERS'], path: 'app.maxPresenceMembers', kind: 'int' },
   { names: ['BROADCASTY_APP_WEBHOOKS'], path: 'app.webhooks', kind: 'json' },
+  // One history rule for the env app (docs/PROTOCOL.md §13.1); more rules need a config or apps file.
+  { names: ['BROADCASTY_HISTORY_CHANNELS'], path: 'app.history.0.channels', kind: 'list', help: 'channels that keep history: exact names or patterns with *' },
+  { names: ['BROADCASTY_HISTORY_MAX_EVENTS'], path: 'app.history.0.maxEvents', kind: 'int', requires: HISTORY_CHANNELS },
+  { names: ['BROADCASTY_HISTORY_MAX_AGE'], path: 'app.history.0.maxAgeSeconds', kind: 'int', help: 'seconds', requires: HISTORY_CHANNELS },
+  { names: ['BROADCASTY_HISTORY_MAX_BYTES'], path: 'app.history.0.maxBytes', kind: 'int', requires: HISTORY_CHANNELS },
+  { names: ['BROADCASTY_HISTORY_PARTITIONS'], path: 'app.history.0.partitions', kind: 'int', requires: HISTORY_CHANNELS },
   { names: ['BROADCASTY_MAX_CHANNELS_PER_CONNECTION'], path: 'maxChannelsPerConnection', kind: 'int' },
   { names: ['BROADCASTY_MAX_PENDING_FRAMES'], path: 'maxPendingFrames', kind: 'int' },
   { names: ['BROADCASTY_MAX_PENDING_BYTES'], path: 'maxPendingBytes', kind: 'int' },
@@ -85,6 +95,11 @@ function convert(name: string, raw: string, kind: Kind): unknown {
       if (['0', 'false', 'no', 'off'].includes(v)) return false;
       throw new ConfigError(`Invalid setting ${name}: got ${JSON.stringify(raw)}; expected true or false`);
     }
+    case 'list':
+      return raw
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
     case 'json':
       try {
         return JSON.parse(raw);
@@ -108,8 +123,25 @@ export function readEnv(env: NodeJS.ProcessEnv): EnvOverlay {
     if (name === undefined) continue;
     const value = convert(name, env[name]!, setting.kind);
     overlay.sources.set(setting.path, name);
-    if (setting.path.startsWith('app.')) overlay.app[setting.path.slice(4)] = value;
-    else overlay.server[setting.path] = value;
+    if (setting.path.startsWith('app.')) setPath(overlay.app, setting.path.slice(4), value);
+    else setPath(overlay.server, setting.path, value);
+  }
+  for (const setting of ENV_TABLE) {
+    const name = overlay.sources.get(setting.path);
+    if (name === undefined || setting.requires === undefined || overlay.sources.has(setting.requires)) continue;
+    const needed = ENV_TABLE.find((s) => s.path === setting.requires)!.names[0];
+    throw new ConfigError(`Invalid setting ${name}: it refines ${needed}, which is not set`);
   }
   return overlay;
+}
+
+/** Sets `a.0.b` in `target`, creating the objects and arrays (numeric segments) on the way. */
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let node: Record<string, unknown> = target;
+  parts.slice(0, -1).forEach((part, i) => {
+    node[part] ??= /^\d+$/.test(parts[i + 1]) ? [] : {};
+    node = node[part] as Record<string, unknown>;
+  });
+  node[parts[parts.length - 1]] = value;
 }

@@ -11,7 +11,7 @@ export function helpText(): string {
   const width = 58;
   const envLines = ENV_TABLE.map((setting) => {
     const names = setting.names.join(', ');
-    const what = `${setting.path.replace(/^app\./, 'env app: ')} (${setting.kind})${setting.help ? ` — ${setting.help}` : ''}`;
+    const what = `${setting.path.replace(/^app\./, 'env app: ').replace(/\.(\d+)\./g, '[$1].')} (${setting.kind === 'list' ? 'comma-separated' : setting.kind})${setting.help ? ` — ${setting.help}` : ''}`;
     return names.length < width ? `  ${names.padEnd(width)} ${what}` : `  ${names}\n  ${''.padEnd(width)} ${what}`;
   });
   return [

@@ -122,9 +122,8 @@ function describeIssues(error: z.ZodError, raw: Record<string, unknown>, sources
 /** The name the operator used for this setting: the env name, the BROADCASTY_APPS entry, or the file and field. */
 function settingName(path: (string | number)[], sources: Map<string, string>, origins: AppOrigin[], file?: string): string {
   if (path[0] === 'apps' && typeof path[1] === 'number') {
-    const rest = path.slice(2);
-    const name = appFieldSource(origins, path[1], typeof rest[0] === 'string' ? rest[0] : undefined, file);
-    if (name !== undefined) return rest.length > 1 ? `${name}${dottedPath(['', ...rest.slice(1)])}` : name;
+    const name = appFieldSource(origins, path[1], path.slice(2), file);
+    if (name !== undefined) return name;
   }
   const dotted = dottedPath(path);
   const envName = sources.get(dotted) ?? (path[0] === 'apps' ? sources.get('apps') : undefined);

@@ -1,7 +1,21 @@
 // Single-process engine: all state in Maps, delivery straight into the local hub. The Redis
 // engine also keeps one as the record of what its own node holds (see snapshot()).
-import { LocalStreams } from './streams.js';
-import { UNSEQUENCED, type CachedEvent, type Engine, type LocalDelivery, type PresenceJoin, type PresenceMember, type Publication, type StreamPosition } from './types.js';
+import { LocalIdempotencyKeys } from './idempotency.js';
+import { LocalStreams, streamName } from './streams.js';
+import {
+  positionFields,
+  UNSEQUENCED,
+  type CachedEvent,
+  type Engine,
+  type HistoryRead,
+  type IdempotencyClaim,
+  type LocalDelivery,
+  type PresenceJoin,
+  type PresenceMember,
+  type Publication,
+  type Retention,
+  type StreamPosition,
+} from './types.js';
 
 const key = (appId: string, name: string) => `${appId}\u0000${name}`;
 const split = (k: string): [appId: string, name: string] => {
@@ -30,6 +44,7 @@ export class LocalEngine implements Engine {
   private readonly rosters = new Map<string, Roster>();
   private readonly userSockets = new Map<string, Set<string>>();
   private readonly streams = new LocalStreams();
+  private readonly idempotencyKeys = new LocalIdempotencyKeys();
   private readonly cache = new Map<string, { event: string; data: string; expiresAt: number }>();
   private readonly connections = new Map<string, number>();
   /** HTTP API requests per app in the current second. */
@@ -46,9 +61,36 @@ export class LocalEngine implements Engine {
   }
 
   async publish(p: Publication): Promise<StreamPosition> {
-    const position = p.sequenced ? this.streams.next(key(p.appId, p.channel), Date.now()) : UNSEQUENCED;
-    this.delivery.deliver(p.appId, p.channel, p.frame, p.exceptSocketId);
+    if (p.stream === undefined) {
+      this.delivery.deliver(p.appId, p.channel, p.frame, p.exceptSocketId);
+      return UNSEQUENCED;
+    }
+    const now = Date.now();
+    const stream = this.streams.open(key(p.appId, streamName(p.channel, p.stream.partition)), now);
+    const position = stream.nextPosition();
+    const frame = p.frame + positionFields(position, p.stream);
+    stream.append(frame, now, p.stream.retention);
+    this.delivery.deliver(p.appId, p.channel, frame, p.exceptSocketId);
     return position;
+  }
+
+  async readHistory(appId: string, channel: string, partition: number, from: number, limit: number, retention: Retention): Promise<HistoryRead> {
+    const now = Date.now();
+    const stream = this.streams.open(key(appId, streamName(channel, partition)), now);
+    stream.trim(now, retention);
+    return stream.read(from, limit);
+  }
+
+  async claimIdempotencyKey(appId: string, idempotencyKey: string, windowMs: number): Promise<IdempotencyClaim> {
+    return this.idempotencyKeys.claim(key(appId, idempotencyKey), windowMs, Date.now());
+  }
+
+  async completeIdempotencyKey(appId: string, idempotencyKey: string, answer: string, windowMs: number): Promise<void> {
+    this.idempotencyKeys.complete(key(appId, idempotencyKey), answer, windowMs, Date.now());
+  }
+
+  async releaseIdempotencyKey(appId: string, idempotencyKey: string): Promise<void> {
+    this.idempotencyKeys.release(key(appId, idempotencyKey));
   }
 
   /** Every stream starts over under a new epoch (RedisEngine: its publishes during a new outage). */

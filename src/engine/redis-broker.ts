@@ -1,8 +1,9 @@
-// The Redis engine's Broker: every publish is one script (stream position, history, bus log,
-// PUBLISH) and every node, this one included, delivers from the bus, so a channel has one order
-// everywhere. While Redis is out of reach an HTTP API event (durable) is refused or queued
-// (outagePublish), never delivered on this node only behind a 200; other frames (client events,
-// presence, counts) reach this node's sockets at positions of this node's own streams.
+// The Redis engine's Broker: every publish is one script (on a history channel the stream
+// position and history, then bus log and PUBLISH) and every node, this one included, delivers
+// from the bus, so a channel has one order everywhere. While Redis is out of reach an HTTP API
+// event (durable) is refused or queued (outagePublish), never delivered on this node only behind
+// a 200; other frames (client events, presence, counts) reach this node's sockets, on a history
+// channel at positions of this node's own streams.
 import type { ServerConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import type { LocalEngine } from './local.js';
@@ -24,7 +25,7 @@ export interface BrokerLink {
   failed(error: unknown): void;
 }
 
-type BrokerConfig = Pick<ServerConfig, 'historyLength' | 'busLogLength' | 'outagePublish' | 'outageQueueMs'>;
+type BrokerConfig = Pick<ServerConfig, 'busLogLength' | 'outagePublish' | 'outageQueueMs'>;
 
 export class RedisBroker implements Broker {
   private readonly outbox: Outbox;
@@ -55,7 +56,7 @@ export class RedisBroker implements Broker {
   async publish(p: Publication): Promise<StreamPosition> {
     // Behind queued publications a new durable one queues too, so the order holds across an outage.
     if (p.durable !== true || this.outbox.size === 0) {
-      const position = await this.fanOut(p.appId, p.channel, p.frame, p.exceptSocketId, '', p.sequenced);
+      const position = await this.fanOut(p, '');
       if (position !== undefined) return position;
     }
     if (p.durable !== true) return this.local.publish(p);
@@ -75,13 +76,13 @@ export class RedisBroker implements Broker {
    * out this node's sockets (they know already). Without Redis only this node's sockets get it.
    */
   async announce(appId: string, channel: string, frame: string, skipSelf: boolean): Promise<void> {
-    const sent = await this.fanOut(appId, channel, frame, undefined, skipSelf ? this.node : '', false);
-    if (sent === undefined && !skipSelf) await this.local.publish({ appId, channel, frame, sequenced: false });
+    const sent = await this.fanOut({ appId, channel, frame }, skipSelf ? this.node : '');
+    if (sent === undefined && !skipSelf) await this.local.publish({ appId, channel, frame });
   }
 
   /** The link is back: sends queued publications to every other node (this one delivered them already). */
   flush(): void {
-    const send = async (p: Publication) => (await this.fanOut(p.appId, p.channel, p.frame, p.exceptSocketId, this.node, p.sequenced)) !== undefined;
+    const send = async (p: Publication) => (await this.fanOut(p, this.node)) !== undefined;
     void this.outbox.flush(send, () => this.link.linked());
   }
 
@@ -91,10 +92,13 @@ export class RedisBroker implements Broker {
   }
 
   /** One publish script. Undefined when it could not reach Redis. */
-  private async fanOut(appId: string, channel: string, frame: string, except: string | undefined, skip: string, sequenced: boolean): Promise<StreamPosition | undefined> {
+  private async fanOut(p: Publication, skip: string): Promise<StreamPosition | undefined> {
     if (!this.link.linked()) return undefined;
+    const { stream } = p;
+    // Without a stream target the script touches no stream key (the retention values are unused).
+    const history = stream === undefined ? [0, 0, 0, 0, 0, 0] : [1, stream.partition, stream.partitioned ? 1 : 0, stream.retention.maxEvents, stream.retention.maxBytes, stream.retention.maxAgeMs];
     try {
-      const args = [this.keys.prefix, appId, channel, frame, except ?? '', skip, sequenced ? 1 : 0, this.config.historyLength, STREAM_IDLE_S, this.config.busLogLength];
+      const args = [this.keys.prefix, p.appId, p.channel, p.frame, p.exceptSocketId ?? '', skip, ...history, STREAM_IDLE_S, this.config.busLogLength];
       const [offset, epoch] = (await this.scripts.bcPublish(...args)) as [number, string];
       return offset === 0 ? UNSEQUENCED : { offset, epoch };
     } catch (error) {

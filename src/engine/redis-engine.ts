@@ -1,7 +1,8 @@
 // RedisEngine: many processes and machines behave as one Pusher server. Shared state is per-node
 // counters plus cluster-wide totals in Redis (layout: redis-keys.ts), changed only by Lua scripts
 // (redis-scripts.ts); publishes (redis-broker.ts) ride a per-app pub/sub bus (redis-bus.ts); node
-// liveness and crash cleanup live in redis-node.ts. This node's own state is also kept in a
+// liveness and crash cleanup live in redis-node.ts, history reads and idempotency keys in
+// redis-history.ts. This node's own state is also kept in a
 // LocalEngine: it answers while Redis is out of reach and is what the node re-registers when
 // Redis is back.
 import { hostname } from 'node:os';
@@ -11,12 +12,26 @@ import type { Logger } from '../logger.js';
 import { connectRedis } from '../redis/connect.js';
 import { LocalEngine } from './local.js';
 import { RedisBroker } from './redis-broker.js';
+import { RedisHistory } from './redis-history.js';
 import { Bus, terminateMessage } from './redis-bus.js';
 import { counter, decodeMember, encodeMember, RedisKeys } from './redis-keys.js';
 import { ClusterNode } from './redis-node.js';
 import { StallProbe } from './redis-probe.js';
 import { defineScripts, type Scripts } from './redis-scripts.js';
-import type { CachedEvent, ClusterChanges, Engine, EngineHooks, LocalDelivery, PresenceJoin, PresenceMember, Publication, StreamPosition } from './types.js';
+import type {
+  CachedEvent,
+  ClusterChanges,
+  Engine,
+  EngineHooks,
+  HistoryRead,
+  IdempotencyClaim,
+  LocalDelivery,
+  PresenceJoin,
+  PresenceMember,
+  Publication,
+  Retention,
+  StreamPosition,
+} from './types.js';
 
 /** How long start() waits for Redis before serving degraded (ioredis keeps retrying). */
 const STARTUP_WAIT_MS = 5000;
@@ -59,6 +74,7 @@ export class RedisEngine implements Engine {
   private readonly local = new LocalEngine();
   private readonly probe: StallProbe;
   private readonly broker: RedisBroker;
+  private readonly history: RedisHistory;
   private changes: ClusterChanges | undefined;
   /** Both connections ready and every app's bus subscribed. */
   private linked = false;
@@ -82,6 +98,7 @@ export class RedisEngine implements Engine {
     this.node = new ClusterNode(this.cmd, this.scripts, this.keys, config.nodeTtl, this.local, announcer, log);
     const link = { linked: () => this.linked, failed: (error: unknown) => this.failed(error) };
     this.broker = new RedisBroker(this.scripts, this.keys, config, this.local, link, this.node.base, log, hooks);
+    this.history = new RedisHistory(this.cmd, this.scripts, this.keys, this.local, (shared, local) => this.viaRedis(shared, local));
     this.bus = new Bus(this.sub, this.cmd, this.keys, this.node.base, log, () => this.linkChanged());
     // On the bus connection: no long pipeline (a restore, an outbox flush) sits ahead of its PING.
     this.probe = new StallProbe(this.sub, PROBE_INTERVAL_MS, STALL_MS, () => this.stalled(`Redis did not answer a PING within ${STALL_MS} ms`));
@@ -203,6 +220,22 @@ export class RedisEngine implements Engine {
 
   publish(p: Publication): Promise<StreamPosition> {
     return this.broker.publish(p);
+  }
+
+  readHistory(appId: string, channel: string, partition: number, from: number, limit: number, retention: Retention): Promise<HistoryRead> {
+    return this.history.readHistory(appId, channel, partition, from, limit, retention);
+  }
+
+  claimIdempotencyKey(appId: string, key: string, windowMs: number): Promise<IdempotencyClaim> {
+    return this.history.claimIdempotencyKey(appId, key, windowMs);
+  }
+
+  completeIdempotencyKey(appId: string, key: string, answer: string, windowMs: number): Promise<void> {
+    return this.history.completeIdempotencyKey(appId, key, answer, windowMs);
+  }
+
+  releaseIdempotencyKey(appId: string, key: string): Promise<void> {
+    return this.history.releaseIdempotencyKey(appId, key);
   }
 
   async addSubscription(appId: string, channel: string, socketId: string): Promise<number> {

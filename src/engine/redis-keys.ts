@@ -14,18 +14,25 @@
 //   {prefix}:app:{app}:users        hash  user → signed-in sockets
 //   {prefix}:app:{app}:connections  string connections counted against the app's quota
 //   {prefix}:app:{app}:requests:{s} string HTTP API requests in epoch second s (expires after 2 s)
-//   {prefix}:app:{app}:stream:{c}   hash  channel stream: offset (last sequence), epoch (set when created)
-//   {prefix}:app:{app}:history:{c}  stream last historyLength frames, entry id <offset>-0
+//   {prefix}:app:{app}:stream:{s}   hash  history stream s: offset (last sequence), epoch (set when
+//                                         created), bytes (sum of the stored frames' lengths)
+//   {prefix}:app:{app}:history:{s}  stream the stored frames of stream s: entry id <offset>-0, fields
+//                                         f (the complete frame) and t (publish time, ms, Redis clock)
+//   {prefix}:app:{app}:idem:{key}   string an HTTP publish idempotency key: 'p' while publishing, then
+//                                         the answer; expires with the window
 //   {prefix}:app:{app}:cache:{c}    string last event of a cache channel, with TTL
 //   {prefix}:app:{app}:bus          pub/sub  fan-out and user notices for the app
 //   {prefix}:app:{app}:log          stream   the last busLogLength fan-out messages, for catch-up
+//
+// A stream s is a history channel's partition: the channel name for partition 0, `channel#p`
+// otherwise (streams.ts streamName; Lua: stream_name).
 //
 // The Lua scripts build the same names: LUA_LAYOUT below sits next to its TypeScript twin so
 // the layout is written in one place.
 import { taggedPrefix } from '../redis/keys.js';
 import type { PresenceMember } from './types.js';
 
-export type AppPart = 'channels' | 'presence' | 'members' | 'users' | 'connections' | 'requests' | 'stream' | 'history' | 'cache' | 'bus' | 'log';
+export type AppPart = 'channels' | 'presence' | 'members' | 'users' | 'connections' | 'requests' | 'stream' | 'history' | 'idem' | 'cache' | 'bus' | 'log';
 
 export class RedisKeys {
   readonly nodes: string;
@@ -83,6 +90,11 @@ local function node_key(id) return PREFIX .. ':node:' .. id end
 local function app_key(app, part, channel)
   if channel then return PREFIX .. ':app:' .. app .. ':' .. part .. ':' .. channel end
   return PREFIX .. ':app:' .. app .. ':' .. part
+end
+-- A history channel's stream for a partition (a decimal string); twin of streams.ts streamName.
+local function stream_name(channel, partition)
+  if partition == '0' then return channel end
+  return channel .. '#' .. partition
 end
 -- kind, app, name, user of a counter field
 local function parse_counter(field)

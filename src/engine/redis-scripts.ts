@@ -7,9 +7,12 @@ import type { Redis } from 'ioredis';
 import { LUA_LAYOUT } from './redis-keys.js';
 
 const TIME = `
-local function now_ms()
-  local t = redis.call('TIME')
+-- TIME's answer in ms
+local function clock_ms(t)
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function now_ms()
+  return clock_ms(redis.call('TIME'))
 end
 `;
 
@@ -66,7 +69,52 @@ local function tally(list, field, r)
 end
 `;
 
-const script = (body: string) => LUA_LAYOUT + TIME + CHANGE + body;
+// A history channel's stream: its hash (offset, epoch, bytes) and its stored frames (redis-keys.ts).
+const HISTORY = `
+-- The stream's epoch. A missing hash (never published, expired, or lost with Redis's data)
+-- starts a new epoch from the clock t (TIME's answer), and history of the old one goes.
+local function open_stream(stream, history, t, idle)
+  local epoch = redis.call('HGET', stream, 'epoch')
+  if epoch then return epoch end
+  epoch = t[1] .. string.format('%06d', tonumber(t[2]))
+  redis.call('HSET', stream, 'epoch', epoch, 'offset', 0, 'bytes', 0)
+  redis.call('EXPIRE', stream, idle)
+  redis.call('DEL', history)
+  return epoch
+end
+local function entry_offset(entry)
+  return tonumber(string.sub(entry[1], 1, string.find(entry[1], '-', 1, true) - 1))
+end
+-- Drops the oldest entries while the stream holds more than max_events or max_bytes, or its
+-- oldest was published before cutoff (ms). Each entry is read and dropped once, so a publish
+-- costs amortized O(1); the usual case (one over the count) reads one entry.
+local function trim(stream, history, max_events, max_bytes, cutoff)
+  local stored = redis.call('XLEN', history)
+  local length = stored
+  local bytes = tonumber(redis.call('HGET', stream, 'bytes'))
+  local keep, start, page = nil, '-', 1
+  while length > 0 and not keep do
+    local entries = redis.call('XRANGE', history, start, '+', 'COUNT', page)
+    if #entries == 0 then break end
+    for _, entry in ipairs(entries) do
+      if length > max_events or bytes > max_bytes or tonumber(entry[2][4]) < cutoff then
+        length = length - 1
+        bytes = bytes - string.len(entry[2][2])
+      else
+        keep = entry[1]
+        break
+      end
+    end
+    if not keep then start = (entry_offset(entries[#entries]) + 1) .. '-0' end
+    page = math.min(page * 2, 128)
+  end
+  if length == stored then return end
+  if keep then redis.call('XTRIM', history, 'MINID', keep) else redis.call('XTRIM', history, 'MAXLEN', 0) end
+  redis.call('HSET', stream, 'bytes', bytes)
+end
+`;
+
+const script = (body: string) => LUA_LAYOUT + TIME + CHANGE + HISTORY + body;
 
 const SOURCES = {
   // ARGV: prefix, node, field, delta, member JSON. Nothing (nil) for an incarnation that is no
@@ -87,37 +135,37 @@ if redis.call('HEXISTS', members, user) == 0 and redis.call('HLEN', members) >= 
 local r = change(ARGV[2], ARGV[3], 1, ARGV[4], true)
 return {1, r[2], redis.call('HGETALL', members)}`),
 
-  // ARGV: prefix, app, channel, frame, except socket, skip node, sequenced, history length, idle s,
-  // bus log length. Stream position, history, bus log and PUBLISH in one step: the bus carries a
-  // channel's frames in stream order, and the log id on each lets a node that lost its link
-  // fetch what it missed (redis-bus.ts). A stream hash created here (first publish, expired,
-  // or lost with Redis's data) starts a new epoch, and history of the old one goes: a history
-  // entry's id is its offset, so "since offset N" is one XRANGE. Returns {offset, epoch}.
+  // ARGV: prefix, app, channel, frame, except socket, skip node, history (0/1), partition,
+  // partitioned (0/1), max events, max bytes, max age ms, idle s, bus log length. Stream position,
+  // history, bus log and PUBLISH in one step: the bus carries a channel's frames in stream order,
+  // and the log id on each lets a node that lost its link fetch what it missed (redis-bus.ts).
+  // On a history channel the frame arrives without its closing '}': the position fields complete
+  // it here, so history, the bus and every subscriber get the same bytes. Without history no
+  // stream key is touched. Returns {offset, epoch} ({0, ''} without history).
   bcPublish: script(`
-local app, channel, idle = ARGV[2], ARGV[3], tonumber(ARGV[9])
+local app, channel, frame, idle = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[13])
 local offset, epoch = 0, ''
 if ARGV[7] == '1' then
-  local stream = app_key(app, 'stream', channel)
-  local history = app_key(app, 'history', channel)
+  local partition = ARGV[8]
+  local name = stream_name(channel, partition)
+  local stream, history = app_key(app, 'stream', name), app_key(app, 'history', name)
+  local t = redis.call('TIME')
+  epoch = open_stream(stream, history, t, idle)
   offset = redis.call('HINCRBY', stream, 'offset', 1)
-  if offset == 1 then
-    local t = redis.call('TIME')
-    epoch = t[1] .. string.format('%06d', tonumber(t[2]))
-    redis.call('HSET', stream, 'epoch', epoch)
-    redis.call('DEL', history)
-  else
-    epoch = redis.call('HGET', stream, 'epoch')
-  end
+  -- The twin of positionFields (types.ts): the same bytes in the same order.
+  frame = frame .. ',"offset":' .. string.format('%d', offset) .. ',"epoch":"' .. epoch .. '"'
+  if ARGV[9] == '1' then frame = frame .. ',"partition":' .. partition end
+  frame = frame .. '}'
+  local now = clock_ms(t)
+  redis.call('XADD', history, offset .. '-0', 'f', frame, 't', now)
+  redis.call('HINCRBY', stream, 'bytes', string.len(frame))
+  trim(stream, history, tonumber(ARGV[10]), tonumber(ARGV[11]), now - tonumber(ARGV[12]))
   redis.call('EXPIRE', stream, idle)
-  local length = tonumber(ARGV[8])
-  if length > 0 then
-    redis.call('XADD', history, 'MAXLEN', length, offset .. '-0', 'frame', ARGV[4])
-    redis.call('EXPIRE', history, idle)
-  end
+  redis.call('EXPIRE', history, idle)
 end
-local body = channel .. '\\n' .. ARGV[5] .. '\\n' .. ARGV[6] .. '\\n' .. ARGV[4]
+local body = channel .. '\\n' .. ARGV[5] .. '\\n' .. ARGV[6] .. '\\n' .. frame
 local id = ''
-local log_length = tonumber(ARGV[10])
+local log_length = tonumber(ARGV[14])
 if log_length > 0 then
   local log = app_key(app, 'log')
   id = redis.call('XADD', log, 'MAXLEN', '~', log_length, '*', 'm', body)
@@ -125,6 +173,34 @@ if log_length > 0 then
 end
 redis.call('PUBLISH', app_key(app, 'bus'), 'd\\n' .. id .. '\\n' .. body)
 return {offset, epoch}`),
+
+  // ARGV: prefix, app, channel, partition, from, limit, max events, max bytes, max age ms, idle s.
+  // Creates the stream when missing, so the position a subscriber is told (offset 0 of a new
+  // epoch) still holds when the first event comes; applies the retention, then reads. Returns
+  // {offset, epoch, first stored offset (offset + 1 when none), {offset, frame, …} from `from` on}.
+  bcReadHistory: script(`
+local name = stream_name(ARGV[3], ARGV[4])
+local stream, history = app_key(ARGV[2], 'stream', name), app_key(ARGV[2], 'history', name)
+local t = redis.call('TIME')
+local epoch = open_stream(stream, history, t, tonumber(ARGV[10]))
+trim(stream, history, tonumber(ARGV[7]), tonumber(ARGV[8]), clock_ms(t) - tonumber(ARGV[9]))
+local offset = tonumber(redis.call('HGET', stream, 'offset'))
+local first = offset + 1
+local oldest = redis.call('XRANGE', history, '-', '+', 'COUNT', 1)[1]
+if oldest then first = entry_offset(oldest) end
+local entries = {}
+for _, entry in ipairs(redis.call('XRANGE', history, ARGV[5] .. '-0', '+', 'COUNT', tonumber(ARGV[6]))) do
+  entries[#entries + 1] = entry_offset(entry)
+  entries[#entries + 1] = entry[2][2]
+end
+return {offset, epoch, first, entries}`),
+
+  // ARGV: prefix, app, key, window ms. Claims the key, or tells what holds it:
+  // {1} claimed, {0, 'p'} still publishing, {0, answer} done.
+  bcClaimIdempotencyKey: script(`
+local key = app_key(ARGV[2], 'idem', ARGV[3])
+if redis.call('SET', key, 'p', 'NX', 'PX', ARGV[4]) then return {1} end
+return {0, redis.call('GET', key)}`),
 
   // ARGV: prefix, node, announce user notices (0/1), then (field, count, member JSON) triples.
   // Returns {the presence fields whose user became present (the caller announces member_added),

@@ -1,34 +1,98 @@
-// Stream positions kept in process: LocalEngine's own, and RedisEngine's while Redis is out of
-// reach. One lifetime rule for both engines: a channel's stream lives until it has seen no
-// publish for STREAM_IDLE_MS (Redis: EXPIRE on the stream key), however its subscribers come
-// and go; a stream that starts again gets a new epoch, as does every stream of a new process.
+// History streams kept in process: LocalEngine's own, and RedisEngine's while Redis is out of
+// reach. One lifetime rule for both engines: a stream lives until it has seen no publish for
+// STREAM_IDLE_MS (Redis: EXPIRE on the stream keys), however its subscribers come and go; a
+// stream that starts again gets a new epoch, as does every stream of a new process.
 import { randomBytes } from 'node:crypto';
-import type { StreamPosition } from './types.js';
+import type { HistoryEntry, HistoryRead, Retention, StreamPosition } from './types.js';
 
 /** A channel's stream (position and history) expires after this long without a publish. */
 export const STREAM_IDLE_MS = 86_400_000;
 /** Expired streams are dropped at most this often, on a publish: no timer, one pass over the Map. */
 const SWEEP_EVERY_MS = 60_000;
 
-interface Stream {
-  offset: number;
-  epoch: string;
-  /** Last publish, ms. */
+/**
+ * The stream of one partition of a channel: the channel name for partition 0, `channel#p`
+ * otherwise (channel names never contain '#'). Lua twin: stream_name in redis-keys.ts LUA_LAYOUT.
+ */
+export function streamName(channel: string, partition: number): string {
+  return partition === 0 ? channel : `${channel}#${partition}`;
+}
+
+/**
+ * One stream: its position and its stored frames, oldest first. Offsets are gap-free, so the
+ * frame at index i (from `head`) has offset `first + i - head`; frames and publish times sit in
+ * two parallel arrays (no object per event), and dropped ones are cut off in bulk once they are
+ * half the array, so each event costs amortized O(1).
+ */
+export class LocalStream {
+  offset = 0;
+  readonly epoch = newEpoch();
+  /** Last publish (or creation), ms. */
   at: number;
+  private frames: string[] = [];
+  private times: number[] = [];
+  private head = 0;
+  /** Sum of the stored frames' lengths. */
+  private bytes = 0;
+
+  constructor(now: number) {
+    this.at = now;
+  }
+
+  /** The position the next publish gets. */
+  nextPosition(): StreamPosition {
+    return { offset: this.offset + 1, epoch: this.epoch };
+  }
+
+  /** Stores the frame of the publish at nextPosition(), then applies the retention. */
+  append(frame: string, now: number, retention: Retention): void {
+    this.offset += 1;
+    this.at = now;
+    this.frames.push(frame);
+    this.times.push(now);
+    this.bytes += frame.length;
+    this.trim(now, retention);
+  }
+
+  /** Drops the oldest events while a retention limit is passed. */
+  trim(now: number, retention: Retention): void {
+    const cutoff = now - retention.maxAgeMs;
+    while (
+      this.head < this.frames.length &&
+      (this.frames.length - this.head > retention.maxEvents || this.bytes > retention.maxBytes || this.times[this.head] < cutoff)
+    ) {
+      this.bytes -= this.frames[this.head].length;
+      this.head += 1;
+    }
+    if (this.head > 0 && this.head * 2 >= this.frames.length) {
+      this.frames = this.frames.slice(this.head);
+      this.times = this.times.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /** After trim(): the stored events from offset `from` on, oldest first, at most `limit`. */
+  read(from: number, limit: number): HistoryRead {
+    const stored = this.frames.length - this.head;
+    const first = this.offset - stored + 1;
+    const entries: HistoryEntry[] = [];
+    for (let offset = Math.max(from, first); offset <= this.offset && entries.length < limit; offset += 1) {
+      entries.push({ offset, frame: this.frames[this.head + offset - first] });
+    }
+    return { position: { offset: this.offset, epoch: this.epoch }, first, entries };
+  }
 }
 
 export class LocalStreams {
-  private readonly streams = new Map<string, Stream>();
+  private readonly streams = new Map<string, LocalStream>();
   private sweptAt = 0;
 
-  /** The next position of the stream `key`, starting a new stream (and epoch) when it expired. */
-  next(key: string, now: number): StreamPosition {
+  /** The stream `key`, created (with a new epoch) when missing or expired. */
+  open(key: string, now: number): LocalStream {
     let stream = this.streams.get(key);
-    if (stream === undefined || now - stream.at > STREAM_IDLE_MS) this.streams.set(key, (stream = { offset: 0, epoch: newEpoch(), at: now }));
-    stream.offset += 1;
-    stream.at = now;
+    if (stream === undefined || now - stream.at > STREAM_IDLE_MS) this.streams.set(key, (stream = new LocalStream(now)));
     if (now - this.sweptAt > SWEEP_EVERY_MS) this.sweep(now);
-    return { offset: stream.offset, epoch: stream.epoch };
+    return stream;
   }
 
   /** Forgets every stream: what follows is a new epoch everywhere (RedisEngine: a new outage). */

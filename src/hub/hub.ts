@@ -8,6 +8,7 @@ import type { LocalDelivery } from '../engine/types.js';
 import type { Transport } from '../transport/types.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Connection, OpenConnection } from './connection.js';
+import { HeldFrames } from './held-frames.js';
 import type { SlowConsumers } from './slow-consumers.js';
 
 /** A WebSocket frame header is at most 14 bytes; a UTF-16 code unit is at most 3 UTF-8 bytes. */
@@ -22,6 +23,19 @@ export interface Membership {
   leave(appId: string, channel: string, connection: Connection): void;
   /** Indexes the connection's user and watchlist, and joins `#server-to-user-{id}` (docs/PROTOCOL.md §2.11). */
   signedIn(connection: OpenConnection): void;
+  /**
+   * Starts holding the channel's live frames for the connection instead of sending them, before
+   * it reads the channel's history (docs/PROTOCOL.md §13.3).
+   */
+  hold(appId: string, channel: string, connection: Connection): HeldFrames;
+  /**
+   * Ends the hold in one synchronous step, so nothing published falls in between: sends the held
+   * frames `keep` accepts, in order, and joins the channel. False when the hold had ended already
+   * (the connection left, closed or overflowed).
+   */
+  goLive(held: HeldFrames, keep: (frame: string) => boolean): boolean;
+  /** Ends the hold without going live; nothing when it ended already. */
+  release(held: HeldFrames): void;
 }
 
 export class Hub implements LocalDelivery, Membership {
@@ -30,6 +44,8 @@ export class Hub implements LocalDelivery, Membership {
   private readonly watchers = new Map<string, Set<Connection>>();
   /** Subscribers without native topics, per topic. */
   private readonly members = new Map<string, Set<Connection>>();
+  /** Connections replaying history, per topic: what is delivered there is held for them instead. */
+  private readonly holding = new Map<string, Map<Connection, HeldFrames>>();
 
   private transport!: Transport;
   /** Upper bound of the bytes any one socket gained from topic publishes since the last slow-consumer sweep. */
@@ -67,9 +83,40 @@ export class Hub implements LocalDelivery, Membership {
   }
 
   leave(appId: string, channel: string, connection: Connection): void {
+    const topic = topicOf(appId, channel);
+    if (this.holding.size !== 0) {
+      const held = this.holding.get(topic)?.get(connection);
+      if (held !== undefined) this.release(held);
+    }
     const topics = connection.socket.topics;
-    if (topics !== undefined) topics.unsubscribe(topicOf(appId, channel));
-    else removeFrom(this.members, topicOf(appId, channel), connection);
+    if (topics !== undefined) topics.unsubscribe(topic);
+    else removeFrom(this.members, topic, connection);
+  }
+
+  hold(appId: string, channel: string, connection: Connection): HeldFrames {
+    const held = new HeldFrames(appId, channel, topicOf(appId, channel), connection);
+    let holders = this.holding.get(held.topic);
+    if (holders === undefined) this.holding.set(held.topic, (holders = new Map()));
+    holders.set(connection, held);
+    return held;
+  }
+
+  goLive(held: HeldFrames, keep: (frame: string) => boolean): boolean {
+    if (!held.active) return false;
+    this.release(held);
+    const { connection } = held;
+    for (const frame of held.frames) if (keep(frame)) connection.send(frame);
+    if (connection.closed) return false;
+    this.join(held.appId, held.channel, connection);
+    return true;
+  }
+
+  release(held: HeldFrames): void {
+    if (!held.active) return;
+    held.active = false;
+    const holders = this.holding.get(held.topic)!;
+    holders.delete(held.connection);
+    if (holders.size === 0) this.holding.delete(held.topic);
   }
 
   signedIn(connection: OpenConnection): void {
@@ -105,10 +152,31 @@ export class Hub implements LocalDelivery, Membership {
     if (members !== undefined) {
       for (const member of members) if (member !== sender && member.socket.send(frame)) recipients += 1;
     }
+    if (this.holding.size !== 0) this.holdBack(topic, frame, exceptSocketId);
     if (recipients > 0) {
       const m = this.metrics.forApp(appId);
       m.messagesOut.inc(recipients);
       m.bytesOut.inc(recipients * frame.length);
+    }
+  }
+
+  /** The socket_id rule holds for held frames too; a hold past the slow-consumer limit closes the connection (4100). */
+  private holdBack(topic: string, frame: string, exceptSocketId: string | undefined): void {
+    const holders = this.holding.get(topic);
+    if (holders === undefined) return;
+    for (const held of holders.values()) {
+      const { connection } = held;
+      if (connection.socketId === exceptSocketId) continue;
+      if (connection.closed) {
+        this.release(held);
+        continue;
+      }
+      held.frames.push(frame);
+      held.length += frame.length;
+      if (held.length > this.slowConsumers.maxBackpressureBytes) {
+        this.release(held);
+        this.slowConsumers.close(connection);
+      }
     }
   }
 

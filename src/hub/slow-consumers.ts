@@ -34,11 +34,16 @@ export class SlowConsumers implements BackpressureCheck {
   /** True when the socket was over the limit and is now closed. */
   closeIfSlow(connection: Connection): boolean {
     if (connection.socket.bufferedBytes() <= this.maxBackpressureBytes) return false;
+    this.close(connection);
+    return true;
+  }
+
+  /** Closes with 4100: its socket, or the frames held for it during a history replay, passed the limit. */
+  close(connection: Connection): void {
     const appId = connection.app?.id ?? '';
     this.metrics.slowConsumers.labels(appId).inc();
     this.log.warn({ socketId: connection.socketId, appId }, 'slow consumer closed with 4100');
     connection.fail(ErrorCode.OverCapacity, ErrorMessage.slowConsumer);
-    return true;
   }
 
   sweep(connections: Iterable<Connection>): void {

@@ -7,18 +7,21 @@
 //   rate limit  HTTP: per request, at the route (httpRateLimit); client events: per socket
 //   validate    HTTP: api/event-input.ts; client events: name length and data size
 //   (idempotency, next issue: between the checks and `deliver`, before any subscriber sees it)
-//   deliver     cache store, the frame encoded once per channel, engine.publish → position
+//   deliver     cache store, the frame encoded once per channel, engine.publish → position; on a
+//               history channel (history/rules.ts) the engine gets the frame without its end and
+//               the stream, sequences, stores and completes it (docs/PROTOCOL.md §13.2)
 //   after       every AfterPublish hook registered at wiring time, once per channel
 //
 // The checks run authorize → rate limit → validate because that is the order clients have
 // always seen: 401/403 before 429 before 400/413 (an unsigned body is never parsed), and
 // docs/PROTOCOL.md §2.8's order for client events.
-import { channelType, encodeEvent } from '../../protocol/index.js';
+import { channelType, encodeEvent, encodeOpenEvent } from '../../protocol/index.js';
 import type { App } from '../apps/registry.js';
-import type { Engine, Publication } from '../engine/types.js';
+import { positionFields, UNSEQUENCED, type Engine, type Publication, type StreamTarget } from '../engine/types.js';
+import { historyFor, partitionOf } from '../history/rules.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { AfterPublish, Position, PublishedEvent, PublishSource } from './types.js';
+import type { AfterPublish, Position, PublishedEvent, PublishPositions, PublishSource, WirePosition } from './types.js';
 
 /** A validated HTTP event (one trigger, or one batch item). */
 export interface ServerEvent {
@@ -35,16 +38,22 @@ export interface ServerEvent {
 /** The actor of HTTP API publishes: the app itself, proven by its secret. */
 const APP_ACTOR = 'app';
 
+/** What a publish to channels without history answers: shared, never written. */
+const NO_POSITIONS: PublishPositions = Object.freeze(Object.create(null) as PublishPositions);
+
 /**
  * One event on one channel, built once: the engine's Publication and, after the engine answered,
- * the hooks' PublishedEvent — the one object per channel publish the Publication alone was before.
+ * the hooks' PublishedEvent. On a history channel the engine gets a Publication of its own (the
+ * frame without its end, and the stream): this one's `frame` is completed with the position, and
+ * a Publication the engine may keep (the outage queue) is never changed after it was handed over.
  */
 class ChannelPublish implements Publication, PublishedEvent {
   readonly appId: string;
-  readonly frame: string;
   /** Publishers that wait for an answer (the HTTP API) are never served a this-node-only delivery during a Redis outage. */
   readonly durable: boolean;
-  position!: Position;
+  /** Every subscriber's frame; on a history channel set by deliver() once the position is known. */
+  frame = '';
+  position: Position = UNSEQUENCED;
 
   constructor(
     readonly app: App,
@@ -59,7 +68,6 @@ class ChannelPublish implements Publication, PublishedEvent {
   ) {
     this.appId = app.id;
     this.durable = source !== 'client';
-    this.frame = encodeEvent(event, data, channel, userId);
   }
 }
 
@@ -71,33 +79,61 @@ export class PublishPipeline {
     private readonly log: Logger,
   ) {}
 
-  /** POST /events: the route authenticated the app and counted the request; parseTrigger validated the event. */
-  async publishEvent(app: App, event: ServerEvent): Promise<void> {
+  /**
+   * POST /events: the route authenticated the app and counted the request; parseTrigger validated
+   * the event. Answers the positions it got on history channels (docs/PROTOCOL.md §13.4).
+   */
+  async publishEvent(app: App, event: ServerEvent): Promise<PublishPositions> {
     const started = performance.now();
     const { channels } = event;
-    if (channels.length === 1) await this.deliverServerEvent(app, event, channels[0]);
-    else await Promise.all(channels.map((channel) => this.deliverServerEvent(app, event, channel)));
+    let positions = NO_POSITIONS;
+    const record = (channel: string, position: WirePosition | undefined) => {
+      if (position === undefined) return;
+      // Null prototype: a channel named "__proto__" must become a key.
+      if (positions === NO_POSITIONS) positions = Object.create(null) as PublishPositions;
+      positions[channel] = position;
+    };
+    if (channels.length === 1) record(channels[0], await this.deliverServerEvent(app, event, channels[0]));
+    else {
+      const delivered = await Promise.all(channels.map((channel) => this.deliverServerEvent(app, event, channel)));
+      delivered.forEach((position, i) => record(channels[i], position));
+    }
     this.metrics.forApp(app.id).publishLatency.observe((performance.now() - started) / 1000);
+    return positions;
   }
 
-  /** POST /batch_events: every item validated before any is published (§5.4), then all at once. */
-  async publishBatch(app: App, events: readonly ServerEvent[]): Promise<void> {
-    await Promise.all(events.map((event) => this.publishEvent(app, event)));
+  /** POST /batch_events: every item validated before any is published (§5.4), then all at once; one answer per item. */
+  publishBatch(app: App, events: readonly ServerEvent[]): Promise<PublishPositions[]> {
+    return Promise.all(events.map((event) => this.publishEvent(app, event)));
   }
 
   /** A client-* frame that passed publish/client-events.ts's checks; never stored in a cache channel (§2.8). */
-  relayClientEvent(app: App, channel: string, event: string, data: string, dataBytes: number, socketId: string, userId: string | undefined): Promise<void> {
-    return this.deliver(new ChannelPublish(app, channel, event, data, dataBytes, 'client', socketId, socketId, userId), false);
+  async relayClientEvent(app: App, channel: string, event: string, data: string, dataBytes: number, socketId: string, userId: string | undefined): Promise<void> {
+    await this.deliver(new ChannelPublish(app, channel, event, data, dataBytes, 'client', socketId, socketId, userId), false, undefined);
   }
 
-  private deliverServerEvent(app: App, event: ServerEvent, channel: string): Promise<void> {
+  private deliverServerEvent(app: App, event: ServerEvent, channel: string): Promise<WirePosition | undefined> {
     const publish = new ChannelPublish(app, channel, event.name, event.data, event.dataBytes, 'http', APP_ACTOR, event.socketId, undefined);
-    return this.deliver(publish, channelType(channel).cache);
+    return this.deliver(publish, channelType(channel).cache, event.partitionKey);
   }
 
-  private async deliver(publish: ChannelPublish, cache: boolean): Promise<void> {
+  /** Resolves to the position on a history channel, undefined on any other. */
+  private async deliver(publish: ChannelPublish, cache: boolean, partitionKey: string | undefined): Promise<WirePosition | undefined> {
     if (cache) await this.engine.setCache(publish.appId, publish.channel, publish.event, publish.data, publish.app.cacheTtl);
-    publish.position = await this.engine.publish(publish);
+    const history = historyFor(publish.app, publish.channel);
+    let wire: WirePosition | undefined;
+    if (history === undefined) {
+      publish.frame = encodeEvent(publish.event, publish.data, publish.channel, publish.userId);
+      publish.position = await this.engine.publish(publish);
+    } else {
+      const stream: StreamTarget = { partition: partitionOf(history, partitionKey), partitioned: history.partitions > 1, retention: history.retention };
+      const open = encodeOpenEvent(publish.event, publish.data, publish.channel, publish.userId);
+      const { appId, channel, exceptSocketId, durable } = publish;
+      const position = await this.engine.publish({ appId, channel, frame: open, exceptSocketId, durable, stream });
+      publish.position = position;
+      publish.frame = open + positionFields(position, stream);
+      wire = stream.partitioned ? { offset: position.offset, epoch: position.epoch, partition: stream.partition } : { offset: position.offset, epoch: position.epoch };
+    }
     for (const hook of this.hooks) {
       // A failing hook must neither fail a publish subscribers already got nor starve the others.
       try {
@@ -106,5 +142,6 @@ export class PublishPipeline {
         this.log.error({ err: error, appId: publish.appId, channel: publish.channel, source: publish.source }, 'after-publish hook failed');
       }
     }
+    return wire;
   }
 }
