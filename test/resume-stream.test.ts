@@ -1,5 +1,5 @@
 // Gap-free resume on one node (LocalEngine), docs/PROTOCOL.md §13.3: a 2,000-event stream at
-// ~200 events/s while each app's socket is cut 100 times (90 server closes with 4200, 10 abrupt
+// ~200 events/s while each app's socket is cut 100 times (92 server closes with 4200, 8 abrupt
 // network drops). pusher-js and Echo (private and presence) through the resume plugin end with
 // every event, in order, once; a stock pusher-js cut a few times the same way misses events,
 // which shows the cuts really lose what the plugin gets back.
@@ -25,13 +25,13 @@ describe('resume through 100 cuts on one node', () => {
     try {
       const [, cuts] = await Promise.all([
         publishTicks([sdk(server.port)], [stream, `private-${stream}`, `presence-${stream}`], COUNT, 200),
-        Promise.all(apps.map((app) => cutRepeatedly(app, [server], 100, 10))),
+        Promise.all(apps.map((app) => cutRepeatedly(app, [server], 100, 12))),
         // Abrupt drops only: about a second away each time while ticks keep coming.
         cutRepeatedly(stock, [server], 3, 1),
       ]);
       await settle(apps, COUNT, 10_000);
       for (const [i, app] of apps.entries()) {
-        assert.deepEqual(cuts[i], { byServer: 90, abrupt: 10 }, `${app.label}: cuts`);
+        assert.deepEqual(cuts[i], { byServer: 92, abrupt: 8 }, `${app.label}: cuts`);
         assert.deepEqual(streamFaults(app.ticks, COUNT), { received: COUNT, missing: [], repeated: [], outOfOrderAt: [] }, app.label);
         assert.deepEqual(app.failures, [], `${app.label}: every resume succeeded`);
       }

@@ -10,7 +10,8 @@ export class Relay {
 
   private constructor(
     private readonly server: Server,
-    private readonly upstreamPorts: number[],
+    /** Read at each new connection: a test replaces an entry when it replaces a node. */
+    readonly upstreamPorts: number[],
   ) {
     server.on('connection', (down) => {
       const up = new Socket().connect(this.upstreamPorts[this.turn++ % this.upstreamPorts.length], '127.0.0.1');

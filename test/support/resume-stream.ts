@@ -30,12 +30,12 @@ export interface StreamApp {
   failures: ResumeFailure[];
 }
 
-/** A pusher-js instance connecting through `relay`, authorised by the SDK as user `userId`. */
-export function pusherVia(relay: Relay, userId: string, resume: boolean, failures: ResumeFailure[] = []): Pusher {
-  const signer = sdk(relay.port);
+/** A pusher-js instance connecting to `port`, authorised by the SDK as user `userId`; with the plugin when `resume`. */
+export function testPusher(port: number, userId: string, resume: boolean, failures: ResumeFailure[] = []): Pusher {
+  const signer = sdk(port);
   const pusher = new Pusher(APP.key, {
     wsHost: '127.0.0.1',
-    wsPort: relay.port,
+    wsPort: port,
     forceTLS: false,
     enabledTransports: ['ws'],
     cluster: '',
@@ -57,7 +57,7 @@ export async function streamApp(kind: AppKind, stream: string, upstreamPorts: nu
   const failures: ResumeFailure[] = [];
   const ticks: number[] = [];
   const onTick = (data: { i: number }) => ticks.push(data.i);
-  const pusher = pusherVia(relay, `user-${kind}`, kind !== 'stock pusher-js', failures);
+  const pusher = testPusher(relay.port, `user-${kind}`, kind !== 'stock pusher-js', failures);
   let channel: string;
   if (kind === 'echo-private' || kind === 'echo-presence') {
     const echo = new Echo({ broadcaster: 'pusher', key: APP.key, client: pusher });
