@@ -16,8 +16,9 @@ type Pusher = InstanceType<typeof Pusher>;
 /** Channels of these names keep history in the apps the resume tests configure. */
 export const HISTORY_CHANNELS = ['stream.*', 'private-stream.*', 'presence-stream.*'];
 
-export function historyApp(history: Record<string, unknown> = {}): object {
-  return { ...APP, history: [{ channels: HISTORY_CHANNELS, maxEvents: 5000, maxAgeSeconds: 600, maxBytes: 8 * 1024 * 1024, ...history }] };
+/** The test app with history on HISTORY_CHANNELS: `history` overrides the rule, `settings` the app's other fields. */
+export function historyApp(history: Record<string, unknown> = {}, settings: Record<string, unknown> = {}): object {
+  return { ...APP, ...settings, history: [{ channels: HISTORY_CHANNELS, maxEvents: 5000, maxAgeSeconds: 600, maxBytes: 8 * 1024 * 1024, ...history }] };
 }
 
 export interface StreamApp {
