@@ -113,6 +113,21 @@ export function withResume<P extends ResumablePusher>(pusher: P, options: Resume
   return pusher;
 }
 
+/**
+ * A Pusher class whose instances come with the plugin, for `new Echo({ broadcaster: 'pusher',
+ * Pusher: resumingPusher(Pusher), … })`: Echo then builds the client itself, with its own auth
+ * endpoint and CSRF header defaults, which a `client` passed in does not get.
+ */
+export function resumingPusher<C extends new (...args: any[]) => ResumablePusher>(PusherClass: C, options: ResumeOptions = {}): C {
+  return class extends PusherClass {
+    // A mixin's constructor must take any arguments (TS2545).
+    constructor(...args: any[]) {
+      super(...args);
+      withResume(this, options);
+    }
+  };
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

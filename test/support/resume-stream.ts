@@ -3,9 +3,9 @@
 // plugin, each behind its own Relay) have their sockets cut over and over — by the server with
 // 4200, or abruptly on the network. Each app records the `i` of every tick its handler got.
 import Echo from 'laravel-echo';
-import PusherModule from 'pusher-js';
+import PusherModule, { type Options } from 'pusher-js';
 import type PusherServer from 'pusher';
-import { withResume, type ResumeFailure } from '../../client/resume.js';
+import { resumingPusher, withResume, type ResumeFailure } from '../../client/resume.js';
 import type { RunningServer } from '../../src/server.js';
 import { APP, sdk, sleep, until } from './cluster.js';
 import { Relay } from './relay.js';
@@ -31,10 +31,10 @@ export interface StreamApp {
   failures: ResumeFailure[];
 }
 
-/** A pusher-js instance connecting to `port`, authorised by the SDK as user `userId`; with the plugin when `resume`. */
-export function testPusher(port: number, userId: string, resume: boolean, failures: ResumeFailure[] = []): Pusher {
+/** pusher-js options for `port`, channels authorised by the SDK as user `userId`. */
+function pusherOptions(port: number, userId: string) {
   const signer = sdk(port);
-  const pusher = new Pusher(APP.key, {
+  return {
     wsHost: '127.0.0.1',
     wsPort: port,
     forceTLS: false,
@@ -44,12 +44,26 @@ export function testPusher(port: number, userId: string, resume: boolean, failur
       customHandler: ({ socketId, channelName }, callback) =>
         callback(null, signer.authorizeChannel(socketId, channelName, channelName.startsWith('presence-') ? { user_id: userId } : undefined)),
     },
-  });
-  // Every cut makes pusher-js report an error; the tests judge by what the handlers received.
+  } satisfies Options;
+}
+
+/** Every cut makes pusher-js report an error; the tests judge by what the handlers received. */
+function quiet(pusher: Pusher): Pusher {
   pusher.connection.bind('error', () => undefined);
+  return pusher;
+}
+
+/** A pusher-js instance connecting to `port` as user `userId`; with the plugin when `resume`. */
+export function testPusher(port: number, userId: string, resume: boolean, failures: ResumeFailure[] = []): Pusher {
+  const pusher = quiet(new Pusher(APP.key, pusherOptions(port, userId)));
   return resume ? withResume(pusher, { onResumeFailed: (_channel, failure) => failures.push(failure) }) : pusher;
 }
 
+/**
+ * The ways an app meets the stream: pusher-js with `withResume`, Echo given a `withResume` client
+ * (private channel), Echo building its client from `resumingPusher(Pusher)` (presence channel),
+ * and stock pusher-js without the plugin.
+ */
 export type AppKind = 'pusher-js' | 'echo-private' | 'echo-presence' | 'stock pusher-js';
 
 /** Subscribes one app of `kind` to the stream named `stream` and waits until it is subscribed. */
@@ -58,18 +72,20 @@ export async function streamApp(kind: AppKind, stream: string, upstreamPorts: nu
   const failures: ResumeFailure[] = [];
   const ticks: number[] = [];
   const onTick = (data: { i: number }) => ticks.push(data.i);
-  const pusher = testPusher(relay.port, `user-${kind}`, kind !== 'stock pusher-js', failures);
+  const onResumeFailed = (_channel: string, failure: ResumeFailure) => failures.push(failure);
+  let pusher: Pusher;
   let channel: string;
-  if (kind === 'echo-private' || kind === 'echo-presence') {
-    const echo = new Echo({ broadcaster: 'pusher', key: APP.key, client: pusher });
-    if (kind === 'echo-private') {
-      echo.private(stream).listen('.tick', onTick);
-      channel = `private-${stream}`;
-    } else {
-      echo.join(stream).listen('.tick', onTick);
-      channel = `presence-${stream}`;
-    }
+  if (kind === 'echo-private') {
+    pusher = testPusher(relay.port, `user-${kind}`, true, failures);
+    new Echo({ broadcaster: 'pusher', key: APP.key, client: pusher }).private(stream).listen('.tick', onTick);
+    channel = `private-${stream}`;
+  } else if (kind === 'echo-presence') {
+    const echo = new Echo({ broadcaster: 'pusher', key: APP.key, Pusher: resumingPusher(Pusher, { onResumeFailed }) as unknown as typeof PusherModule, ...pusherOptions(relay.port, `user-${kind}`) });
+    pusher = quiet(echo.connector.pusher);
+    echo.join(stream).listen('.tick', onTick);
+    channel = `presence-${stream}`;
   } else {
+    pusher = testPusher(relay.port, `user-${kind}`, kind === 'pusher-js', failures);
     pusher.subscribe(stream).bind('tick', onTick);
     channel = stream;
   }
