@@ -26,7 +26,7 @@ export interface ResumeOptions {
   onResumeFailed?: (channel: string, failure: ResumeFailure) => void;
 }
 
-/** What the plugin touches of a pusher-js instance (the `Pusher` class of pusher-js ≥ 7). */
+/** What the plugin touches of a pusher-js instance (the `Pusher` class of pusher-js 8). */
 export interface ResumablePusher {
   connection: {
     bind(event: string, callback: (...args: never[]) => void): unknown;
