@@ -60,7 +60,7 @@ export function describeIssue(error: z.ZodError, root: string): string {
   const issue = error.issues[0];
   const field = [root, ...issue.path].join('.');
   if (issue.code === 'invalid_type') {
-    return issue.received === 'undefined' ? `${field} is required (${issue.expected})` : `${field} must be a ${issue.expected}, got ${issue.received}`;
+    return issue.received === 'undefined' ? `${field} is required (${issue.expected})` : `${field} must be ${article(issue.expected)}, got ${issue.received}`;
   }
   if (issue.code === 'too_small' && issue.type === 'string' && issue.minimum === 1) return `${field} must be a non-empty string`;
   if (issue.code === 'too_small' || issue.code === 'too_big') return `${field} must ${sizeBound(issue)}`;
@@ -70,11 +70,16 @@ export function describeIssue(error: z.ZodError, root: string): string {
     if (matched.length === 1) return describeIssue(matched[0], root);
     const first = issue.unionErrors.map((e) => e.issues[0]);
     if (first.every((i) => i.code === 'invalid_type')) {
-      return `${field} must be a ${first.map((i) => (i as z.ZodInvalidTypeIssue).expected).join(' or a ')}, got ${(first[0] as z.ZodInvalidTypeIssue).received}`;
+      return `${field} must be ${first.map((i) => article((i as z.ZodInvalidTypeIssue).expected)).join(' or ')}, got ${(first[0] as z.ZodInvalidTypeIssue).received}`;
     }
   }
   if (issue.code === 'not_finite') return `${field} must be a finite number`;
   return `${field}: ${issue.message}`;
+}
+
+/** `an object`, `a string`. */
+function article(type: string): string {
+  return (/^[aeiou]/.test(type) ? 'an ' : 'a ') + type;
 }
 
 function sizeBound(issue: z.ZodTooSmallIssue | z.ZodTooBigIssue): string {

@@ -139,9 +139,11 @@ export class Hub implements LocalDelivery, Membership {
     this.publishedSinceSweep += bytes;
     const except = exceptSocketId === undefined ? undefined : this.connections.get(exceptSocketId);
     const sender = except !== undefined && !except.socket.isClosed && except.app?.id === appId ? except : undefined;
-    // Native fan-out happens in C++; count it from the topic size instead of per subscriber.
+    const holders = this.holding.size === 0 ? undefined : this.holding.get(topic);
+    // Native fan-out happens in C++; count it from the topic size instead of per subscriber. A
+    // sender still replaying is not in the topic: publishing from its socket would reach no one.
     let recipients = this.transport.subscriberCount(topic);
-    const senderTopics = sender?.socket.topics;
+    const senderTopics = sender === undefined || holders?.has(sender) === true ? undefined : sender.socket.topics;
     if (senderTopics !== undefined) {
       recipients -= 1;
       senderTopics.publishToOthers(topic, frame);
@@ -152,7 +154,7 @@ export class Hub implements LocalDelivery, Membership {
     if (members !== undefined) {
       for (const member of members) if (member !== sender && member.socket.send(frame)) recipients += 1;
     }
-    if (this.holding.size !== 0) this.holdBack(topic, frame, exceptSocketId);
+    if (holders !== undefined) this.holdBack(holders, frame, exceptSocketId);
     if (recipients > 0) {
       const m = this.metrics.forApp(appId);
       m.messagesOut.inc(recipients);
@@ -161,9 +163,7 @@ export class Hub implements LocalDelivery, Membership {
   }
 
   /** The socket_id rule holds for held frames too; a hold past the slow-consumer limit closes the connection (4100). */
-  private holdBack(topic: string, frame: string, exceptSocketId: string | undefined): void {
-    const holders = this.holding.get(topic);
-    if (holders === undefined) return;
+  private holdBack(holders: Map<Connection, HeldFrames>, frame: string, exceptSocketId: string | undefined): void {
     for (const held of holders.values()) {
       const { connection } = held;
       if (connection.socketId === exceptSocketId) continue;
