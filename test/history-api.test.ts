@@ -204,8 +204,9 @@ describe('history: publish answers and idempotency keys (LocalEngine)', () => {
 
   it('refuses a bad or conflicting key with 400 and a reason, delivers nothing and remembers nothing', async () => {
     const client = await subscriber(['orders']);
+    assert.equal((await publish(port, event('orders', 1), { 'Idempotency-Key': 'a' })).status, 200);
     const refusals: [Reply, string][] = [
-      [await publish(port, event('orders', 1), { 'Idempotency-Key': 'a' }).then(() => publish(port, event('orders', 1, { idempotency_key: 'b' }), { 'Idempotency-Key': 'a' })), 'The Idempotency-Key header and "idempotency_key" differ: send one, or the same key in both'],
+      [await publish(port, event('orders', 1, { idempotency_key: 'b' }), { 'Idempotency-Key': 'a' }), 'The Idempotency-Key header and "idempotency_key" differ: send one, or the same key in both'],
       [await publish(port, event('orders', 1), { 'Idempotency-Key': 'k'.repeat(201) }), 'Invalid Idempotency-Key header: expected 1 to 200 characters, got 201'],
       [await publish(port, event('orders', 1, { idempotency_key: 42 })), 'Invalid "idempotency_key": expected a string of 1 to 200 characters, got number'],
       [await publish(port, event('orders', 1, { idempotency_key: '' })), 'Invalid "idempotency_key": expected a string of 1 to 200 characters, got 0 characters'],
@@ -247,7 +248,8 @@ describe('history: GET /apps/{id}/channels/{channel}/history (LocalEngine)', () 
 
   it('needs the app\'s signature: unsigned or tampered → 401', async () => {
     const unsigned = await readHistory(port, 'orders', {}, { signed: false });
-    assert.deepEqual([unsigned.status, unsigned.body], [401, 'Version required']);
+    assert.equal(unsigned.status, 401);
+    assert.match(unsigned.body, /^Version required/);
     const path = `/apps/${APP.id}/channels/orders/history`;
     const query = signRequest({ method: 'GET', path, key: APP.key, secret: APP.secret, query: { limit: '5' } }).replace('limit=5', 'limit=6');
     const tampered = await fetch(`http://127.0.0.1:${port}${path}?${query}`);

@@ -100,13 +100,14 @@ for (const db of DATABASES) {
 
     it('maps a row (columns and settings JSON) through appSchema and shows a changed row within the TTL', async () => {
       const table = await freshTable();
-      await insert(table, { id: 'id-1', key: 'key-1', secret: 's1', settings: { maxPresenceMembers: 7, webhooks: [{ url: 'http://127.0.0.1:9/hook' }] } });
+      await insert(table, { id: 'id-1', key: 'key-1', secret: 's1', settings: { maxPresenceMembers: 7, webhooks: [{ url: 'http://127.0.0.1:9/hook' }], history: [{ channels: ['orders.*'], maxEvents: 50 }] } });
       const client = (await connectSql(db.dialect, db.url));
       const registry = new SqlAppRegistry(client, { table, cacheTtlMs: TTL_MS, log: capturingLogger().log });
       try {
         const app = await registry.findByKey('key-1');
         assert.deepEqual([app?.id, app?.secret, app?.enabled, app?.clientEvents, app?.maxConnections, app?.maxPresenceMembers], ['id-1', 's1', true, true, null, 7]);
         assert.deepEqual(app?.webhooks, [{ url: 'http://127.0.0.1:9/hook' }]);
+        assert.deepEqual(app?.history, [{ channels: ['orders.*'], maxEvents: 50, maxAgeSeconds: 3600, maxBytes: 1024 * 1024, partitions: 1 }]);
         assert.equal((await registry.findById('id-1'))?.key, 'key-1');
         assert.equal(await registry.findByKey('KEY-1'), undefined, 'keys compare case-sensitively');
 
@@ -152,12 +153,14 @@ for (const db of DATABASES) {
       await insert(table, { id: 'bad-1', key: 'bad-key-1', secret: 's', settings: { webhooks: [{ url: 'not a url' }] } });
       await insert(table, { id: 'bad-2', key: 'bad-key-2', secret: 's', settings: { secret: 'twice' } });
       await insert(table, { id: 'bad-3', key: 'bad-key-3', secret: 's' });
+      await insert(table, { id: 'bad-4', key: 'bad-key-4', secret: 's', settings: { history: [{ channels: ['orders'], partitions: 65 }] } });
       await update(table, 'bad-3', 'max_connections', -1);
       const registry = new SqlAppRegistry((await connectSql(db.dialect, db.url)), { table, cacheTtlMs: TTL_MS, log: capturingLogger().log });
       try {
         await assert.rejects(registry.findByKey('bad-key-1'), new RegExp(`table ${table}, row id "bad-1": settings\\.webhooks\\[0\\]\\.url: got "not a url"`));
         await assert.rejects(registry.findByKey('bad-key-2'), /settings\.secret: set it in the column secret instead/);
         await assert.rejects(registry.findByKey('bad-key-3'), /row id "bad-3": max_connections: got -1; Number must be greater than 0/);
+        await assert.rejects(registry.findByKey('bad-key-4'), /row id "bad-4": settings\.history\[0\]\.partitions: got 65; Number must be less than or equal to 64/);
       } finally {
         await registry.close();
       }

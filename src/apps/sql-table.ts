@@ -1,6 +1,7 @@
 // The one apps table both SQL drivers read: its DDL per dialect and the row → App mapping.
 // Common settings are columns (easy to edit by hand, indexable); everything else, webhooks
-// included, lives in the JSON column `settings` under the same camelCase names as config.
+// and history rules included, lives in the JSON column `settings` under the same camelCase names
+// as config.
 import { appSchema } from '../config/schema.js';
 import { dottedPath } from '../config/issues.js';
 import { describeAppIssues } from './describe.js';
