@@ -22,19 +22,22 @@ describeEngines('history', (h) => {
     assert.deepEqual(read.entries, [3, 4, 5].map((offset) => ({ offset, frame: delivered[offset - 1] })));
   });
 
-  it('keeps at most maxBytes of frames', async () => {
+  it('keeps at most maxBytes of frames, counted in UTF-8 bytes', async () => {
     const node = await h.start();
-    const position = await node.engine.publish(publication('bytes', '0', target()));
+    // Two bytes per character: counting characters instead of bytes would keep one frame more.
+    const data = (i: number) => 'é'.repeat(40) + i;
+    const position = await node.engine.publish(publication('bytes', data(0), target()));
     const [frame] = await h.deliveredOn(node, 'bytes', 1);
-    // Every frame of this channel has the same length (one-digit data and offsets): room for two and a half.
-    const stream = target(retention({ maxBytes: Math.floor(frame.length * 2.5) }));
-    for (let i = 1; i <= 4; i += 1) await node.engine.publish(publication('bytes', String(i), stream));
+    const size = Buffer.byteLength(frame);
+    // Every frame of this channel has the same size (one-digit data and offsets): room for two and a half.
+    const stream = target(retention({ maxBytes: Math.floor(size * 2.5) }));
+    for (let i = 1; i <= 4; i += 1) await node.engine.publish(publication('bytes', data(i), stream));
     const read = await node.engine.readHistory(APP_ID, 'bytes', 0, 1, 100, stream.retention);
     assert.deepEqual(read.entries.map((e) => e.offset), [4, 5]);
     assert.equal(read.first, 4);
     assert.equal(read.position.epoch, position.epoch);
-    const tooSmall = target(retention({ maxBytes: frame.length - 1 }));
-    await node.engine.publish(publication('bytes', '6', tooSmall));
+    const tooSmall = target(retention({ maxBytes: size - 1 }));
+    await node.engine.publish(publication('bytes', data(6), tooSmall));
     const empty = await node.engine.readHistory(APP_ID, 'bytes', 0, 1, 100, LONG);
     assert.deepEqual(empty.entries, [], 'a frame larger than maxBytes is not kept');
     assert.equal(empty.first, 7, 'first is offset + 1 when nothing is stored');
@@ -133,6 +136,18 @@ describeEngines(
       await b.engine.claimIdempotencyKey(APP_ID, 'failed-job', 60_000);
       await b.engine.releaseIdempotencyKey(APP_ID, 'failed-job');
       assert.deepEqual(await a.engine.claimIdempotencyKey(APP_ID, 'failed-job', 60_000), { status: 'claimed' });
+    });
+
+    it('a stream hash left by the version that sequenced every channel (no bytes, old entries) starts a new epoch', async () => {
+      const node = await h.start();
+      const { client } = h.redis()!;
+      await client.hset('{broadcasty}:app:app-id:stream:upgraded', 'offset', 5, 'epoch', '1700000000000000');
+      await client.xadd('{broadcasty}:app:app-id:history:upgraded', '5-0', 'frame', '{"event":"old"}');
+      const position = await node.engine.publish(publication('upgraded', '1', target()));
+      assert.equal(position.offset, 1);
+      assert.notEqual(position.epoch, '1700000000000000');
+      const read = await node.engine.readHistory(APP_ID, 'upgraded', 0, 1, 100, LONG);
+      assert.deepEqual(read.entries, [{ offset: 1, frame: `{"event":"e","data":"1","channel":"upgraded","offset":1,"epoch":"${position.epoch}"}` }]);
     });
 
     it('keys live under the deployment prefix: stream hash, history stream and idempotency key', async () => {

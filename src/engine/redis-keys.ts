@@ -15,7 +15,7 @@
 //   {prefix}:app:{app}:connections  string connections counted against the app's quota
 //   {prefix}:app:{app}:requests:{s} string HTTP API requests in epoch second s (expires after 2 s)
 //   {prefix}:app:{app}:stream:{s}   hash  history stream s: offset (last sequence), epoch (set when
-//                                         created), bytes (sum of the stored frames' lengths)
+//                                         created), bytes (the stored frames' UTF-8 size)
 //   {prefix}:app:{app}:history:{s}  stream the stored frames of stream s: entry id <offset>-0, fields
 //                                         f (the complete frame) and t (publish time, ms, Redis clock)
 //   {prefix}:app:{app}:idem:{key}   string an HTTP publish idempotency key: 'p' while publishing, then

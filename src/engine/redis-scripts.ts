@@ -72,11 +72,12 @@ end
 // A history channel's stream: its hash (offset, epoch, bytes) and its stored frames (redis-keys.ts).
 const HISTORY = `
 -- The stream's epoch. A missing hash (never published, expired, or lost with Redis's data)
--- starts a new epoch from the clock t (TIME's answer), and history of the old one goes.
+-- starts a new epoch from the clock t (TIME's answer), and history of the old one goes; so does
+-- a hash without bytes, written by a version that sequenced every channel and kept no retention.
 local function open_stream(stream, history, t, idle)
-  local epoch = redis.call('HGET', stream, 'epoch')
-  if epoch then return epoch end
-  epoch = t[1] .. string.format('%06d', tonumber(t[2]))
+  local found = redis.call('HMGET', stream, 'epoch', 'bytes')
+  if found[1] and found[2] then return found[1] end
+  local epoch = t[1] .. string.format('%06d', tonumber(t[2]))
   redis.call('HSET', stream, 'epoch', epoch, 'offset', 0, 'bytes', 0)
   redis.call('EXPIRE', stream, idle)
   redis.call('DEL', history)

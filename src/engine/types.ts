@@ -6,7 +6,7 @@
 export interface Retention {
   maxEvents: number;
   maxAgeMs: number;
-  /** Sum of the stored frames' lengths, as stored: UTF-16 code units in LocalEngine, UTF-8 bytes in Redis. */
+  /** Sum of the stored frames' sizes in UTF-8 bytes. */
   maxBytes: number;
 }
 
