@@ -93,13 +93,18 @@ export async function streamApp(kind: AppKind, stream: string, upstreamPorts: nu
   return { label: kind, pusher, channel, relay, ticks, failures };
 }
 
-/** Publishes ticks 0..count-1 to `channels` at `perSecond`, one request after the other, the SDKs taking turns. */
-export async function publishTicks(sdks: PusherServer[], channels: string[], count: number, perSecond: number): Promise<void> {
+/**
+ * Publishes ticks 0..count-1 to `channels` at `perSecond`, one request after the other, the SDKs
+ * taking turns; with `partitionKey`, each tick goes to the partition of its key.
+ */
+export async function publishTicks(sdks: PusherServer[], channels: string[], count: number, perSecond: number, partitionKey?: (i: number) => string): Promise<void> {
   const start = Date.now();
   for (let i = 0; i < count; i++) {
     const due = start + (i * 1000) / perSecond;
     if (due > Date.now()) await sleep(due - Date.now());
-    await sdks[i % sdks.length].trigger(channels, 'tick', { i });
+    // The SDK merges params into the body; its types know only socket_id and info.
+    const params: Record<string, string> | undefined = partitionKey === undefined ? undefined : { partition_key: partitionKey(i) };
+    await sdks[i % sdks.length].trigger(channels, 'tick', { i }, params as PusherServer.TriggerParams | undefined);
   }
 }
 
