@@ -67,7 +67,7 @@ export function withResume<P extends ResumablePusher>(pusher: P, options: Resume
     unsubscribe.call(this, name);
   };
 
-  /** True when the frame goes on to pusher-js; a resume failure to report is returned beside it. */
+  /** Whether the frame goes on to pusher-js, and the resume failure to report once it has. */
   const admit = (frame: Record<string, unknown>): { deliver: boolean; failure?: [string, ResumeFailure] } => {
     const channel = frame.channel;
     // A channel the app no longer has: pusher-js drops the frame, and its position must not
