@@ -3,13 +3,16 @@
 // network drops). pusher-js and Echo (private and presence) through the resume plugin end with
 // every event, in order, once; a stock pusher-js cut a few times the same way misses events,
 // which shows the cuts really lose what the plugin gets back. A partitioned channel resumes every
-// partition (`resume` as a list) and keeps each partition key in order.
+// partition (`resume` as a list) and keeps each partition key in order. Echo notification() gets
+// what was broadcast while the client was disconnected.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RunningServer } from '../src/server.js';
-import { sdk } from './support/cluster.js';
+import Echo from 'laravel-echo';
+import type { ResumeFailure } from '../client/resume.js';
+import { APP, sdk, until } from './support/cluster.js';
 import { startTestServer } from './support/in-process.js';
-import { closeApps, cutRepeatedly, historyApp, publishTicks, settle, streamApp, streamFaults, type StreamApp } from './support/resume-stream.js';
+import { closeApps, cutRepeatedly, historyApp, publishTicks, settle, streamApp, streamFaults, testPusher, type StreamApp } from './support/resume-stream.js';
 
 const COUNT = 2000;
 
@@ -39,6 +42,29 @@ describe('resume through 100 cuts on one node', () => {
       assert.ok(stock.ticks.length < COUNT, `the stock client missed events (got ${stock.ticks.length} of ${COUNT})`);
     } finally {
       await closeApps([...apps, stock]);
+    }
+  });
+
+  it('Echo notification() through the plugin: a notification broadcast while the client was away arrives on reconnect', async () => {
+    const user = `App.Models.User.${Date.now()}`;
+    const failures: ResumeFailure[] = [];
+    const pusher = testPusher(server.port, 'notified', true, failures);
+    const received: unknown[] = [];
+    new Echo({ broadcaster: 'pusher', key: APP.key, client: pusher }).private(user).notification((n: { id: string }) => received.push(n.id));
+    const notify = (id: string) => sdk(server.port).trigger(`private-${user}`, 'Illuminate\\Notifications\\Events\\BroadcastNotificationCreated', { id, type: 'App\\Notifications\\OrderShipped' });
+    try {
+      await until(() => pusher.channel(`private-${user}`)?.subscribed, 5000, 'subscribed');
+      await notify('n1');
+      await until(() => received.length === 1, 5000, 'the first notification');
+      pusher.disconnect();
+      await notify('n2');
+      pusher.connect();
+      await notify('n3');
+      await until(() => received.length >= 3, 5000, 'every notification');
+      assert.deepEqual(received, ['n1', 'n2', 'n3']);
+      assert.deepEqual(failures, []);
+    } finally {
+      pusher.disconnect();
     }
   });
 

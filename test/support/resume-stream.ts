@@ -14,7 +14,7 @@ const Pusher = PusherModule as unknown as typeof PusherModule.default;
 type Pusher = InstanceType<typeof Pusher>;
 
 /** Channels of these names keep history in the apps the resume tests configure. */
-export const HISTORY_CHANNELS = ['stream.*', 'private-stream.*', 'presence-stream.*'];
+export const HISTORY_CHANNELS = ['stream.*', 'private-stream.*', 'presence-stream.*', 'private-App.Models.User.*'];
 
 /** The test app with history on HISTORY_CHANNELS: `history` overrides the rule, `settings` the app's other fields. */
 export function historyApp(history: Record<string, unknown> = {}, settings: Record<string, unknown> = {}): object {
