@@ -13,7 +13,8 @@ import { startServer, type RunningServer } from '../src/server.js';
 import { RawClient } from './support/in-process.js';
 import { RedisServer } from './support/redis.js';
 
-const APP = { id: 'hooked', key: 'hooked-key', secret: 'hooked-secret', clientEvents: true, subscriptionCount: true };
+// History channels are sequenced (docs/PROTOCOL.md §13); `plain` is not.
+const APP = { id: 'hooked', key: 'hooked-key', secret: 'hooked-secret', clientEvents: true, subscriptionCount: true, history: [{ channels: ['news', 'presence-room', 'alpha', 'beta'] }] };
 
 interface Seen {
   source: string;
@@ -31,7 +32,10 @@ const offsetOf = (position: Position): number => (typeof position === 'number' ?
 
 class Recorder implements AfterPublish {
   readonly seen: Seen[] = [];
+  /** `event@channel` → the frame the hook was given. */
+  readonly frames = new Map<string, string>();
   published(e: PublishedEvent): void {
+    this.frames.set(`${e.event}@${e.channel}`, e.frame);
     this.seen.push({ source: e.source, channel: e.channel, event: e.event, actor: e.actor, exceptSocketId: e.exceptSocketId, userId: e.userId, dataBytes: e.dataBytes, offset: offsetOf(e.position) });
   }
 }
@@ -81,6 +85,7 @@ function describeHooks(engine: 'local' | 'redis'): void {
       await ann.client.next((f) => f.event === 'pusher_internal:subscription_count' && (JSON.parse(f.data as string) as { subscription_count: number }).subscription_count === 2);
 
       await sdk.trigger('news', 'one', 'x');
+      await sdk.trigger('plain', 'zero', 'x');
       await sdk.trigger(['news', 'presence-room'], 'two', { n: 2 }, { socket_id: ann.socketId });
       await sdk.triggerBatch([
         { channel: 'news', name: 'three', data: 'abc' },
@@ -88,11 +93,17 @@ function describeHooks(engine: 'local' | 'redis'): void {
       ]);
       bob.client.send({ event: 'client-typing', channel: 'presence-room', data: { on: true } });
       await ann.client.next((f) => f.event === 'client-typing');
-      await until(() => recorder.seen.length >= 6, `six publishes seen, got ${JSON.stringify(recorder.seen)}`);
+      await until(() => recorder.seen.length >= 7, `seven publishes seen, got ${JSON.stringify(recorder.seen)}`);
 
       const byKey = new Map(recorder.seen.map((s) => [`${s.event}@${s.channel}`, s]));
-      assert.deepEqual([...byKey.keys()].sort(), ['four@presence-room', 'one@news', 'three@news', 'two@news', 'two@presence-room', 'client-typing@presence-room'].sort());
-      assert.equal(recorder.seen.length, 6, 'one call per event per channel, none for member_added or subscription_count');
+      assert.deepEqual([...byKey.keys()].sort(), ['four@presence-room', 'one@news', 'three@news', 'two@news', 'two@presence-room', 'client-typing@presence-room', 'zero@plain'].sort());
+      assert.equal(recorder.seen.length, 7, 'one call per event per channel, none for member_added or subscription_count');
+
+      // Hooks get the frame subscribers got: completed with its position on a history channel.
+      const epoch = (/"epoch":"([^"]+)"/.exec(recorder.frames.get('one@news')!) ?? [])[1];
+      assert.equal(recorder.frames.get('one@news'), `{"event":"one","data":"x","channel":"news","offset":1,"epoch":"${epoch}"}`);
+      assert.equal(recorder.frames.get('zero@plain'), '{"event":"zero","data":"x","channel":"plain"}');
+      assert.equal(byKey.get('zero@plain')?.offset, 0);
 
       assert.deepEqual(byKey.get('one@news'), { source: 'http', channel: 'news', event: 'one', actor: 'app', exceptSocketId: undefined, userId: undefined, dataBytes: 1, offset: 1 });
       assert.deepEqual(byKey.get('two@news'), { source: 'http', channel: 'news', event: 'two', actor: 'app', exceptSocketId: ann.socketId, userId: undefined, dataBytes: 7, offset: 2 });
@@ -114,7 +125,7 @@ function describeHooks(engine: 'local' | 'redis'): void {
       bob.client.close();
       await ann.client.next((f) => f.event === 'pusher_internal:member_removed');
       await ann.client.next((f) => f.event === 'pusher_internal:subscription_count' && (JSON.parse(f.data as string) as { subscription_count: number }).subscription_count === 1);
-      assert.equal(recorder.seen.length, 6);
+      assert.equal(recorder.seen.length, 7);
       ann.client.close();
     });
   });

@@ -2,13 +2,13 @@
 // each partition's stream stands, a `resume` gets every stored event after the client's offset,
 // then live ones, with no gap and no duplicate. The caller holds the channel's live frames
 // (Membership.hold) before read() looks at the streams, so every event published after that
-// look is held; the replay sends what the client misses up to it, and goLive drops the held
-// frames the replay already covered.
+// look is held; the replay sends what the client misses up to it, and as a LiveFilter this
+// drops the held and late frames the replay already covered (hub/held-frames.ts).
 import { ErrorCode, positionOfFrame, resumeFailed, type FramePosition, type ResumeData, type ResumeFailure } from '../../protocol/index.js';
 import type { History, HistoryRead, StreamPosition } from '../engine/types.js';
 import type { HistorySpec } from '../history/rules.js';
 import type { OpenConnection } from '../hub/connection.js';
-import type { HeldFrames } from '../hub/held-frames.js';
+import type { HeldFrames, LiveFilter } from '../hub/held-frames.js';
 import type { Membership } from '../hub/hub.js';
 import type { Logger } from '../logger.js';
 
@@ -46,9 +46,11 @@ interface Partition {
   epoch: string;
   /** Offset of the last event the client has: replayed, or had already. */
   sent: number;
+  /** A newer frame arrived: no frame the replay covered can follow it. */
+  passed: boolean;
 }
 
-export class HistoryCatchUp {
+export class HistoryCatchUp implements LiveFilter {
   private constructor(
     private readonly history: History,
     private readonly appId: string,
@@ -65,9 +67,10 @@ export class HistoryCatchUp {
     const partitions = await Promise.all(
       Array.from({ length: spec.partitions }, async (_, index): Promise<Partition> => {
         const point = points?.find((p) => p.partition === index);
-        const from = point === undefined ? 1 : point.offset + 1;
-        const read = await history.readHistory(appId, channel, index, from, point === undefined ? 0 : REPLAY_PAGE, spec.retention);
-        return { index, read, point, epoch: read.position.epoch, sent: read.position.offset };
+        // Without a resume point only the position is wanted: read from past any offset.
+        const from = point === undefined ? Number.MAX_SAFE_INTEGER : point.offset + 1;
+        const read = await history.readHistory(appId, channel, index, from, REPLAY_PAGE, spec.retention);
+        return { index, read, point, epoch: read.position.epoch, sent: read.position.offset, passed: false };
       }),
     );
     return new HistoryCatchUp(history, appId, channel, spec, partitions);
@@ -95,7 +98,21 @@ export class HistoryCatchUp {
       connection.fail(ErrorCode.ReconnectImmediately, 'History could not be read: reconnect and resume');
       return;
     }
-    membership.goLive(held, (frame) => this.isNew(frame));
+    membership.goLive(held, this);
+  }
+
+  keep(frame: string): boolean {
+    const position = positionOfFrame(frame);
+    if (position === undefined) return true;
+    const partition = this.partitions[position.partition ?? 0];
+    if (partition === undefined) return true;
+    if (position.epoch === partition.epoch && position.offset <= partition.sent) return false;
+    partition.passed = true;
+    return true;
+  }
+
+  caughtUp(): boolean {
+    return this.partitions.every((p) => p.passed);
   }
 
   private async replay(connection: OpenConnection, held: HeldFrames, partition: Partition, point: ResumePoint): Promise<void> {
@@ -128,13 +145,6 @@ export class HistoryCatchUp {
     partition.epoch = current.epoch;
     partition.sent = current.offset;
     connection.send(resumeFailed(this.channel, reason, this.wire(partition.index, current)));
-  }
-
-  private isNew(frame: string): boolean {
-    const position = positionOfFrame(frame);
-    if (position === undefined) return true;
-    const partition = this.partitions[position.partition ?? 0];
-    return partition === undefined || position.epoch !== partition.epoch || position.offset > partition.sent;
   }
 
   private wire(index: number, position: StreamPosition): FramePosition {

@@ -119,16 +119,13 @@ export class Subscriptions {
     // Live frames are held from before the streams are read to the end of the replay (resume.ts).
     const held = history === undefined ? undefined : this.membership.hold(app.id, channel, connection);
     try {
-      let catchUp: HistoryCatchUp | undefined;
-      if (history !== undefined) {
-        try {
-          catchUp = await HistoryCatchUp.read(engine, app.id, channel, history.spec, history.points);
-        } catch (error) {
+      const catchUp =
+        history &&
+        (await HistoryCatchUp.read(engine, app.id, channel, history.spec, history.points).catch(async (error: unknown) => {
           await undo();
           throw error;
-        }
-        if (connection.closed) return undo();
-      }
+        }));
+      if (connection.closed) return undo();
       connection.addSubscription(channel, { kind, presence });
       if (held === undefined) this.membership.join(app.id, channel, connection);
       connection.send(subscriptionSucceeded(channel, roster, catchUp?.positions));

@@ -8,7 +8,7 @@ import type { LocalDelivery } from '../engine/types.js';
 import type { Transport } from '../transport/types.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Connection, OpenConnection } from './connection.js';
-import { HeldFrames } from './held-frames.js';
+import { HeldFrames, type LiveFilter } from './held-frames.js';
 import type { SlowConsumers } from './slow-consumers.js';
 
 /** A WebSocket frame header is at most 14 bytes; a UTF-16 code unit is at most 3 UTF-8 bytes. */
@@ -25,16 +25,16 @@ export interface Membership {
   signedIn(connection: OpenConnection): void;
   /**
    * Starts holding the channel's live frames for the connection instead of sending them, before
-   * it reads the channel's history (docs/PROTOCOL.md §13.3).
+   * it reads the channel's history (docs/PROTOCOL.md §13.3; held-frames.ts).
    */
   hold(appId: string, channel: string, connection: Connection): HeldFrames;
   /**
-   * Ends the hold in one synchronous step, so nothing published falls in between: sends the held
-   * frames `keep` accepts, in order, and joins the channel. False when the hold had ended already
-   * (the connection left, closed or overflowed).
+   * The replay is done: sends the held frames the filter keeps, in order, in the same synchronous
+   * step passes later frames through the filter, and joins the channel once the filter is caught
+   * up. False when the hold had ended already (the connection left, closed or overflowed).
    */
-  goLive(held: HeldFrames, keep: (frame: string) => boolean): boolean;
-  /** Ends the hold without going live; nothing when it ended already. */
+  goLive(held: HeldFrames, filter: LiveFilter): boolean;
+  /** Ends a hold whose replay did not finish; nothing once it went live or ended. */
   release(held: HeldFrames): void;
 }
 
@@ -86,7 +86,7 @@ export class Hub implements LocalDelivery, Membership {
     const topic = topicOf(appId, channel);
     if (this.holding.size !== 0) {
       const held = this.holding.get(topic)?.get(connection);
-      if (held !== undefined) this.release(held);
+      if (held !== undefined) this.end(held);
     }
     const topics = connection.socket.topics;
     if (topics !== undefined) topics.unsubscribe(topic);
@@ -101,17 +101,31 @@ export class Hub implements LocalDelivery, Membership {
     return held;
   }
 
-  goLive(held: HeldFrames, keep: (frame: string) => boolean): boolean {
+  goLive(held: HeldFrames, filter: LiveFilter): boolean {
     if (!held.active) return false;
-    this.release(held);
+    held.filter = filter;
     const { connection } = held;
-    for (const frame of held.frames) if (keep(frame)) connection.send(frame);
-    if (connection.closed) return false;
-    this.join(held.appId, held.channel, connection);
+    for (const frame of held.frames) if (filter.keep(frame)) connection.send(frame);
+    held.frames.length = 0;
+    held.length = 0;
+    if (connection.closed) {
+      this.end(held);
+      return false;
+    }
+    if (filter.caughtUp()) this.joinFrom(held);
     return true;
   }
 
   release(held: HeldFrames): void {
+    if (held.filter === undefined) this.end(held);
+  }
+
+  private joinFrom(held: HeldFrames): void {
+    this.end(held);
+    this.join(held.appId, held.channel, held.connection);
+  }
+
+  private end(held: HeldFrames): void {
     if (!held.active) return;
     held.active = false;
     const holders = this.holding.get(held.topic)!;
@@ -162,20 +176,26 @@ export class Hub implements LocalDelivery, Membership {
     }
   }
 
-  /** The socket_id rule holds for held frames too; a hold past the slow-consumer limit closes the connection (4100). */
+  /**
+   * Frames for connections joining with a replay: held, or filtered once the replay ended. The
+   * socket_id rule holds here too; a hold past the slow-consumer limit closes the connection (4100).
+   */
   private holdBack(holders: Map<Connection, HeldFrames>, frame: string, exceptSocketId: string | undefined): void {
     for (const held of holders.values()) {
       const { connection } = held;
       if (connection.socketId === exceptSocketId) continue;
       if (connection.closed) {
-        this.release(held);
-        continue;
-      }
-      held.frames.push(frame);
-      held.length += frame.length;
-      if (held.length > this.slowConsumers.maxBackpressureBytes) {
-        this.release(held);
-        this.slowConsumers.close(connection);
+        this.end(held);
+      } else if (held.filter !== undefined) {
+        if (held.filter.keep(frame)) connection.send(frame);
+        if (held.filter.caughtUp()) this.joinFrom(held);
+      } else {
+        held.frames.push(frame);
+        held.length += frame.length;
+        if (held.length > this.slowConsumers.maxBackpressureBytes) {
+          this.end(held);
+          this.slowConsumers.close(connection);
+        }
       }
     }
   }

@@ -45,13 +45,23 @@ export class ChannelReader {
     return { client, socketId: await client.established() };
   }
 
-  /** Subscribes and resolves once subscription_succeeded arrived (returned, with its exact text). */
-  static async open(port: number, channel: string, resume?: unknown, userId?: string): Promise<{ reader: ChannelReader; succeeded: PositionedFrame; text: string }> {
+  /** A new socket that sent its subscribe (for a test that holds the subscribe's history read at a gate). */
+  static async start(port: number, channel: string, resume?: unknown, userId?: string): Promise<ChannelReader> {
     const { client, socketId } = await ChannelReader.connect(port);
     const reader = new ChannelReader(client, channel, socketId);
     reader.subscribe(port, resume, userId);
-    const succeeded = (await client.next((f) => f.event === 'pusher_internal:subscription_succeeded' && f.channel === channel)) as PositionedFrame;
-    return { reader, succeeded, text: client.text(succeeded) };
+    return reader;
+  }
+
+  /** Subscribes and resolves once subscription_succeeded arrived (returned, with its exact text). */
+  static async open(port: number, channel: string, resume?: unknown, userId?: string): Promise<{ reader: ChannelReader; succeeded: PositionedFrame; text: string }> {
+    const reader = await ChannelReader.start(port, channel, resume, userId);
+    const succeeded = await reader.succeeded();
+    return { reader, succeeded, text: reader.client.text(succeeded) };
+  }
+
+  succeeded(): Promise<PositionedFrame> {
+    return this.client.next((f) => f.event === 'pusher_internal:subscription_succeeded' && f.channel === this.channel) as Promise<PositionedFrame>;
   }
 
   subscribe(port: number, resume?: unknown, userId?: string): void {
@@ -93,19 +103,26 @@ export class Gate {
  * A real LocalEngine whose history reads wait at a gate: `beforeRead` makes what is published
  * meanwhile part of the stored history the subscriber reads (and also held live: the duplicate
  * must be dropped); `afterRead` makes it newer than the read (only the held frames have it).
+ * A gate applies to the next read, or to a later one (`readsToSkip`: a replay's second page).
  */
 export class GatedEngine extends LocalEngine {
   beforeRead: Gate | undefined;
   afterRead: Gate | undefined;
+  readsToSkip = 0;
 
   override async readHistory(appId: string, channel: string, partition: number, from: number, limit: number, retention: Retention): Promise<HistoryRead> {
-    const before = this.beforeRead;
-    this.beforeRead = undefined;
-    if (before !== undefined) await before.pass();
+    const gated = this.readsToSkip-- <= 0;
+    const before = gated ? this.beforeRead : undefined;
+    if (before !== undefined) {
+      this.beforeRead = undefined;
+      await before.pass();
+    }
     const read = await super.readHistory(appId, channel, partition, from, limit, retention);
-    const after = this.afterRead;
-    this.afterRead = undefined;
-    if (after !== undefined) await after.pass();
+    const after = gated ? this.afterRead : undefined;
+    if (after !== undefined) {
+      this.afterRead = undefined;
+      await after.pass();
+    }
     return read;
   }
 }
