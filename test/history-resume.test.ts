@@ -2,6 +2,7 @@
 // ones — with publishes landing before, during and after the subscriber's history read (a gated
 // LocalEngine places them exactly), under a concurrent publisher, and across two Redis nodes.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import type { RunningServer } from '../src/server.js';
 import { APP, sleep, startNodes, triggerRaw, until, type Node } from './support/cluster.js';
@@ -220,5 +221,22 @@ describe('resume across a 2-node Redis cluster', () => {
 
   it('500 events published on node A while the subscriber resumes alternately on B and A', async () => {
     await resumeUnderLoad(nodes[0].port, [nodes[1].port, nodes[0].port], 500, 8);
+  });
+
+  it('says epoch_changed after FLUSHALL lost the stream, then goes on live', async () => {
+    const [a, b] = nodes;
+    const probe = await ChannelReader.open(b.port, 'orders');
+    const old = probe.succeeded;
+    probe.reader.client.close();
+    execFileSync('redis-cli', ['-p', String(redis.port), 'FLUSHALL']);
+    const { reader, succeeded } = await ChannelReader.open(b.port, 'orders', { epoch: old.epoch, offset: old.offset });
+    const frame = await reader.client.next((f) => f.event === 'broadcasty:resume_failed');
+    assert.notEqual(succeeded.epoch, old.epoch);
+    assert.deepEqual(JSON.parse(frame.data as string), { reason: 'epoch_changed', offset: 0, epoch: succeeded.epoch });
+    await publish(a.port, 'orders', 1, 1);
+    await until(() => reader.offsets().length === 1);
+    assert.deepEqual(reader.offsets(), [1]);
+    assert.equal(reader.frames('e')[0].epoch, succeeded.epoch);
+    reader.client.close();
   });
 });

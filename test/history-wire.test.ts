@@ -9,7 +9,7 @@ import { ChannelReader, startHistoryServer, type PositionedFrame } from './suppo
 import { RawClient } from './support/in-process.js';
 
 const RULES = [
-  { channels: ['orders', 'private-orders.*', 'presence-room'] },
+  { channels: ['orders', 'private-orders.*', 'presence-room', '__proto__'] },
   { channels: ['short'], maxEvents: 5 },
   { channels: ['parts'], partitions: 4 },
 ];
@@ -21,132 +21,139 @@ async function publish(port: number, channel: string, count: number, event = 'e'
   }
 }
 
-describe('history channels on the wire', () => {
-  let server: RunningServer;
-  before(async () => {
-    server = await startHistoryServer(RULES);
-  });
-  after(() => server.shutdown());
+for (const transport of ['auto', 'node']) describeWire(transport);
 
-  it('sends frames on channels without history byte-identical to plain Pusher', async () => {
-    const { reader, text } = await ChannelReader.open(server.port, 'news', { epoch: 'ignored', offset: 3 });
-    assert.equal(text, '{"event":"pusher_internal:subscription_succeeded","data":"{}","channel":"news"}');
-    await publish(server.port, 'news', 1);
-    const event = await reader.client.next((f) => f.event === 'e');
-    assert.equal(reader.client.text(event), '{"event":"e","data":"{\\"i\\":0}","channel":"news"}');
-    reader.client.close();
-  });
-
-  it('numbers events 1..N in one epoch and tells a subscriber where the stream stands', async () => {
-    const first = await ChannelReader.open(server.port, 'orders');
-    const epoch = first.succeeded.epoch!;
-    assert.match(epoch, /^\S+$/);
-    assert.equal(first.text, `{"event":"pusher_internal:subscription_succeeded","data":"{}","channel":"orders","offset":0,"epoch":"${epoch}"}`);
-    await publish(server.port, 'orders', 5);
-    await until(() => first.reader.offsets().length === 5);
-    const texts = first.reader.frames('e').map((f) => first.reader.client.text(f));
-    assert.deepEqual(
-      texts,
-      [0, 1, 2, 3, 4].map((i) => `{"event":"e","data":"{\\"i\\":${i}}","channel":"orders","offset":${i + 1},"epoch":"${epoch}"}`),
-    );
-    const second = await ChannelReader.open(server.port, 'orders');
-    assert.equal(second.text, `{"event":"pusher_internal:subscription_succeeded","data":"{}","channel":"orders","offset":5,"epoch":"${epoch}"}`);
-    first.reader.client.close();
-    second.reader.client.close();
-  });
-
-  it('gives each partition its own offsets and lists every partition on subscribe', async () => {
-    const { reader, succeeded } = await ChannelReader.open(server.port, 'parts');
-    assert.equal(succeeded.offset, undefined);
-    assert.deepEqual(
-      succeeded.positions!.map((p) => [p.partition, p.offset]),
-      [0, 1, 2, 3].map((p) => [p, 0]),
-    );
-    const app = (await server.ctx.registry.findById(APP.id))!;
-    const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'a', 'a'];
-    for (const key of keys) await server.ctx.pipeline.publishEvent(app, { name: 'e', data: key, dataBytes: 1, channels: ['parts'], partitionKey: key });
-    await until(() => reader.frames('e').length === keys.length);
-    const perPartition = new Map<number, number[]>();
-    const partitionOfKey = new Map<string, number>();
-    for (const frame of reader.frames('e')) {
-      assert.equal(frame.epoch, succeeded.positions![frame.partition!].epoch);
-      perPartition.set(frame.partition!, [...(perPartition.get(frame.partition!) ?? []), frame.offset!]);
-      const seen = partitionOfKey.get(frame.data as string);
-      assert.ok(seen === undefined || seen === frame.partition, 'one key, one partition');
-      partitionOfKey.set(frame.data as string, frame.partition!);
-    }
-    for (const offsets of perPartition.values()) assert.deepEqual(offsets, offsets.map((_, i) => i + 1));
-    reader.client.close();
-  });
-
-  it('answers HTTP-style publishes with the positions they got, on history channels only', async () => {
-    const app = (await server.ctx.registry.findById(APP.id))!;
-    const { reader, succeeded } = await ChannelReader.open(server.port, 'orders');
-    const positions = await server.ctx.pipeline.publishEvent(app, { name: 'e', data: 'x', dataBytes: 1, channels: ['orders', 'news'] });
-    assert.deepEqual({ ...positions }, { orders: { offset: succeeded.offset! + 1, epoch: succeeded.epoch } });
-    const batch = await server.ctx.pipeline.publishBatch(app, [
-      { name: 'e', data: 'y', dataBytes: 1, channels: ['news'] },
-      { name: 'e', data: 'z', dataBytes: 1, channels: ['parts'], partitionKey: 'k' },
-    ]);
-    assert.deepEqual({ ...batch[0] }, {});
-    const [[channel, position]] = Object.entries(batch[1]);
-    assert.equal(channel, 'parts');
-    assert.equal(typeof position.partition, 'number');
-    reader.client.close();
-  });
-
-  it('delivers history-channel events to stock pusher-js bind and bind_global exactly as plain ones', async () => {
-    const client = await Client.connect(server.port);
-    const received: { via: string; channel: string; data: unknown }[] = [];
-    for (const name of ['orders', 'news']) {
-      const channel = await client.subscribe(name);
-      assert.equal(channel.subscribed, true);
-      channel.bind('same', (data: unknown) => received.push({ via: 'bind', channel: name, data }));
-    }
-    client.pusher.bind_global((event: string, data: unknown) => {
-      if (event === 'same') received.push({ via: 'global', channel: '?', data });
+function describeWire(transport: string): void {
+  describe(`history channels on the wire (${transport} transport)`, () => {
+    let server: RunningServer;
+    before(async () => {
+      server = await startHistoryServer(RULES, { transport });
     });
-    await triggerRaw(server.port, 'orders', 'same', { n: 1, s: 'x' });
-    await triggerRaw(server.port, 'news', 'same', { n: 1, s: 'x' });
-    await until(() => received.length === 4);
-    const byChannel = (name: string) => received.find((r) => r.via === 'bind' && r.channel === name)!.data;
-    assert.deepEqual(byChannel('orders'), { n: 1, s: 'x' });
-    assert.deepEqual(byChannel('orders'), byChannel('news'));
-    assert.deepEqual(
-      received.filter((r) => r.via === 'global').map((r) => r.data),
-      [
-        { n: 1, s: 'x' },
-        { n: 1, s: 'x' },
-      ],
-    );
-    client.disconnect();
-  });
+    after(() => server.shutdown());
 
-  it('sequences client events on a history channel and keeps them from their sender', async () => {
-    const a = await ChannelReader.open(server.port, 'private-orders.7');
-    const b = await ChannelReader.open(server.port, 'private-orders.7');
-    const epoch = a.succeeded.epoch!;
-    a.reader.client.send({ event: 'client-typing', channel: 'private-orders.7', data: { who: 'a' } });
-    const got = await b.reader.client.next((f) => f.event === 'client-typing');
-    assert.equal(b.reader.client.text(got), `{"event":"client-typing","data":"{\\"who\\":\\"a\\"}","channel":"private-orders.7","offset":1,"epoch":"${epoch}"}`);
-    await publish(server.port, 'private-orders.7', 1);
-    await until(() => a.reader.offsets().length === 1);
-    assert.deepEqual(a.reader.offsets(), [2]);
-    assert.deepEqual(a.reader.frames('client-typing'), []);
-    a.reader.client.close();
-    b.reader.client.close();
-  });
+    it('sends frames on channels without history byte-identical to plain Pusher', async () => {
+      const { reader, text } = await ChannelReader.open(server.port, 'news', { epoch: 'ignored', offset: 3 });
+      assert.equal(text, '{"event":"pusher_internal:subscription_succeeded","data":"{}","channel":"news"}');
+      await publish(server.port, 'news', 1);
+      const event = await reader.client.next((f) => f.event === 'e');
+      assert.equal(reader.client.text(event), '{"event":"e","data":"{\\"i\\":0}","channel":"news"}');
+      reader.client.close();
+    });
 
-  it('keeps member frames unsequenced on a presence history channel', async () => {
-    const first = await ChannelReader.open(server.port, 'presence-room', undefined, 'u1');
-    assert.equal(typeof first.succeeded.offset, 'number');
-    const second = await ChannelReader.open(server.port, 'presence-room', undefined, 'u2');
-    const added = await first.reader.client.next((f) => f.event === 'pusher_internal:member_added');
-    assert.equal(first.reader.client.text(added), '{"event":"pusher_internal:member_added","data":"{\\"user_id\\":\\"u2\\",\\"user_info\\":null}","channel":"presence-room"}');
-    first.reader.client.close();
-    second.reader.client.close();
+    it('numbers events 1..N in one epoch and tells a subscriber where the stream stands', async () => {
+      const first = await ChannelReader.open(server.port, 'orders');
+      const epoch = first.succeeded.epoch!;
+      assert.match(epoch, /^\S+$/);
+      assert.equal(first.text, `{"event":"pusher_internal:subscription_succeeded","data":"{}","channel":"orders","offset":0,"epoch":"${epoch}"}`);
+      await publish(server.port, 'orders', 5);
+      await until(() => first.reader.offsets().length === 5);
+      const texts = first.reader.frames('e').map((f) => first.reader.client.text(f));
+      assert.deepEqual(
+        texts,
+        [0, 1, 2, 3, 4].map((i) => `{"event":"e","data":"{\\"i\\":${i}}","channel":"orders","offset":${i + 1},"epoch":"${epoch}"}`),
+      );
+      const second = await ChannelReader.open(server.port, 'orders');
+      assert.equal(second.text, `{"event":"pusher_internal:subscription_succeeded","data":"{}","channel":"orders","offset":5,"epoch":"${epoch}"}`);
+      first.reader.client.close();
+      second.reader.client.close();
+    });
+
+    it('gives each partition its own offsets and lists every partition on subscribe', async () => {
+      const { reader, succeeded } = await ChannelReader.open(server.port, 'parts');
+      assert.equal(succeeded.offset, undefined);
+      assert.deepEqual(
+        succeeded.positions!.map((p) => [p.partition, p.offset]),
+        [0, 1, 2, 3].map((p) => [p, 0]),
+      );
+      const app = (await server.ctx.registry.findById(APP.id))!;
+      const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'a', 'a'];
+      for (const key of keys) await server.ctx.pipeline.publishEvent(app, { name: 'e', data: key, dataBytes: 1, channels: ['parts'], partitionKey: key });
+      await until(() => reader.frames('e').length === keys.length);
+      const perPartition = new Map<number, number[]>();
+      const partitionOfKey = new Map<string, number>();
+      for (const frame of reader.frames('e')) {
+        assert.equal(frame.epoch, succeeded.positions![frame.partition!].epoch);
+        perPartition.set(frame.partition!, [...(perPartition.get(frame.partition!) ?? []), frame.offset!]);
+        const seen = partitionOfKey.get(frame.data as string);
+        assert.ok(seen === undefined || seen === frame.partition, 'one key, one partition');
+        partitionOfKey.set(frame.data as string, frame.partition!);
+      }
+      for (const offsets of perPartition.values()) assert.deepEqual(offsets, offsets.map((_, i) => i + 1));
+      reader.client.close();
+    });
+
+    it('answers HTTP-style publishes with the positions they got, on history channels only', async () => {
+      const app = (await server.ctx.registry.findById(APP.id))!;
+      const { reader, succeeded } = await ChannelReader.open(server.port, 'orders');
+      const positions = await server.ctx.pipeline.publishEvent(app, { name: 'e', data: 'x', dataBytes: 1, channels: ['orders', 'news'] });
+      assert.deepEqual({ ...positions }, { orders: { offset: succeeded.offset! + 1, epoch: succeeded.epoch } });
+      const batch = await server.ctx.pipeline.publishBatch(app, [
+        { name: 'e', data: 'y', dataBytes: 1, channels: ['news'] },
+        { name: 'e', data: 'z', dataBytes: 1, channels: ['parts'], partitionKey: 'k' },
+      ]);
+      assert.deepEqual({ ...batch[0] }, {});
+      const [[channel, position]] = Object.entries(batch[1]);
+      assert.equal(channel, 'parts');
+      assert.equal(typeof position.partition, 'number');
+      const proto = await server.ctx.pipeline.publishEvent(app, { name: 'e', data: 'p', dataBytes: 1, channels: ['__proto__'] });
+      assert.equal(JSON.stringify(proto), `{"__proto__":${JSON.stringify(proto['__proto__'])}}`);
+      assert.equal(proto['__proto__'].offset, 1);
+      reader.client.close();
+    });
+
+    it('delivers history-channel events to stock pusher-js bind and bind_global exactly as plain ones', async () => {
+      const client = await Client.connect(server.port);
+      const received: { via: string; channel: string; data: unknown }[] = [];
+      for (const name of ['orders', 'news']) {
+        const channel = await client.subscribe(name);
+        assert.equal(channel.subscribed, true);
+        channel.bind('same', (data: unknown) => received.push({ via: 'bind', channel: name, data }));
+      }
+      client.pusher.bind_global((event: string, data: unknown) => {
+        if (event === 'same') received.push({ via: 'global', channel: '?', data });
+      });
+      await triggerRaw(server.port, 'orders', 'same', { n: 1, s: 'x' });
+      await triggerRaw(server.port, 'news', 'same', { n: 1, s: 'x' });
+      await until(() => received.length === 4);
+      const byChannel = (name: string) => received.find((r) => r.via === 'bind' && r.channel === name)!.data;
+      assert.deepEqual(byChannel('orders'), { n: 1, s: 'x' });
+      assert.deepEqual(byChannel('orders'), byChannel('news'));
+      assert.deepEqual(
+        received.filter((r) => r.via === 'global').map((r) => r.data),
+        [
+          { n: 1, s: 'x' },
+          { n: 1, s: 'x' },
+        ],
+      );
+      client.disconnect();
+    });
+
+    it('sequences client events on a history channel and keeps them from their sender', async () => {
+      const a = await ChannelReader.open(server.port, 'private-orders.7');
+      const b = await ChannelReader.open(server.port, 'private-orders.7');
+      const epoch = a.succeeded.epoch!;
+      a.reader.client.send({ event: 'client-typing', channel: 'private-orders.7', data: { who: 'a' } });
+      const got = await b.reader.client.next((f) => f.event === 'client-typing');
+      assert.equal(b.reader.client.text(got), `{"event":"client-typing","data":"{\\"who\\":\\"a\\"}","channel":"private-orders.7","offset":1,"epoch":"${epoch}"}`);
+      await publish(server.port, 'private-orders.7', 1);
+      await until(() => a.reader.offsets().length === 1);
+      assert.deepEqual(a.reader.offsets(), [2]);
+      assert.deepEqual(a.reader.frames('client-typing'), []);
+      a.reader.client.close();
+      b.reader.client.close();
+    });
+
+    it('keeps member frames unsequenced on a presence history channel', async () => {
+      const first = await ChannelReader.open(server.port, 'presence-room', undefined, 'u1');
+      assert.equal(typeof first.succeeded.offset, 'number');
+      const second = await ChannelReader.open(server.port, 'presence-room', undefined, 'u2');
+      const added = await first.reader.client.next((f) => f.event === 'pusher_internal:member_added');
+      assert.equal(first.reader.client.text(added), '{"event":"pusher_internal:member_added","data":"{\\"user_id\\":\\"u2\\",\\"user_info\\":null}","channel":"presence-room"}');
+      first.reader.client.close();
+      second.reader.client.close();
+    });
   });
-});
+}
 
 describe('resume that cannot be served: broadcasty:resume_failed', () => {
   let server: RunningServer;
@@ -249,7 +256,7 @@ describe('bad resume data', () => {
 
   const cases: [string, string, unknown, string][] = [
     ['a string', 'orders', 'x', 'data.resume must be an object or an array, got string'],
-    ['null epoch type', 'orders', { epoch: 5, offset: 1 }, 'data.resume.epoch must be a string, got number'],
+    ['an epoch of the wrong type', 'orders', { epoch: 5, offset: 1 }, 'data.resume.epoch must be a string, got number'],
     ['a missing offset', 'orders', { epoch: 'e' }, 'data.resume.offset is required (number)'],
     ['a negative offset', 'orders', { epoch: 'e', offset: -1 }, 'data.resume.offset must be at least 0'],
     ['a fractional offset', 'orders', { epoch: 'e', offset: 1.5 }, 'data.resume.offset must be an integer, got float'],

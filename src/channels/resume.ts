@@ -82,9 +82,10 @@ export class HistoryCatchUp implements LiveFilter {
   }
 
   /**
-   * Replays each partition to resume (or says it cannot), then sends the held frames the replay
-   * did not cover and joins the live channel. A read that fails half way closes the connection
-   * with 4200: the client reconnects and resumes from what it got, where skipping would be a gap.
+   * Replays each partition to resume (or says it cannot), then goes live with this as the
+   * filter that drops the held and late frames the replay covered. A read that fails half way
+   * closes the connection with 4200: the client reconnects and resumes from what it got, where
+   * skipping would be a gap.
    */
   async finish(connection: OpenConnection, held: HeldFrames, membership: Membership, log: Logger): Promise<void> {
     try {

@@ -41,6 +41,18 @@ const APP_ACTOR = 'app';
 /** What a publish to channels without history answers: shared, never written. */
 const NO_POSITIONS: PublishPositions = Object.freeze(Object.create(null) as PublishPositions);
 
+/** channel → position for the channels that answered one (history channels). */
+function positionsOf(channels: readonly string[], delivered: readonly (WirePosition | undefined)[]): PublishPositions {
+  let positions = NO_POSITIONS;
+  for (let i = 0; i < channels.length; i++) {
+    if (delivered[i] === undefined) continue;
+    // Null prototype: a channel named "__proto__" must become a key.
+    if (positions === NO_POSITIONS) positions = Object.create(null) as PublishPositions;
+    positions[channels[i]] = delivered[i]!;
+  }
+  return positions;
+}
+
 /**
  * One event on one channel, built once: the engine's Publication and, after the engine answered,
  * the hooks' PublishedEvent. On a history channel the engine gets a Publication of its own (the
@@ -86,17 +98,12 @@ export class PublishPipeline {
   async publishEvent(app: App, event: ServerEvent): Promise<PublishPositions> {
     const started = performance.now();
     const { channels } = event;
-    let positions = NO_POSITIONS;
-    const record = (channel: string, position: WirePosition | undefined) => {
-      if (position === undefined) return;
-      // Null prototype: a channel named "__proto__" must become a key.
-      if (positions === NO_POSITIONS) positions = Object.create(null) as PublishPositions;
-      positions[channel] = position;
-    };
-    if (channels.length === 1) record(channels[0], await this.deliverServerEvent(app, event, channels[0]));
-    else {
-      const delivered = await Promise.all(channels.map((channel) => this.deliverServerEvent(app, event, channel)));
-      delivered.forEach((position, i) => record(channels[i], position));
+    let positions: PublishPositions;
+    if (channels.length === 1) {
+      const position = await this.deliverServerEvent(app, event, channels[0]);
+      positions = position === undefined ? NO_POSITIONS : positionsOf(channels, [position]);
+    } else {
+      positions = positionsOf(channels, await Promise.all(channels.map((channel) => this.deliverServerEvent(app, event, channel))));
     }
     this.metrics.forApp(app.id).publishLatency.observe((performance.now() - started) / 1000);
     return positions;
