@@ -8,6 +8,8 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY protocol ./protocol
 COPY src ./src
+COPY client ./client
+COPY scripts ./scripts
 # Keep only the uWS binary this image's Node loads, and fail the build if it does not load.
 RUN npm run build && npm prune --omit=dev \
  && rm -rf node_modules/uws-trufflesuite \

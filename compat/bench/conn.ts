@@ -167,7 +167,7 @@ export class BenchConn {
       const auth = presenceAuth(key, secret, this.socketId, channel, channelData);
       return JSON.stringify({ event: 'pusher:subscribe', data: { auth, channel_data: channelData, channel } });
     }
-    return JSON.stringify({ event: 'pusher:subscribe', data: { auth: '', channel } });
+    return JSON.stringify({ event: 'pusher:subscribe', data: { auth: '', channel, ...(plan?.resume === undefined ? {} : { resume: plan.resume }) } });
   }
 
   private wait(kind: WaitKind): Promise<void> {
@@ -191,7 +191,9 @@ export class BenchConn {
     // Hot path: timed payloads are found by marker without parsing the frame.
     const at = data.indexOf(MARK);
     if (at !== -1) {
+      // A resume replay arrives right behind subscription_succeeded, before joined() has run.
       if (this.stats) this.stats.received++;
+      else if (this.channel) this.counters.channel(this.channel).received++;
       this.counters.latency.recordMs(now() - readNumberAfter(data, at + MARK.length));
       return;
     }

@@ -15,6 +15,8 @@ export interface ChannelPlan {
   kind: ChannelKind;
   perChannel: number;
   stable?: number;
+  /** Public channels: the `resume` position every subscribe carries (docs/PROTOCOL.md §13.3). */
+  resume?: { epoch: string; offset: number };
 }
 
 export interface ConnectCommand {

@@ -4,7 +4,7 @@ import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 
 // idle first: with --scenario all it then measures RSS over a server that has not served load yet.
-export const SCENARIOS = ['idle', 'connect', 'fanout', 'publish', 'presence', 'whisper'] as const;
+export const SCENARIOS = ['idle', 'connect', 'fanout', 'publish', 'presence', 'whisper', 'resume-storm'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
@@ -54,7 +54,7 @@ Target:   --host H (127.0.0.1) --port P (6001) --app-id ID --key K --secret S
           --cluster 1,2          with --start-broadcasty: start redis-server, then run once per entry
                                  with Broadcasty on that many workers (one port, SO_REUSEPORT) on it
 Scenarios: ${SCENARIOS.join(', ')}
-Load:     --subs N  --rate R  --duration S (5)  --concurrency N  --payload BYTES (100)
+Load:     --subs N (resume-storm 10000)  --rate R  --duration S (5)  --concurrency N  --payload BYTES (100)
           --members N (presence 100, whisper 10)  --client-rate R (9 per connection)
           --step [--step-factor 2] [--max-steps 8] [--max-p99 1000]   (fanout peak search)
           --workers-client N (load-generator processes; default: cores, more for many connections)

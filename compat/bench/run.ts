@@ -9,10 +9,11 @@ import { fanout } from './scenarios/fanout.js';
 import { idle } from './scenarios/idle.js';
 import { presence } from './scenarios/presence.js';
 import { publish } from './scenarios/publish.js';
+import { resumeStorm } from './scenarios/resume-storm.js';
 import { whisper } from './scenarios/whisper.js';
 import { pinCpus, startBroadcasty, startLimitServer, startRedis, type Target } from './servers.js';
 
-export const scenarios: Record<ScenarioName, Scenario> = { idle, connect, fanout, publish, presence, whisper };
+export const scenarios: Record<ScenarioName, Scenario> = { idle, connect, fanout, publish, presence, whisper, 'resume-storm': resumeStorm };
 
 export interface BenchReport {
   startedAt: string;

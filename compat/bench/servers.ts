@@ -198,7 +198,7 @@ export async function startBroadcasty(cluster?: { workers: number; redisUrl: str
     port,
     logLevel: 'warn',
     ...(cluster === undefined ? {} : { workers: cluster.workers, redisUrl: cluster.redisUrl }),
-    apps: [{ id: DEV_APP.appId, key: DEV_APP.key, secret: DEV_APP.secret, clientEvents: true, clientEventRateLimit: 1_000_000, maxConnections: null }],
+    apps: [{ id: DEV_APP.appId, key: DEV_APP.key, secret: DEV_APP.secret, clientEvents: true, clientEventRateLimit: 1_000_000, maxConnections: null, history: [{ channels: ['bench-history-*'], maxEvents: 1000 }] }],
   };
   const file = join(tmpdir(), `broadcasty-bench-${process.pid}-${port}.json`);
   writeFileSync(file, JSON.stringify(config, null, 2));
