@@ -6,7 +6,7 @@
 //               and the socket holds a private or presence subscription
 //   rate limit  HTTP: per request, at the route (httpRateLimit); client events: per socket
 //   validate    HTTP: api/event-input.ts; client events: name length and data size
-//   (idempotency, next issue: between the checks and `deliver`, before any subscriber sees it)
+//   idempotency HTTP with a key: api/idempotency.ts, before any subscriber sees the event
 //   deliver     cache store, the frame encoded once per channel, engine.publish → position; on a
 //               history channel (history/rules.ts) the engine gets the frame without its end and
 //               the stream, sequences, stores and completes it (docs/PROTOCOL.md §13.2)
