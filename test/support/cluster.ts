@@ -2,7 +2,7 @@
 // pusher-js clients (Node build) authorised by the `pusher` SDK, and the SDK for the HTTP API.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import PusherModule from 'pusher-js';
+import PusherModule, { type Options } from 'pusher-js';
 import PusherServer from 'pusher';
 import { signRequest } from '../../protocol/index.js';
 import { freePort, runCli, untilListening, type CliProcess } from './cli-process.js';
@@ -94,6 +94,27 @@ export interface User {
   info?: Record<string, unknown>;
 }
 
+/**
+ * pusher-js options for a server on 127.0.0.1:`port` (WebSocket only): channels are authorised
+ * by the SDK, as `user` on presence channels.
+ */
+export function localPusherOptions(port: number, app = APP, user?: User) {
+  const signer = sdk(port, app);
+  return {
+    wsHost: '127.0.0.1',
+    wsPort: port,
+    forceTLS: false,
+    enabledTransports: ['ws'],
+    cluster: '',
+    channelAuthorization: {
+      customHandler: ({ socketId, channelName }, callback) => {
+        const presence = channelName.startsWith('presence-') && user !== undefined ? { user_id: user.id, user_info: user.info } : undefined;
+        callback(null, signer.authorizeChannel(socketId, channelName, presence));
+      },
+    },
+  } satisfies Options;
+}
+
 /** A pusher-js client that records every event of every channel. */
 export class Client {
   readonly events: ReceivedEvent[] = [];
@@ -107,20 +128,9 @@ export class Client {
   ) {
     const signer = sdk(port, app);
     this.pusher = new Pusher(app.key, {
-      wsHost: '127.0.0.1',
-      wsPort: port,
-      forceTLS: false,
-      enabledTransports: ['ws'],
-      cluster: '',
-      channelAuthorization: {
-        customHandler: ({ socketId, channelName }, callback) => {
-          const presence = channelName.startsWith('presence-') && user !== undefined ? { user_id: user.id, user_info: user.info } : undefined;
-          callback(null, signer.authorizeChannel(socketId, channelName, presence));
-        },
-      },
+      ...localPusherOptions(port, app, user),
       userAuthentication: {
-        customHandler: ({ socketId }, callback) =>
-          callback(null, signer.authenticateUser(socketId, { id: user!.id })),
+        customHandler: ({ socketId }, callback) => callback(null, signer.authenticateUser(socketId, { id: user!.id })),
       },
     });
     this.pusher.connection.bind('message', (message: { event: string; channel?: string; data: unknown }) => {

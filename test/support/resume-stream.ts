@@ -3,11 +3,11 @@
 // plugin, each behind its own Relay) have their sockets cut over and over — by the server with
 // 4200, or abruptly on the network. Each app records the `i` of every tick its handler got.
 import Echo from 'laravel-echo';
-import PusherModule, { type Options } from 'pusher-js';
+import PusherModule from 'pusher-js';
 import type PusherServer from 'pusher';
 import { resumingPusher, withResume, type ResumeFailure } from '../../client/resume.js';
 import type { RunningServer } from '../../src/server.js';
-import { APP, sdk, sleep, until } from './cluster.js';
+import { APP, localPusherOptions, sleep, until } from './cluster.js';
 import { Relay } from './relay.js';
 
 const Pusher = PusherModule as unknown as typeof PusherModule.default;
@@ -31,22 +31,6 @@ export interface StreamApp {
   failures: ResumeFailure[];
 }
 
-/** pusher-js options for `port`, channels authorised by the SDK as user `userId`. */
-function pusherOptions(port: number, userId: string) {
-  const signer = sdk(port);
-  return {
-    wsHost: '127.0.0.1',
-    wsPort: port,
-    forceTLS: false,
-    enabledTransports: ['ws'],
-    cluster: '',
-    channelAuthorization: {
-      customHandler: ({ socketId, channelName }, callback) =>
-        callback(null, signer.authorizeChannel(socketId, channelName, channelName.startsWith('presence-') ? { user_id: userId } : undefined)),
-    },
-  } satisfies Options;
-}
-
 /** Every cut makes pusher-js report an error; the tests judge by what the handlers received. */
 function quiet(pusher: Pusher): Pusher {
   pusher.connection.bind('error', () => undefined);
@@ -55,7 +39,7 @@ function quiet(pusher: Pusher): Pusher {
 
 /** A pusher-js instance connecting to `port` as user `userId`; with the plugin when `resume`. */
 export function testPusher(port: number, userId: string, resume: boolean, failures: ResumeFailure[] = []): Pusher {
-  const pusher = quiet(new Pusher(APP.key, pusherOptions(port, userId)));
+  const pusher = quiet(new Pusher(APP.key, localPusherOptions(port, APP, { id: userId })));
   return resume ? withResume(pusher, { onResumeFailed: (_channel, failure) => failures.push(failure) }) : pusher;
 }
 
@@ -80,7 +64,7 @@ export async function streamApp(kind: AppKind, stream: string, upstreamPorts: nu
     new Echo({ broadcaster: 'pusher', key: APP.key, client: pusher }).private(stream).listen('.tick', onTick);
     channel = `private-${stream}`;
   } else if (kind === 'echo-presence') {
-    const echo = new Echo({ broadcaster: 'pusher', key: APP.key, Pusher: resumingPusher(Pusher, { onResumeFailed }) as unknown as typeof PusherModule, ...pusherOptions(relay.port, `user-${kind}`) });
+    const echo = new Echo({ broadcaster: 'pusher', key: APP.key, Pusher: resumingPusher(Pusher, { onResumeFailed }) as unknown as typeof PusherModule, ...localPusherOptions(relay.port, APP, { id: `user-${kind}` }) });
     pusher = quiet(echo.connector.pusher);
     echo.join(stream).listen('.tick', onTick);
     channel = `presence-${stream}`;
