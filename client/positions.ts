@@ -33,13 +33,13 @@ export class PositionBook {
 
   /**
    * The stream's current position from `subscription_succeeded`: where the app starts when it had
-   * no position, or one of an epoch the stream no longer has. A position of the current epoch is
-   * kept: the server replays from it.
+   * no position. A position it had is kept, whatever the epoch: the server answers it with a
+   * replay or with `resume_failed` (then reset()), and if the socket drops before that answer the
+   * next subscribe must name the old position again, or the app would never hear it was lost.
    */
   baseline(channel: string, partition: number | undefined, position: StreamPosition): void {
     const streams = this.streamsOf(channel, partition !== undefined);
-    const last = streams.byPartition.get(partition ?? 0);
-    if (last === undefined || last.epoch !== position.epoch) streams.byPartition.set(partition ?? 0, position);
+    if (!streams.byPartition.has(partition ?? 0)) streams.byPartition.set(partition ?? 0, position);
   }
 
   /** The server could not resume (`broadcasty:resume_failed`): the app goes on from the position it named. */

@@ -113,6 +113,24 @@ describe('resume plugin: pusher-js against a scripted peer', () => {
     assert.deepEqual(await reconnect('epochs'), { auth: '', channel: 'epochs', resume: { epoch: OTHER_EPOCH, offset: 4 } });
   });
 
+  it('a new epoch in subscription_succeeded alone changes nothing: cut before resume_failed, the next subscribe names the old position again', async () => {
+    const app = await subscribedApp('cut-epochs');
+    await peer.nextSubscribe('cut-epochs');
+    peer.send(succeeded('cut-epochs', 7));
+    peer.send(tick('cut-epochs', 8));
+    await settled(app, 'cut-epochs');
+
+    assert.deepEqual(await reconnect('cut-epochs'), { auth: '', channel: 'cut-epochs', resume: { epoch: EPOCH, offset: 8 } });
+    peer.send(succeeded('cut-epochs', 3, OTHER_EPOCH));
+    await settled(app, 'cut-epochs');
+    assert.deepEqual(
+      await reconnect('cut-epochs'),
+      { auth: '', channel: 'cut-epochs', resume: { epoch: EPOCH, offset: 8 } },
+      'resuming from the new epoch would skip its offsets 1-3 without the app ever hearing of it',
+    );
+    assert.deepEqual(app.failures, []);
+  });
+
   it('"ahead": the app drops back to the server position, so later events are not taken for repeats', async () => {
     const app = await subscribedApp('ahead');
     await peer.nextSubscribe('ahead');

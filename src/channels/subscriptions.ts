@@ -136,7 +136,8 @@ export class Subscriptions {
         this.ctx.observer.memberAdded(app, channel, member.userId);
       }
       if (catchUp !== undefined) await catchUp.finish(connection, held!, this.membership, this.ctx.log);
-      if (cache) await this.sendCached(connection, app, channel);
+      // A resumed subscriber got the missed events themselves: the cached last one would repeat one.
+      if (cache && history?.points === undefined) await this.sendCached(connection, app, channel);
       if (member === undefined) this.counts.changed(app, channel, count);
     } finally {
       if (held !== undefined) this.membership.release(held);

@@ -19,8 +19,11 @@ interface CompiledRule {
 /** Apps are replaced, never mutated, when their settings change: the cache follows the object. */
 const compiled = new WeakMap<App, readonly CompiledRule[]>();
 
+/** `#`: reserved channels (`#server-to-user-…`, docs/PROTOCOL.md §2.11), whose subscribe reads no history. */
+const RESERVED = 0x23;
+
 export function historyFor(app: App, channel: string): HistorySpec | undefined {
-  if (app.history.length === 0) return undefined;
+  if (app.history.length === 0 || channel.charCodeAt(0) === RESERVED) return undefined;
   let rules = compiled.get(app);
   if (rules === undefined) compiled.set(app, (rules = app.history.map(compile)));
   for (const rule of rules) if (rule.matches(channel)) return rule.spec;
