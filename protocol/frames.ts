@@ -168,6 +168,11 @@ const OFFSET_FIELD = ',"offset":';
 const EPOCH_FIELD = ',"epoch":"';
 const PARTITION_FIELD = ',"partition":';
 
+/** The fields that end a history channel's frame, and its closing `}` (docs/PROTOCOL.md §13.2). */
+export function encodePositionTail(offset: number, epoch: string, partition: number | undefined): string {
+  return OFFSET_FIELD + offset + EPOCH_FIELD + epoch + '"' + (partition === undefined ? '' : PARTITION_FIELD + partition) + '}';
+}
+
 /**
  * The position at the tail of a history channel's frame (docs/PROTOCOL.md §13.2), undefined for
  * unsequenced frames (members, counts). Only the tail can match: inside `data` and names every

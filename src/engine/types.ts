@@ -1,6 +1,7 @@
 // The engine: everything that must be one truth across nodes — fan-out, occupancy, presence
 // rosters, signed-in users, cache entries, connection counts, stream positions. LocalEngine
 // keeps it in process; a clustered engine keeps it in Redis. Callers never know which.
+import { encodePositionTail } from '../../protocol/index.js';
 
 /** How long a history stream keeps events: the oldest go first once any limit is passed. */
 export interface Retention {
@@ -43,11 +44,11 @@ export interface Publication {
 
 /**
  * The tail of a history channel's frame: `,"offset":N,"epoch":"E"[,"partition":P]}`. The one
- * TypeScript twin of the publish script's Lua concatenation (redis-scripts.ts bcPublish).
+ * TypeScript twin of the publish script's Lua concatenation (redis-scripts.ts bcPublish); the
+ * format is written next to its reader, positionOfFrame.
  */
 export function positionFields(position: StreamPosition, target: StreamTarget): string {
-  const partition = target.partitioned ? ',"partition":' + target.partition : '';
-  return ',"offset":' + position.offset + ',"epoch":"' + position.epoch + '"' + partition + '}';
+  return encodePositionTail(position.offset, position.epoch, target.partitioned ? target.partition : undefined);
 }
 
 /**

@@ -15,13 +15,13 @@
 // The checks run authorize → rate limit → validate because that is the order clients have
 // always seen: 401/403 before 429 before 400/413 (an unsigned body is never parsed), and
 // docs/PROTOCOL.md §2.8's order for client events.
-import { channelType, encodeEvent, encodeOpenEvent } from '../../protocol/index.js';
+import { channelType, encodeEvent, encodeOpenEvent, type FramePosition } from '../../protocol/index.js';
 import type { App } from '../apps/registry.js';
 import { positionFields, UNSEQUENCED, type Engine, type Publication, type StreamTarget } from '../engine/types.js';
 import { historyFor, partitionOf } from '../history/rules.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { AfterPublish, Position, PublishedEvent, PublishPositions, PublishSource, WirePosition } from './types.js';
+import type { AfterPublish, Position, PublishedEvent, PublishPositions, PublishSource } from './types.js';
 
 /** A validated HTTP event (one trigger, or one batch item). */
 export interface ServerEvent {
@@ -42,7 +42,7 @@ const APP_ACTOR = 'app';
 const NO_POSITIONS: PublishPositions = Object.freeze(Object.create(null) as PublishPositions);
 
 /** channel → position for the channels that answered one (history channels). */
-function positionsOf(channels: readonly string[], delivered: readonly (WirePosition | undefined)[]): PublishPositions {
+function positionsOf(channels: readonly string[], delivered: readonly (FramePosition | undefined)[]): PublishPositions {
   let positions = NO_POSITIONS;
   for (let i = 0; i < channels.length; i++) {
     if (delivered[i] === undefined) continue;
@@ -119,16 +119,16 @@ export class PublishPipeline {
     await this.deliver(new ChannelPublish(app, channel, event, data, dataBytes, 'client', socketId, socketId, userId), false, undefined);
   }
 
-  private deliverServerEvent(app: App, event: ServerEvent, channel: string): Promise<WirePosition | undefined> {
+  private deliverServerEvent(app: App, event: ServerEvent, channel: string): Promise<FramePosition | undefined> {
     const publish = new ChannelPublish(app, channel, event.name, event.data, event.dataBytes, 'http', APP_ACTOR, event.socketId, undefined);
     return this.deliver(publish, channelType(channel).cache, event.partitionKey);
   }
 
   /** Resolves to the position on a history channel, undefined on any other. */
-  private async deliver(publish: ChannelPublish, cache: boolean, partitionKey: string | undefined): Promise<WirePosition | undefined> {
+  private async deliver(publish: ChannelPublish, cache: boolean, partitionKey: string | undefined): Promise<FramePosition | undefined> {
     if (cache) await this.engine.setCache(publish.appId, publish.channel, publish.event, publish.data, publish.app.cacheTtl);
     const history = historyFor(publish.app, publish.channel);
-    let wire: WirePosition | undefined;
+    let wire: FramePosition | undefined;
     if (history === undefined) {
       publish.frame = encodeEvent(publish.event, publish.data, publish.channel, publish.userId);
       publish.position = await this.engine.publish(publish);

@@ -1,22 +1,18 @@
 // What the publish pipeline tells the code that runs after every publish (docs/PROTOCOL.md §2.8,
 // §2.10): webhooks' client_event, metrics and the debug log today; push for offline users, the
 // debug console tap and audit register the same way.
+import type { FramePosition } from '../../protocol/index.js';
 import type { App } from '../apps/registry.js';
 import type { Engine } from '../engine/types.js';
 
 /** Whatever the engine answers a publish with: read in one place, PublishPipeline.deliver. */
 export type Position = Awaited<ReturnType<Engine['publish']>>;
 
-/** A history channel's position after a publish, as HTTP answers carry it (docs/PROTOCOL.md §13.4). */
-export interface WirePosition {
-  offset: number;
-  epoch: string;
-  /** Only on partitioned channels. */
-  partition?: number;
-}
-
-/** channel → position, for the history channels of one published event (empty without any). */
-export type PublishPositions = Record<string, WirePosition>;
+/**
+ * channel → position, for the history channels of one published event (empty without any); HTTP
+ * answers carry positions as frames do (docs/PROTOCOL.md §13.2, §13.4).
+ */
+export type PublishPositions = Record<string, FramePosition>;
 
 /** Who published: the HTTP API (events and batch_events) or a socket's client-* frame. */
 export type PublishSource = 'http' | 'client';
