@@ -6,3 +6,23 @@ export type Authentication = { ok: true; params: Map<string, string> } | { ok: f
 
 /** Checks that a request speaks for `app`; the status and message are the reply on failure. */
 export type Authenticator = (app: App, request: HttpRequest) => Authentication;
+
+/** Who a verified JWT speaks for (docs/PROTOCOL.md §14.2). */
+export interface Principal {
+  /** `sub`: the user id, also a presence member's user_id. */
+  userId: string;
+  /** `tid`: the tenant; a principal only ever touches its own tenant's channels (§14.3). */
+  tenant: string;
+  roles: string[];
+  /** Every claim, for the user_info claim and the resolver. */
+  claims: Readonly<Record<string, unknown>>;
+  /** `exp` in epoch ms; undefined when the token has none (only possible if `exp` is not required). */
+  expiresAtMs: number | undefined;
+  jti: string | undefined;
+}
+
+/** A token check: 401 for anything wrong with the token itself (the message says what). */
+export type TokenCheck = { ok: true; principal: Principal } | { ok: false; message: string };
+
+/** A policy answer; a denial's message is the reason sent to the client (403). */
+export type Decision = { ok: true } | { ok: false; message: string };

@@ -109,7 +109,7 @@ function describeIssues(error: z.ZodError, raw: Record<string, unknown>, sources
     const where = (p: (string | number)[]) => settingName(p, sources, origins, file);
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((key) => {
-        const known = Object.keys(path.length === 0 ? serverSchema.innerType().shape : path[0] === 'apps' && path.length === 2 ? appSchema.shape : {});
+        const known = Object.keys(path.length === 0 ? serverSchema.innerType().shape : path[0] === 'apps' && path.length === 2 ? appSchema.innerType().shape : {});
         const hint = nearest(key, known);
         return `Unknown setting ${where([...path, key])}: not a Broadcasty setting${hint === undefined ? '; `broadcasty --help` lists them' : ` (did you mean ${hint}?)`}`;
       });

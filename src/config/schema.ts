@@ -39,6 +39,70 @@ export const historyRuleSchema = z
   })
   .strict();
 
+/** Algorithms a JWT may be signed with (docs/PROTOCOL.md §14.2); `none` is never one of them. */
+export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA', 'HS256', 'HS384', 'HS512'] as const;
+
+/** What a JWT principal does to a channel; RBAC rules name these (docs/PROTOCOL.md §14.4). */
+export const POLICY_ACTIONS = ['subscribe', 'publish', 'client-event', 'presence', 'history', 'push'] as const;
+
+/**
+ * One RBAC rule: the first rule whose channel pattern and action match decides. `{sub}` and
+ * `{tid}` in the pattern stand for the principal's claims, `*` for any run of characters; role
+ * `*` is any principal.
+ */
+export const policyRuleSchema = z
+  .object({
+    channel: z.string().min(1).max(200),
+    actions: z.array(z.union([z.enum(POLICY_ACTIONS), z.literal('*')])).min(1),
+    roles: z.array(z.string().min(1)).min(1),
+    effect: z.enum(['allow', 'deny']).default('allow'),
+  })
+  .strict();
+
+/** Requests per second per key; null = unlimited. Cluster-wide with Redis. */
+const perSecond = z.number().int().positive().nullable();
+
+/** JWT verification, tenancy and RBAC of an app (docs/PROTOCOL.md §14); used when authMode is jwt or both. */
+export const jwtSchema = z
+  .object({
+    /** PEM public keys (SPKI or X.509 certificate); each is used only with its own algorithm family. */
+    publicKeys: z.array(z.string().min(1)).default([]),
+    /** A JWKS file, re-read when a token names an unknown `kid`. */
+    jwksFile: z.string().min(1).optional(),
+    /** A JWKS URL (https, or http for local development), cached and refetched on an unknown `kid`. */
+    jwksUrl: z.string().url().optional(),
+    /** Shared secret for HS256/384/512 tokens; at least 32 bytes. */
+    hmacSecret: z.string().min(32).optional(),
+    algorithms: z.array(z.enum(JWT_ALGORITHMS)).min(1).default([...JWT_ALGORITHMS]),
+    issuer: z.string().min(1).optional(),
+    audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+    requiredClaims: z.array(z.string().min(1)).default(['sub', 'tid', 'roles', 'iat', 'exp']),
+    clockSkewSeconds: seconds(0, 600).default(30),
+    /** The claim whose value becomes a presence member's user_info (absent claim: null). */
+    userInfoClaim: z.string().min(1).default('user_info'),
+    /** Channels without a tenant segment that every tenant may use, by the rules (patterns with `*`). */
+    sharedChannels: z.array(z.string().min(1).max(200)).default([]),
+    /** RBAC rules; empty = the defaults of docs/PROTOCOL.md §14.4. */
+    rules: z.array(policyRuleSchema).default([]),
+    /** A JSON file holding `{"rules": [...]}`, read at start; used instead of `rules`. */
+    rulesFile: z.string().min(1).optional(),
+    /** A JS module exporting authorize(tenant, channel, userId, roles, action) and optionally partitions(tenant, channel). */
+    resolver: z.string().min(1).optional(),
+    /** Seconds an HTTP-joined presence member stays without a heartbeat. */
+    presenceTtlSeconds: seconds(5, 3600).default(60),
+    /** POST /broadcasty/* requests must carry X-Broadcasty-Nonce and X-Broadcasty-Timestamp. */
+    requireNonce: z.boolean().default(true),
+    rateLimits: z
+      .object({
+        perIp: perSecond.default(100),
+        perUser: perSecond.default(50),
+        perChannel: perSecond.default(200),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
 export const appSchema = z
   .object({
     id: z.string().min(1),
@@ -67,10 +131,23 @@ export const appSchema = z
     webhooks: z.array(webhookSchema).default([]),
     /** Channels that keep history and carry stream positions; the first matching rule applies. Empty = off. */
     history: z.array(historyRuleSchema).default([]),
+    /** How clients prove who they are: Pusher HMAC signatures (default), JWTs, or either (docs/PROTOCOL.md §14.1). */
+    authMode: z.enum(['hmac', 'jwt', 'both']).default('hmac'),
+    jwt: jwtSchema.default({}),
   })
-  .strict();
+  .strict()
+  .superRefine((app, ctx) => {
+    if (app.authMode === 'hmac') return;
+    const { publicKeys, jwksFile, jwksUrl, hmacSecret } = app.jwt;
+    if (publicKeys.length === 0 && jwksFile === undefined && jwksUrl === undefined && hmacSecret === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['jwt'], message: `authMode "${app.authMode}" needs a key: jwt.publicKeys, jwt.jwksFile, jwt.jwksUrl or jwt.hmacSecret` });
+    }
+  });
 
 export type HistoryRule = z.infer<typeof historyRuleSchema>;
+export type JwtConfig = z.infer<typeof jwtSchema>;
+export type PolicyRule = z.infer<typeof policyRuleSchema>;
+export type PolicyAction = (typeof POLICY_ACTIONS)[number];
 export type AppConfig = z.infer<typeof appSchema>;
 export type WebhookConfig = z.infer<typeof webhookSchema>;
 

@@ -186,6 +186,48 @@ export interface PresenceStore {
   members(appId: string, channel: string): Promise<Map<string, PresenceMember>>;
 }
 
+/** A leased presence member that expired: removed once cluster-wide, reported to one node. */
+export interface ExpiredLease {
+  appId: string;
+  channel: string;
+  member: PresenceMember;
+  /** True when the lease was the user's last hold on the channel: member_removed is due. */
+  lastForUser: boolean;
+}
+
+/**
+ * Presence members joined over HTTP (docs/PROTOCOL.md §14.6): instead of a socket they hold a
+ * lease with a deadline (Redis's clock with Redis), in the same roster as socket members. A lease
+ * belongs to no node, so a node crash does not remove it; its deadline does.
+ */
+export interface PresenceLeases {
+  /**
+   * Joins the user as a leased member, or renews the lease it holds (then `firstForUser` is
+   * false). The same member limit and roster as join().
+   */
+  leaseMember(appId: string, channel: string, member: PresenceMember, ttlMs: number, maxMembers: number): Promise<PresenceJoin>;
+  /** Moves the lease's deadline to now + ttlMs; false when the user holds no lease (expired or never joined). */
+  renewLease(appId: string, channel: string, userId: string, ttlMs: number): Promise<boolean>;
+  /** Ends the lease now; undefined when there was none, else whether it was the user's last hold on the channel. */
+  releaseLease(appId: string, channel: string, userId: string): Promise<{ lastForUser: boolean } | undefined>;
+  /** Removes the leases past their deadline, at most `limit`; each expiry is reported to exactly one caller cluster-wide. */
+  expireLeases(limit: number): Promise<ExpiredLease[]>;
+}
+
+/** Anti-replay, revocation and rate windows of JWT requests (docs/PROTOCOL.md §14.7), cluster-wide with Redis. */
+export interface TokenGuards {
+  /** True the first time this user presents `nonce` within ttlMs; false for a repeat. */
+  claimNonce(appId: string, userId: string, nonce: string, ttlMs: number): Promise<boolean>;
+  /** Refuses tokens with this `jti` until `untilMs` (epoch ms). */
+  revokeToken(appId: string, jti: string, untilMs: number): Promise<void>;
+  isRevoked(appId: string, jti: string): Promise<boolean>;
+  /**
+   * Counts a hit in `bucket`'s current one-second window (aligned to the epoch second, so every
+   * node counts the same window); resolves to the window's count including it.
+   */
+  countHit(appId: string, bucket: string, nowMs: number): Promise<number>;
+}
+
 /** Channel occupancy. */
 export interface Occupancy {
   /** Adds a socket to a channel; resolves to the channel's subscription count afterwards. */
@@ -225,9 +267,9 @@ export interface Quotas {
 }
 
 /** Everything counted or remembered per app besides fan-out and presence. */
-export interface Counters extends Occupancy, SignedInUsers, ChannelCache, Quotas, History, IdempotencyKeys {}
+export interface Counters extends Occupancy, SignedInUsers, ChannelCache, Quotas, History, IdempotencyKeys, TokenGuards {}
 
-export interface Engine extends Broker, PresenceStore, Counters {
+export interface Engine extends Broker, PresenceStore, PresenceLeases, Counters {
   /** A single-process engine never sees a node die and may ignore cluster changes. */
   start(delivery: LocalDelivery, changes: ClusterChanges): Promise<void>;
   stop(): Promise<void>;
