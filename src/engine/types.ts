@@ -196,7 +196,7 @@ export interface ExpiredLease {
 }
 
 /**
- * Presence members joined over HTTP (docs/PROTOCOL.md §14.6): instead of a socket they hold a
+ * Presence members joined over HTTP (docs/PROTOCOL.md §14.5): instead of a socket they hold a
  * lease with a deadline (Redis's clock with Redis), in the same roster as socket members. A lease
  * belongs to no node, so a node crash does not remove it; its deadline does.
  */
@@ -214,7 +214,7 @@ export interface PresenceLeases {
   expireLeases(limit: number): Promise<ExpiredLease[]>;
 }
 
-/** Anti-replay, revocation and rate windows of JWT requests (docs/PROTOCOL.md §14.7), cluster-wide with Redis. */
+/** Anti-replay, revocation and rate windows of JWT requests (docs/PROTOCOL.md §14.6), cluster-wide with Redis. */
 export interface TokenGuards {
   /** True the first time this user presents `nonce` within ttlMs; false for a repeat. */
   claimNonce(appId: string, userId: string, nonce: string, ttlMs: number): Promise<boolean>;
