@@ -51,7 +51,7 @@ async function answer(ctx: ServerContext, request: HttpRequest): Promise<HttpRep
     if (!app.enabled) return text(403, 'Application disabled');
     ctx.metrics.forApp(app.id).httpRequests.inc();
     // Cluster-wide with the Redis engine: every node counts the same epoch-second window.
-    if (app.httpRateLimit !== null && (await ctx.engine.countRequest(app.id, Date.now())) > app.httpRateLimit) {
+    if (app.httpRateLimit !== null && (await ctx.engine.countHit(app.id, 'requests', Date.now())) > app.httpRateLimit) {
       return { ...text(429, `Too many requests: at most ${app.httpRateLimit} per second for this app`), headers: { 'Retry-After': '1' } };
     }
     return await route.endpoint({ app, body: request.body, headers: request.headers, params: authenticated.params, route: route.params(match), ctx });

@@ -2,11 +2,13 @@
 // engine also keeps one as the record of what its own node holds (see snapshot()).
 import { LocalIdempotencyKeys } from './idempotency.js';
 import { LocalStreams, streamName } from './streams.js';
+import { LocalTokenGuards } from './token-guards.js';
 import {
   positionFields,
   UNSEQUENCED,
   type CachedEvent,
   type Engine,
+  type ExpiredLease,
   type HistoryRead,
   type IdempotencyClaim,
   type LocalDelivery,
@@ -33,9 +35,24 @@ export interface LocalSnapshot {
 
 const FULL: PresenceJoin = Object.freeze({ status: 'full' });
 
+/** A presence member joined over HTTP (docs/PROTOCOL.md §14.5): held until its deadline. */
+interface Lease {
+  appId: string;
+  channel: string;
+  userId: string;
+  /** Epoch ms. */
+  deadline: number;
+}
+
+interface RosterEntry {
+  member: PresenceMember;
+  sockets: Set<string>;
+  lease?: Lease;
+}
+
 interface Roster {
-  /** userId → member and the sockets it is connected with. */
-  members: Map<string, { member: PresenceMember; sockets: Set<string> }>;
+  /** userId → member and what holds it in the channel: its sockets and its lease; gone with the last of them. */
+  members: Map<string, RosterEntry>;
 }
 
 export class LocalEngine implements Engine {
@@ -47,8 +64,8 @@ export class LocalEngine implements Engine {
   private readonly idempotencyKeys = new LocalIdempotencyKeys();
   private readonly cache = new Map<string, { event: string; data: string; expiresAt: number }>();
   private readonly connections = new Map<string, number>();
-  /** HTTP API requests per app in the current second. */
-  private readonly requestWindows = new Map<string, { second: number; count: number }>();
+  private readonly leases = new Set<Lease>();
+  private readonly guards = new LocalTokenGuards();
 
   async start(delivery: LocalDelivery): Promise<void> {
     this.delivery = delivery;
@@ -129,27 +146,81 @@ export class LocalEngine implements Engine {
   }
 
   async join(appId: string, channel: string, socketId: string, member: PresenceMember, maxMembers: number): Promise<PresenceJoin> {
+    return this.hold(appId, channel, member, maxMembers, (entry) => entry.sockets.add(socketId));
+  }
+
+  /** Adds a hold of the user on the channel, entering the user unless the roster is full. */
+  private hold(appId: string, channel: string, member: PresenceMember, maxMembers: number, take: (entry: RosterEntry) => void): PresenceJoin {
     const k = key(appId, channel);
     let roster = this.rosters.get(k);
-    const entry = roster?.members.get(member.userId);
-    if (entry !== undefined) entry.sockets.add(socketId);
-    else {
+    let entry = roster?.members.get(member.userId);
+    const firstForUser = entry === undefined;
+    if (entry === undefined) {
       if ((roster?.members.size ?? 0) >= maxMembers) return FULL;
       if (roster === undefined) this.rosters.set(k, (roster = { members: new Map() }));
-      roster.members.set(member.userId, { member, sockets: new Set([socketId]) });
+      roster.members.set(member.userId, (entry = { member, sockets: new Set() }));
     }
-    return { status: 'joined', firstForUser: entry === undefined, roster: this.roster(k) };
+    take(entry);
+    return { status: 'joined', firstForUser, roster: this.roster(k) };
   }
 
   async leave(appId: string, channel: string, socketId: string, userId: string): Promise<boolean> {
     const k = key(appId, channel);
-    const roster = this.rosters.get(k);
-    const entry = roster?.members.get(userId);
-    if (roster === undefined || entry === undefined || !entry.sockets.delete(socketId)) return false;
-    if (entry.sockets.size > 0) return false;
-    roster.members.delete(userId);
+    const entry = this.rosters.get(k)?.members.get(userId);
+    if (entry === undefined || !entry.sockets.delete(socketId)) return false;
+    return this.releaseIfFree(k, entry);
+  }
+
+  /** Drops the user from the roster once neither a socket nor a lease holds it; true when it did. */
+  private releaseIfFree(k: string, entry: RosterEntry): boolean {
+    if (entry.sockets.size > 0 || entry.lease !== undefined) return false;
+    const roster = this.rosters.get(k)!;
+    roster.members.delete(entry.member.userId);
     if (roster.members.size === 0) this.rosters.delete(k);
     return true;
+  }
+
+  async leaseMember(appId: string, channel: string, member: PresenceMember, ttlMs: number, maxMembers: number): Promise<PresenceJoin> {
+    const deadline = Date.now() + ttlMs;
+    return this.hold(appId, channel, member, maxMembers, (entry) => {
+      if (entry.lease !== undefined) entry.lease.deadline = deadline;
+      else this.leases.add((entry.lease = { appId, channel, userId: member.userId, deadline }));
+    });
+  }
+
+  async renewLease(appId: string, channel: string, userId: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    const lease = this.rosters.get(key(appId, channel))?.members.get(userId)?.lease;
+    // Past its deadline the lease is expired even before the sweep removes it (as in Redis).
+    if (lease === undefined || lease.deadline <= now) return false;
+    lease.deadline = now + ttlMs;
+    return true;
+  }
+
+  async releaseLease(appId: string, channel: string, userId: string): Promise<{ lastForUser: boolean } | undefined> {
+    const k = key(appId, channel);
+    const entry = this.rosters.get(k)?.members.get(userId);
+    if (entry?.lease === undefined) return undefined;
+    return { lastForUser: this.endLease(k, entry) };
+  }
+
+  async expireLeases(limit: number): Promise<ExpiredLease[]> {
+    const now = Date.now();
+    const expired: ExpiredLease[] = [];
+    for (const lease of this.leases) {
+      if (expired.length >= limit) break;
+      if (lease.deadline > now) continue;
+      const k = key(lease.appId, lease.channel);
+      const entry = this.rosters.get(k)!.members.get(lease.userId)!;
+      expired.push({ appId: lease.appId, channel: lease.channel, member: entry.member, lastForUser: this.endLease(k, entry) });
+    }
+    return expired;
+  }
+
+  private endLease(k: string, entry: RosterEntry): boolean {
+    this.leases.delete(entry.lease!);
+    entry.lease = undefined;
+    return this.releaseIfFree(k, entry);
   }
 
   async members(appId: string, channel: string): Promise<Map<string, PresenceMember>> {
@@ -204,11 +275,20 @@ export class LocalEngine implements Engine {
     return { event: entry.event, data: entry.data, ttl };
   }
 
-  async countRequest(appId: string, nowMs: number): Promise<number> {
-    const second = Math.floor(nowMs / 1000);
-    let window = this.requestWindows.get(appId);
-    if (window === undefined || window.second !== second) this.requestWindows.set(appId, (window = { second, count: 0 }));
-    return ++window.count;
+  async claimNonce(appId: string, userId: string, nonce: string, ttlMs: number): Promise<boolean> {
+    return this.guards.claimNonce(key(appId, key(userId, nonce)), ttlMs, Date.now());
+  }
+
+  async revokeToken(appId: string, jti: string, untilMs: number): Promise<void> {
+    this.guards.revoke(key(appId, jti), untilMs, Date.now());
+  }
+
+  async isRevoked(appId: string, jti: string): Promise<boolean> {
+    return this.guards.isRevoked(key(appId, jti), Date.now());
+  }
+
+  async countHit(appId: string, bucket: string, nowMs: number): Promise<number> {
+    return this.guards.countHit(key(appId, bucket), nowMs);
   }
 
   async connectionOpened(appId: string): Promise<number> {
@@ -231,6 +311,7 @@ export class LocalEngine implements Engine {
     }
     for (const [k, roster] of this.rosters) {
       const [appId, channel] = split(k);
+      // Leases are nobody's node: RedisEngine keeps them in Redis only, never in this record.
       for (const { member, sockets } of roster.members.values()) result.presence.push({ appId, channel, member, count: sockets.size });
     }
     for (const [k, sockets] of this.userSockets) {

@@ -17,6 +17,11 @@ const STREAM_IDLE_S = STREAM_IDLE_MS / 1000;
 /** The engine's reconnect attempts back off up to 2 s: a publisher refused with 503 may retry after that. */
 const RETRY_AFTER_S = 2;
 
+/** What only Redis can answer (leases, token guards: docs/PROTOCOL.md §14.5, §14.6) while it is out of reach: callers answer 503. */
+export function outOfReach(what: string): never {
+  throw new EngineUnavailableError(`Service unavailable: the cluster's Redis is out of reach, so ${what} cannot be checked cluster-wide; retry later`, RETRY_AFTER_S);
+}
+
 /** The engine's state of its Redis link, as the broker needs it. */
 export interface BrokerLink {
   /** Both connections ready and every app's bus subscribed. */

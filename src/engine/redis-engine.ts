@@ -2,7 +2,8 @@
 // counters plus cluster-wide totals in Redis (layout: redis-keys.ts), changed only by Lua scripts
 // (redis-scripts.ts); publishes (redis-broker.ts) ride a per-app pub/sub bus (redis-bus.ts); node
 // liveness and crash cleanup live in redis-node.ts, history reads and idempotency keys in
-// redis-history.ts. This node's own state is also kept in a
+// redis-history.ts, presence leases in redis-leases.ts, nonces, revocations and rate windows in
+// redis-guards.ts. This node's own state is also kept in a
 // LocalEngine: it answers while Redis is out of reach and is what the node re-registers when
 // Redis is back.
 import { hostname } from 'node:os';
@@ -14,7 +15,9 @@ import { LocalEngine } from './local.js';
 import { RedisBroker } from './redis-broker.js';
 import { RedisHistory } from './redis-history.js';
 import { Bus, terminateMessage } from './redis-bus.js';
-import { counter, decodeMember, encodeMember, RedisKeys } from './redis-keys.js';
+import { RedisTokenGuards } from './redis-guards.js';
+import { counter, decodeMember, decodeRoster, encodeMember, RedisKeys } from './redis-keys.js';
+import { RedisLeases } from './redis-leases.js';
 import { ClusterNode } from './redis-node.js';
 import { StallProbe } from './redis-probe.js';
 import { defineScripts, type Scripts } from './redis-scripts.js';
@@ -27,10 +30,12 @@ import type {
   IdempotencyClaim,
   LocalDelivery,
   PresenceJoin,
+  PresenceLeases,
   PresenceMember,
   Publication,
   Retention,
   StreamPosition,
+  TokenGuards,
 } from './types.js';
 
 /** How long start() waits for Redis before serving degraded (ioredis keeps retrying). */
@@ -75,6 +80,8 @@ export class RedisEngine implements Engine {
   private readonly probe: StallProbe;
   private readonly broker: RedisBroker;
   private readonly history: RedisHistory;
+  private readonly leases: RedisLeases;
+  private readonly guards: RedisTokenGuards;
   private changes: ClusterChanges | undefined;
   /** Both connections ready and every app's bus subscribed. */
   private linked = false;
@@ -98,7 +105,10 @@ export class RedisEngine implements Engine {
     this.node = new ClusterNode(this.cmd, this.scripts, this.keys, config.nodeTtl, this.local, announcer, log);
     const link = { linked: () => this.linked, failed: (error: unknown) => this.failed(error) };
     this.broker = new RedisBroker(this.scripts, this.keys, config, this.local, link, this.node.base, log, hooks);
-    this.history = new RedisHistory(this.cmd, this.scripts, this.keys, this.local, (shared, local) => this.viaRedis(shared, local));
+    const viaRedis = <T>(shared: () => Promise<T>, local: () => Promise<T>) => this.viaRedis(shared, local);
+    this.history = new RedisHistory(this.cmd, this.scripts, this.keys, this.local, viaRedis);
+    this.leases = new RedisLeases(this.scripts, this.keys, viaRedis);
+    this.guards = new RedisTokenGuards(this.cmd, this.scripts, this.keys, this.local, viaRedis);
     this.bus = new Bus(this.sub, this.cmd, this.keys, this.node.base, log, () => this.linkChanged());
     // On the bus connection: no long pipeline (a restore, an outbox flush) sits ahead of its PING.
     this.probe = new StallProbe(this.sub, PROBE_INTERVAL_MS, STALL_MS, () => this.stalled(`Redis did not answer a PING within ${STALL_MS} ms`));
@@ -368,12 +378,15 @@ export class RedisEngine implements Engine {
     );
   }
 
-  async countRequest(appId: string, nowMs: number): Promise<number> {
-    // Cluster-wide through Redis; counted here too, so while Redis is out of reach each node
-    // enforces the limit on its own with a running count.
-    const local = this.local.countRequest(appId, nowMs);
-    return this.viaRedis(async () => Number(await this.scripts.bcCountRequest(this.keys.prefix, appId, Math.floor(nowMs / 1000))), () => local);
-  }
+  // Presence leases and token guards live in Redis only (redis-leases.ts, redis-guards.ts).
+  readonly leaseMember: PresenceLeases['leaseMember'] = (...args) => this.leases.leaseMember(...args);
+  readonly renewLease: PresenceLeases['renewLease'] = (...args) => this.leases.renewLease(...args);
+  readonly releaseLease: PresenceLeases['releaseLease'] = (...args) => this.leases.releaseLease(...args);
+  readonly expireLeases: PresenceLeases['expireLeases'] = (...args) => this.leases.expireLeases(...args);
+  readonly claimNonce: TokenGuards['claimNonce'] = (...args) => this.guards.claimNonce(...args);
+  readonly revokeToken: TokenGuards['revokeToken'] = (...args) => this.guards.revokeToken(...args);
+  readonly isRevoked: TokenGuards['isRevoked'] = (...args) => this.guards.isRevoked(...args);
+  readonly countHit: TokenGuards['countHit'] = (...args) => this.guards.countHit(...args);
 
   async connectionOpened(appId: string): Promise<number> {
     const local = this.local.connectionOpened(appId);
@@ -389,11 +402,4 @@ export class RedisEngine implements Engine {
     await this.change(this.node.id, counter.connections(appId), -1);
     await local;
   }
-}
-
-/** HGETALL's flat user, member JSON list as a roster. */
-function decodeRoster(pairs: string[]): Map<string, PresenceMember> {
-  const members = new Map<string, PresenceMember>();
-  for (let i = 0; i < pairs.length; i += 2) members.set(pairs[i], decodeMember(pairs[i], pairs[i + 1]));
-  return members;
 }

@@ -9,7 +9,7 @@ import { STREAM_IDLE_MS } from './streams.js';
 import type { History, HistoryEntry, HistoryRead, IdempotencyClaim, IdempotencyKeys, Retention } from './types.js';
 
 /** The cluster-wide answer, or this node's own while Redis is out of reach (RedisEngine.viaRedis). */
-type ViaRedis = <T>(shared: () => Promise<T>, local: () => Promise<T>) => Promise<T>;
+export type ViaRedis = <T>(shared: () => Promise<T>, local: () => Promise<T>) => Promise<T>;
 
 export class RedisHistory implements History, IdempotencyKeys {
   constructor(

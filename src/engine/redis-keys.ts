@@ -8,12 +8,21 @@
 //   {prefix}:reaping                zset  dead node being cleaned up → lease deadline
 //   {prefix}:reaped                 zset  cleaned-up node → when (tombstones, kept a day)
 //   {prefix}:node:{node}            hash  counter field → what that node contributes (below)
+//   {prefix}:node:~leases           hash  presence counter field → 1 per leased member: a pseudo-node,
+//                                         never in nodes/reaping, so no reaper touches it; only its
+//                                         lease's deadline removes it (docs/PROTOCOL.md §14.5)
+//   {prefix}:leases                 zset  presence counter field of a leased member → deadline (ms,
+//                                         Redis clock)
 //   {prefix}:app:{app}:channels     hash  channel → subscriptions, cluster-wide
 //   {prefix}:app:{app}:presence:{c} hash  user → connections in presence channel c
 //   {prefix}:app:{app}:members:{c}  hash  user → member JSON (set by the user's first connection)
 //   {prefix}:app:{app}:users        hash  user → signed-in sockets
 //   {prefix}:app:{app}:connections  string connections counted against the app's quota
-//   {prefix}:app:{app}:requests:{s} string HTTP API requests in epoch second s (expires after 2 s)
+//   {prefix}:app:{app}:hits:{b}:{s} string hits of rate bucket b in epoch second s (expires after 2 s):
+//                                         'requests' (HTTP API), and the §14.6 limits' buckets
+//   {prefix}:app:{app}:nonce:{u}:{n} string nonce n that user u sent (docs/PROTOCOL.md §14.6), expires
+//                                         after its replay window
+//   {prefix}:app:{app}:revoked:{jti} string a revoked token id, expires when the token stops mattering
 //   {prefix}:app:{app}:stream:{s}   hash  history stream s: offset (last sequence), epoch (set when
 //                                         created), bytes (the stored frames' UTF-8 size)
 //   {prefix}:app:{app}:history:{s}  stream the stored frames of stream s: entry id <offset>-0, fields
@@ -32,12 +41,13 @@
 import { taggedPrefix } from '../redis/keys.js';
 import type { PresenceMember } from './types.js';
 
-export type AppPart = 'channels' | 'presence' | 'members' | 'users' | 'connections' | 'requests' | 'stream' | 'history' | 'idem' | 'cache' | 'bus' | 'log';
+export type AppPart = 'channels' | 'presence' | 'members' | 'users' | 'connections' | 'hits' | 'nonce' | 'revoked' | 'stream' | 'history' | 'idem' | 'cache' | 'bus' | 'log';
 
 export class RedisKeys {
   readonly nodes: string;
   readonly reaping: string;
   readonly reaped: string;
+  readonly leases: string;
   /** Passed to every script as ARGV[1] and, for Cluster routing, as its one declared key. */
   readonly prefix: string;
 
@@ -47,6 +57,7 @@ export class RedisKeys {
     this.nodes = `${prefix}:nodes`;
     this.reaping = `${prefix}:reaping`;
     this.reaped = `${prefix}:reaped`;
+    this.leases = `${prefix}:leases`;
   }
 
   node(id: string): string {
@@ -86,6 +97,7 @@ export function parsePresenceCounter(field: string): { appId: string; channel: s
 export const LUA_LAYOUT = `
 local PREFIX = ARGV[1]
 local NODES, REAPING, REAPED = PREFIX .. ':nodes', PREFIX .. ':reaping', PREFIX .. ':reaped'
+local LEASES, LEASE_NODE = PREFIX .. ':leases', '~leases'
 local function node_key(id) return PREFIX .. ':node:' .. id end
 local function app_key(app, part, channel)
   if channel then return PREFIX .. ':app:' .. app .. ':' .. part .. ':' .. channel end
@@ -118,4 +130,11 @@ export function encodeMember(member: PresenceMember): string {
 export function decodeMember(userId: string, json: string): PresenceMember {
   const [rawUserId, info] = JSON.parse(json) as [string | number, unknown];
   return { userId, rawUserId, info };
+}
+
+/** HGETALL's flat user, member JSON list as a roster. */
+export function decodeRoster(pairs: string[]): Map<string, PresenceMember> {
+  const members = new Map<string, PresenceMember>();
+  for (let i = 0; i < pairs.length; i += 2) members.set(pairs[i], decodeMember(pairs[i], pairs[i + 1]));
+  return members;
 }

@@ -61,6 +61,18 @@ local function change(node, field, delta, member, announce)
   end
   return {total, crossed and 1 or 0, left}
 end
+-- One more hold (a node's socket, or a lease on LEASE_NODE) of a user on a presence channel,
+-- refused when the user is not a member yet and the roster has max members: the check and the
+-- join in one step, so joins on several nodes at once never pass it together. Returns {0} when
+-- full (nothing changed), else {1, 1 if the user just became a member, the roster as user,
+-- member JSON pairs}.
+local function join_presence(node, field, member, max)
+  local _, app, channel, user = parse_counter(field)
+  local members = app_key(app, 'members', channel)
+  if redis.call('HEXISTS', members, user) == 0 and redis.call('HLEN', members) >= max then return {0} end
+  local r = change(node, field, 1, member, true)
+  return {1, r[2], redis.call('HGETALL', members)}
+end
 -- Appends a subscriptions counter's (field, total, crossed zero) as change() reported them.
 local function tally(list, field, r)
   list[#list + 1] = field
@@ -125,16 +137,56 @@ if not redis.call('ZSCORE', NODES, ARGV[2]) then return nil end
 return change(ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], true)`),
 
   // ARGV: prefix, node, presence field, member JSON, max members. Nothing (nil) for an incarnation
-  // no longer registered (as bcChange). The limit check and the join in one step, so joins on
-  // several nodes at once never pass it together. Returns {0} when full (nothing changed), else
-  // {1, 1 if this is the user's first connection in the channel, the roster as user, member JSON pairs}.
+  // no longer registered (as bcChange). Answers as join_presence.
   bcJoin: script(`
 if not redis.call('ZSCORE', NODES, ARGV[2]) then return nil end
-local _, app, channel, user = parse_counter(ARGV[3])
-local members = app_key(app, 'members', channel)
-if redis.call('HEXISTS', members, user) == 0 and redis.call('HLEN', members) >= tonumber(ARGV[5]) then return {0} end
-local r = change(ARGV[2], ARGV[3], 1, ARGV[4], true)
-return {1, r[2], redis.call('HGETALL', members)}`),
+return join_presence(ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]))`),
+
+  // ARGV: prefix, presence field, member JSON, ttl ms, max members. A leased member
+  // (docs/PROTOCOL.md §14.5): a held lease gets the new deadline (never full, not first), else
+  // the lease joins as join_presence on the pseudo-node. Answers as join_presence.
+  bcLease: script(`
+local field = ARGV[2]
+local deadline = now_ms() + tonumber(ARGV[4])
+if redis.call('ZSCORE', LEASES, field) then
+  redis.call('ZADD', LEASES, deadline, field)
+  local _, app, channel = parse_counter(field)
+  return {1, 0, redis.call('HGETALL', app_key(app, 'members', channel))}
+end
+local joined = join_presence(LEASE_NODE, field, ARGV[3], tonumber(ARGV[5]))
+if joined[1] == 1 then redis.call('ZADD', LEASES, deadline, field) end
+return joined`),
+
+  // ARGV: prefix, presence field, ttl ms. 1 when the lease was held and not past its deadline
+  // (then it moves to now + ttl), else 0: an expired lease is gone even before a sweep takes it.
+  bcRenewLease: script(`
+local now = now_ms()
+local deadline = redis.call('ZSCORE', LEASES, ARGV[2])
+if not deadline or tonumber(deadline) <= now then return 0 end
+redis.call('ZADD', LEASES, now + tonumber(ARGV[3]), ARGV[2])
+return 1`),
+
+  // ARGV: prefix, presence field. Ends the lease: -1 when there was none, else 1 when it was the
+  // user's last hold on the channel (member_removed is due), 0 otherwise.
+  bcReleaseLease: script(`
+if redis.call('ZREM', LEASES, ARGV[2]) == 0 then return -1 end
+return change(LEASE_NODE, ARGV[2], -1, '', true)[2]`),
+
+  // ARGV: prefix, limit. Removes up to limit leases past their deadline; each is taken by exactly
+  // one caller. Returns (presence field, member JSON, 1 when it was the user's last hold) triples.
+  bcExpireLeases: script(`
+local expired = redis.call('ZRANGEBYSCORE', LEASES, '-inf', now_ms(), 'LIMIT', 0, tonumber(ARGV[2]))
+local result = {}
+for _, field in ipairs(expired) do
+  redis.call('ZREM', LEASES, field)
+  local _, app, channel, user = parse_counter(field)
+  local member = redis.call('HGET', app_key(app, 'members', channel), user)
+  local r = change(LEASE_NODE, field, -1, '', true)
+  result[#result + 1] = field
+  result[#result + 1] = member or cjson.encode({user, cjson.null})
+  result[#result + 1] = r[2]
+end
+return result`),
 
   // ARGV: prefix, app, channel, frame, except socket, skip node, history (0/1), partition,
   // partitioned (0/1), max events, max bytes, max age ms, idle s, bus log length. Stream position,
@@ -284,11 +336,11 @@ redis.call('ZADD', REAPED, now, dead)
 redis.call('ZREMRANGEBYSCORE', REAPED, '-inf', now - 86400000)
 return {1, left, remaining}`),
 
-  // ARGV: prefix, app, epoch second. Counts one HTTP API request in the app's window for it.
-  bcCountRequest: script(`
-local key = app_key(ARGV[2], 'requests', ARGV[3])
+  // ARGV: prefix, app, bucket, epoch second. Counts one hit in the bucket's window for it.
+  bcCountHit: script(`
+local key = app_key(ARGV[2], 'hits', ARGV[3] .. ':' .. ARGV[4])
 local count = redis.call('INCR', key)
-if count == 1 then redis.call('EXPIRE', key, 2) end
+if count == 1 then redis.call('PEXPIRE', key, 2000) end
 return count`),
 
   // ARGV: prefix, app, channel. The cached event and its remaining time to live.

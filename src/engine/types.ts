@@ -256,11 +256,6 @@ export interface ChannelCache {
 
 /** Per-app quotas, counted cluster-wide. */
 export interface Quotas {
-  /**
-   * Counts an HTTP API request in the app's current one-second window (aligned to the epoch
-   * second, so every node counts the same window); resolves to the window's count including it.
-   */
-  countRequest(appId: string, nowMs: number): Promise<number>;
   /** Counts a connection against the app; resolves to the app's count including it. */
   connectionOpened(appId: string): Promise<number>;
   connectionClosed(appId: string): Promise<void>;

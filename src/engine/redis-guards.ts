@@ -1,0 +1,43 @@
+// Token guards of the Redis engine (docs/PROTOCOL.md §14.6), cluster-wide: nonces (SET NX PX),
+// revoked token ids (SET PXAT) and one-second hit windows (redis-scripts.ts bcCountHit); keys in
+// redis-keys.ts. Nonces and revocations cannot be answered by one node alone, so while Redis is
+// out of reach they refuse (503); a hit is counted on this node instead, so each node enforces
+// a limit on its own meanwhile.
+import type { Redis } from 'ioredis';
+import type { LocalEngine } from './local.js';
+import { outOfReach } from './redis-broker.js';
+import type { ViaRedis } from './redis-history.js';
+import type { RedisKeys } from './redis-keys.js';
+import type { Scripts } from './redis-scripts.js';
+import type { TokenGuards } from './types.js';
+
+const noGuards = async (): Promise<never> => outOfReach('nonces and revoked tokens');
+
+export class RedisTokenGuards implements TokenGuards {
+  constructor(
+    private readonly cmd: Redis,
+    private readonly scripts: Scripts,
+    private readonly keys: RedisKeys,
+    private readonly local: LocalEngine,
+    private readonly viaRedis: ViaRedis,
+  ) {}
+
+  claimNonce(appId: string, userId: string, nonce: string, ttlMs: number): Promise<boolean> {
+    // A nonce never holds ':' (§14.6), so the key's last segment is always the nonce.
+    const key = this.keys.app(appId, 'nonce', `${userId}:${nonce}`);
+    return this.viaRedis(async () => (await this.cmd.set(key, '1', 'PX', ttlMs, 'NX')) === 'OK', noGuards);
+  }
+
+  revokeToken(appId: string, jti: string, untilMs: number): Promise<void> {
+    return this.viaRedis(async () => void (await this.cmd.set(this.keys.app(appId, 'revoked', jti), '1', 'PXAT', Math.ceil(untilMs))), noGuards);
+  }
+
+  isRevoked(appId: string, jti: string): Promise<boolean> {
+    return this.viaRedis(async () => (await this.cmd.exists(this.keys.app(appId, 'revoked', jti))) === 1, noGuards);
+  }
+
+  countHit(appId: string, bucket: string, nowMs: number): Promise<number> {
+    const local = this.local.countHit(appId, bucket, nowMs);
+    return this.viaRedis(async () => Number(await this.scripts.bcCountHit(this.keys.prefix, appId, bucket, Math.floor(nowMs / 1000))), () => local);
+  }
+}
