@@ -28,6 +28,12 @@ export function channelType(name: string): ChannelType {
   return PUBLIC;
 }
 
+/** The name after its kind prefix (`private-cache-tenant.a.x` → `tenant.a.x`). */
+export function withoutKindPrefix(name: string): string {
+  for (const [prefix] of PREFIXES) if (name.startsWith(prefix)) return name.slice(prefix.length);
+  return name;
+}
+
 export const SERVER_TO_USER_PREFIX = '#server-to-user-';
 
 export function serverToUserChannel(userId: string): string {

@@ -3,6 +3,7 @@ import { createApiRouter } from './api/router.js';
 import { createRegistry } from './apps/index.js';
 import type { AppRegistry } from './apps/registry.js';
 import { ClusterChangeEffects } from './channels/cluster-changes.js';
+import { PresenceLeaseSweeper } from './channels/presence-leases.js';
 import { Subscriptions } from './channels/subscriptions.js';
 import { SubscriptionCounts } from './channels/subscription-counts.js';
 import type { ServerConfig } from './config/schema.js';
@@ -116,6 +117,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const countsTimer = setInterval(() => void counts.flush().catch((err: unknown) => log.error({ err }, 'count flush failed')), COUNT_FLUSH_MS);
   sweepTimer.unref();
   countsTimer.unref();
+  const leaseSweeper = new PresenceLeaseSweeper(ctx);
+  leaseSweeper.start();
 
   return {
     port,
@@ -128,6 +131,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       ctx.draining = true;
       clearInterval(sweepTimer);
       clearInterval(countsTimer);
+      await leaseSweeper.stop();
       await closeGradually(hub.connections, config.shutdownGraceMs / 2);
       transport.stopListening();
       await new Promise((resolve) => setTimeout(resolve, 50));

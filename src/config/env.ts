@@ -1,7 +1,7 @@
 // One table of every environment name. Users bring the names they already have in .env
 // (Pusher, Reverb, soketi); BROADCASTY_* wins over them. `broadcasty --help` prints this table.
 
-type Kind = 'string' | 'int' | 'bool' | 'json' | 'list';
+type Kind = 'string' | 'int' | 'bool' | 'json' | 'list' | 'pem';
 
 export interface EnvSetting {
   /** Names tried in order; the first one set wins. */
@@ -67,6 +67,22 @@ export const ENV_TABLE: EnvSetting[] = [
   { names: ['BROADCASTY_HISTORY_MAX_AGE'], path: 'app.history.0.maxAgeSeconds', kind: 'int', help: 'seconds', requires: HISTORY_CHANNELS },
   { names: ['BROADCASTY_HISTORY_MAX_BYTES'], path: 'app.history.0.maxBytes', kind: 'int', requires: HISTORY_CHANNELS },
   { names: ['BROADCASTY_HISTORY_PARTITIONS'], path: 'app.history.0.partitions', kind: 'int', requires: HISTORY_CHANNELS },
+  // JWT, tenants and roles for the env app (docs/PROTOCOL.md §14); rules beyond a file need a config or apps file.
+  { names: ['BROADCASTY_AUTH_MODE'], path: 'app.authMode', kind: 'string', help: 'hmac (default), jwt or both' },
+  { names: ['BROADCASTY_JWT_PUBLIC_KEY'], path: 'app.jwt.publicKeys.0', kind: 'pem', help: 'one PEM public key or certificate; one line with \\n as Laravel .env holds it works' },
+  { names: ['BROADCASTY_JWT_JWKS_URL'], path: 'app.jwt.jwksUrl', kind: 'string' },
+  { names: ['BROADCASTY_JWT_JWKS_FILE'], path: 'app.jwt.jwksFile', kind: 'string' },
+  { names: ['BROADCASTY_JWT_SECRET'], path: 'app.jwt.hmacSecret', kind: 'string', help: 'HS256/384/512 secret, at least 32 bytes' },
+  { names: ['BROADCASTY_JWT_ALGORITHMS'], path: 'app.jwt.algorithms', kind: 'list' },
+  { names: ['BROADCASTY_JWT_ISSUER'], path: 'app.jwt.issuer', kind: 'string' },
+  { names: ['BROADCASTY_JWT_AUDIENCE'], path: 'app.jwt.audience', kind: 'string' },
+  { names: ['BROADCASTY_JWT_CLOCK_SKEW'], path: 'app.jwt.clockSkewSeconds', kind: 'int', help: 'seconds' },
+  { names: ['BROADCASTY_JWT_USER_INFO_CLAIM'], path: 'app.jwt.userInfoClaim', kind: 'string' },
+  { names: ['BROADCASTY_JWT_SHARED_CHANNELS'], path: 'app.jwt.sharedChannels', kind: 'list', help: 'channels without a tenant segment every tenant may use: names or patterns with *' },
+  { names: ['BROADCASTY_JWT_RULES_FILE'], path: 'app.jwt.rulesFile', kind: 'string' },
+  { names: ['BROADCASTY_JWT_RESOLVER'], path: 'app.jwt.resolver', kind: 'string', help: 'JS module exporting authorize(tenant, channel, userId, roles, action)' },
+  { names: ['BROADCASTY_PRESENCE_TTL'], path: 'app.jwt.presenceTtlSeconds', kind: 'int', help: 'seconds an HTTP-joined presence member lives without a heartbeat' },
+  { names: ['BROADCASTY_JWT_REQUIRE_NONCE'], path: 'app.jwt.requireNonce', kind: 'bool' },
   { names: ['BROADCASTY_MAX_CHANNELS_PER_CONNECTION'], path: 'maxChannelsPerConnection', kind: 'int' },
   { names: ['BROADCASTY_MAX_PENDING_FRAMES'], path: 'maxPendingFrames', kind: 'int' },
   { names: ['BROADCASTY_MAX_PENDING_BYTES'], path: 'maxPendingBytes', kind: 'int' },
@@ -80,6 +96,11 @@ export const ENV_TABLE: EnvSetting[] = [
 ];
 
 export class ConfigError extends Error {}
+
+/** Laravel's .env holds a PEM on one line with literal `\n`: turn those back into newlines. */
+export function unescapePem(pem: string): string {
+  return pem.replace(/\\r/g, '').replace(/\\n/g, '\n').trim();
+}
 
 function convert(name: string, raw: string, kind: Kind): unknown {
   switch (kind) {
@@ -95,6 +116,8 @@ function convert(name: string, raw: string, kind: Kind): unknown {
       if (['0', 'false', 'no', 'off'].includes(v)) return false;
       throw new ConfigError(`Invalid setting ${name}: got ${JSON.stringify(raw)}; expected true or false`);
     }
+    case 'pem':
+      return unescapePem(raw);
     case 'list':
       return raw
         .split(',')

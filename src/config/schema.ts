@@ -71,6 +71,8 @@ export const jwtSchema = z
     jwksFile: z.string().min(1).optional(),
     /** A JWKS URL (https, or http for local development), cached and refetched on an unknown `kid`. */
     jwksUrl: z.string().url().optional(),
+    /** A JWKS URL is refetched for an unknown `kid` at most once per this many seconds. */
+    jwksRefetchSeconds: seconds(0, 3600).default(30),
     /** Shared secret for HS256/384/512 tokens; at least 32 bytes. */
     hmacSecret: z.string().min(32).optional(),
     algorithms: z.array(z.enum(JWT_ALGORITHMS)).min(1).default([...JWT_ALGORITHMS]),

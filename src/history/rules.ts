@@ -3,6 +3,9 @@
 import type { App } from '../apps/registry.js';
 import type { HistoryRule } from '../config/schema.js';
 import type { Retention } from '../engine/types.js';
+import { patternRegExp } from '../auth/channel-patterns.js';
+import { loadedResolver } from '../auth/resolver.js';
+import { tenantOf } from '../auth/tenancy.js';
 
 /** A history channel's settings, as the pipeline and the subscribe path need them. */
 export interface HistorySpec {
@@ -26,8 +29,28 @@ export function historyFor(app: App, channel: string): HistorySpec | undefined {
   if (app.history.length === 0 || channel.charCodeAt(0) === RESERVED) return undefined;
   let rules = compiled.get(app);
   if (rules === undefined) compiled.set(app, (rules = app.history.map(compile)));
-  for (const rule of rules) if (rule.matches(channel)) return rule.spec;
+  for (const rule of rules) {
+    if (!rule.matches(channel)) continue;
+    return app.jwt.resolver === undefined || app.authMode === 'hmac' ? rule.spec : resolvedSpec(app.jwt.resolver, rule.spec, channel);
+  }
   return undefined;
+}
+
+const MAX_PARTITIONS = 64;
+
+/**
+ * The resolver's `partitions(tenant, channel)` overrides the rule's count (docs/PROTOCOL.md
+ * §14.4); anything but an integer 1–64 (no answer, a throw) keeps the rule's.
+ */
+function resolvedSpec(resolverPath: string, spec: HistorySpec, channel: string): HistorySpec {
+  let partitions: unknown;
+  try {
+    partitions = loadedResolver(resolverPath)?.partitions?.(tenantOf(channel) ?? '', channel);
+  } catch {
+    return spec;
+  }
+  if (typeof partitions !== 'number' || !Number.isInteger(partitions) || partitions < 1 || partitions > MAX_PARTITIONS) return spec;
+  return partitions === spec.partitions ? spec : { ...spec, partitions };
 }
 
 /**
@@ -47,11 +70,6 @@ function compile(rule: HistoryRule): CompiledRule {
     partitions: rule.partitions,
   };
   const exact = new Set(rule.channels.filter((p) => !p.includes('*')));
-  const patterns = rule.channels.filter((p) => p.includes('*')).map(patternRegExp);
+  const patterns = rule.channels.filter((p) => p.includes('*')).map((pattern) => patternRegExp(pattern));
   return { spec, matches: (channel) => exact.has(channel) || patterns.some((re) => re.test(channel)) };
-}
-
-function patternRegExp(pattern: string): RegExp {
-  const escaped = pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'));
-  return new RegExp(`^${escaped.join('.*')}$`);
 }
