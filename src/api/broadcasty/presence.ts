@@ -27,7 +27,7 @@ export const presenceHeartbeat: Endpoint = async ({ app, body, principal, ctx })
 
 export const presenceLeave: Endpoint = async ({ app, body, principal, ctx }) => {
   const channel = await presenceChannel(app, principal!, parseJsonObject(body).channel, 'in the body');
-  return json({ left: (await leaveLeased(ctx, app, channel, principal!.userId)) !== undefined });
+  return json({ left: await leaveLeased(ctx, app, channel, principal!.userId) });
 };
 
 export const presenceRoster: Endpoint = async ({ app, params, principal, ctx }) => {
