@@ -139,21 +139,37 @@ export const userData = z.object({
 });
 export type UserData = z.infer<typeof userData>;
 
-/** The one encoder for event frames: called once per publish, never per subscriber. */
-export function encodeEvent(event: string, data: string | undefined, channel?: string, userId?: string): string {
-  return encodeOpenEvent(event, data, channel, userId) + '}';
+/**
+ * The one encoder for event frames: called once per publish, never per subscriber. `extras` are
+ * top-level fields already encoded by encodeExtras (a JWT publish's correlation id and meta).
+ */
+export function encodeEvent(event: string, data: string | undefined, channel?: string, userId?: string, extras?: string): string {
+  return encodeOpenEvent(event, data, channel, userId, extras) + '}';
 }
 
 /**
  * An event frame without its closing `}`, for history channels: the engine appends the position
  * fields once it knows the position (docs/PROTOCOL.md §13.2).
  */
-export function encodeOpenEvent(event: string, data: string | undefined, channel?: string, userId?: string): string {
+export function encodeOpenEvent(event: string, data: string | undefined, channel?: string, userId?: string, extras?: string): string {
   let frame = '{"event":' + JSON.stringify(event);
   if (data !== undefined) frame += ',"data":' + JSON.stringify(data);
   if (channel !== undefined) frame += ',"channel":' + JSON.stringify(channel);
   if (userId !== undefined) frame += ',"user_id":' + JSON.stringify(userId);
+  if (extras !== undefined) frame += extras;
   return frame;
+}
+
+/**
+ * `,"correlation_id":…,"meta":{…}` of a JWT publish (docs/PROTOCOL.md §14.5), encoded once per
+ * publish and placed after `channel`; undefined when it has neither, so the frame stays the plain one.
+ */
+export function encodeExtras(correlationId: string | undefined, meta: Record<string, unknown> | undefined): string | undefined {
+  if (correlationId === undefined && meta === undefined) return undefined;
+  let fields = '';
+  if (correlationId !== undefined) fields += ',"correlation_id":' + JSON.stringify(correlationId);
+  if (meta !== undefined) fields += ',"meta":' + JSON.stringify(meta);
+  return fields;
 }
 
 /** A position in a history channel's stream as frames carry it (docs/PROTOCOL.md §13.2). */

@@ -1,13 +1,15 @@
-// CORS for the HTTP API (docs/PROTOCOL.md §5), per app: a browser page may call `/apps/{id}/…` when
-// its Origin passes the app's `allowedOrigins`, the same list that admits its WebSockets
-// (§1.2). One list per app on purpose: the pages allowed to hold a socket are the pages that use
-// the HTTP transports and endpoints next to it. Requests without an Origin (server SDKs, curl)
-// pass through untouched and cost nothing.
+// CORS for the HTTP API (docs/PROTOCOL.md §5, §14.5), per app: a browser page may call
+// `/apps/{id}/…` or `/broadcasty/…?app={key}` when its Origin passes the app's `allowedOrigins`,
+// the same list that admits its WebSockets (§1.2). One list per app on purpose: the pages allowed
+// to hold a socket are the pages that use the HTTP transports and endpoints next to it. Requests
+// without an Origin (server SDKs, curl) pass through untouched and cost nothing.
+import { parseQuery } from '../../protocol/index.js';
 import { originAllowed } from '../apps/origins.js';
-import type { AppRegistry } from '../apps/registry.js';
+import type { App, AppRegistry } from '../apps/registry.js';
 import { decodePathSegment } from '../transport/routes.js';
 import type { HttpAnswer, HttpReply, HttpRequest } from '../transport/types.js';
-import { text } from './reply.js';
+import { jsonError, text } from './reply.js';
+import { isBroadcastyPath } from './routes.js';
 
 type Handler<A extends HttpAnswer> = (request: HttpRequest) => Promise<A>;
 
@@ -16,7 +18,7 @@ const APP_PATH = /^\/apps\/([^/]+)\//;
 /** What a preflight may ask for: the API's methods and the headers its clients send. */
 const PREFLIGHT: Record<string, string> = {
   'Access-Control-Allow-Methods': 'GET, POST',
-  'Access-Control-Allow-Headers': 'Authorization, Content-Type, Last-Event-ID, X-Requested-With',
+  'Access-Control-Allow-Headers': 'Authorization, Content-Type, Last-Event-ID, X-Requested-With, Idempotency-Key, X-Broadcasty-Nonce, X-Broadcasty-Timestamp',
   // Short enough that an allowedOrigins change reaches browsers within minutes.
   'Access-Control-Max-Age': '600',
 };
@@ -28,22 +30,47 @@ const allowHeaders = (origin: string): Record<string, string> => ({
   Vary: 'Origin',
 });
 
+/** Which app a request addresses, as its path names it; null when the path names none. */
+interface AppRef {
+  find(registry: AppRegistry): Promise<App | undefined>;
+  /** How a preflight for it answers errors: as the endpoint behind it would. */
+  fail(status: number, message: string): HttpReply;
+  /** The app as the 403 names it. */
+  name: string;
+  /** The 404 when no such app (with JWT endpoints) exists. */
+  unknown: string;
+}
+
+function appRefOf(request: HttpRequest): AppRef | null {
+  if (isBroadcastyPath(request.path)) {
+    const key = parseQuery(request.query).get('app') ?? '';
+    // §14.1: apps in hmac mode have no /broadcasty endpoints, so no origin may call them.
+    const name = `app key ${key.slice(0, 100)}`;
+    return { find: async (registry) => withJwt(await registry.findByKey(key)), fail: jsonError, name, unknown: `Unknown ${name}, or the app does not use JWT (authMode hmac)` };
+  }
+  const appPath = APP_PATH.exec(request.path);
+  if (appPath === null) return null;
+  const appId = decodePathSegment(appPath[1]!);
+  return { find: (registry) => registry.findById(appId), fail: text, name: `app ${appId}`, unknown: `Unknown app id ${appId}` };
+}
+
+const withJwt = (app: App | undefined) => (app?.authMode === 'hmac' ? undefined : app);
+
 /** Wraps the API handler: answers preflights, adds Access-Control-Allow-Origin to allowed origins' answers. */
 export function withCors<A extends HttpAnswer>(registry: AppRegistry, handle: Handler<A>): Handler<A | HttpReply> {
   // Not async itself: a request without Origin (every server SDK) costs no extra promise.
   return (request) => {
     const origin = request.headers.origin;
-    const appPath = origin === undefined ? null : APP_PATH.exec(request.path);
-    return origin === undefined || appPath === null ? handle(request) : withOrigin(request, origin, appPath[1]!);
+    const ref = origin === undefined ? null : appRefOf(request);
+    return origin === undefined || ref === null ? handle(request) : withOrigin(request, origin, ref);
   };
 
-  async function withOrigin(request: HttpRequest, origin: string, appPathSegment: string): Promise<A | HttpReply> {
-    const appId = decodePathSegment(appPathSegment);
-    const app = await registry.findById(appId);
+  async function withOrigin(request: HttpRequest, origin: string, ref: AppRef): Promise<A | HttpReply> {
+    const app = await ref.find(registry);
     const allowed = app !== undefined && originAllowed(app.allowedOrigins, origin);
     if (request.method === 'OPTIONS' && request.headers['access-control-request-method'] !== undefined) {
-      if (app === undefined) return text(404, `Unknown app id ${appId}`);
-      if (!allowed) return text(403, `Origin ${origin} is not allowed for app ${appId}: add it to the app's allowedOrigins`);
+      if (app === undefined) return ref.fail(404, ref.unknown);
+      if (!allowed) return ref.fail(403, `Origin ${origin} is not allowed for ${ref.name}: add it to the app's allowedOrigins`);
       return { status: 204, body: '', headers: { ...allowHeaders(origin), ...PREFLIGHT } };
     }
     const answer = await handle(request);

@@ -1,6 +1,7 @@
 // What every HTTP API handler receives and returns. Its own module: the route table imports the
 // handlers, the handlers import only this.
 import type { App } from '../apps/registry.js';
+import type { Principal } from '../auth/types.js';
 import type { ServerContext } from '../context.js';
 import type { HttpReply } from '../transport/types.js';
 
@@ -10,7 +11,7 @@ export interface RouteParams {
 }
 
 export interface EndpointInput {
-  /** The app named in the path, already authenticated by the route's scheme, enabled and within its rate limit. */
+  /** The app the route names (path id, or ?app= key on /broadcasty/*), authenticated by the route's scheme, enabled and within its rate limits. */
   app: App;
   body: Buffer;
   /** As the transport gives them: names lower-cased, no prototype. */
@@ -18,6 +19,8 @@ export interface EndpointInput {
   /** Decoded query parameters, keys lower-cased. */
   params: Map<string, string>;
   route: RouteParams;
+  /** Who a bearer JWT speaks for; set on every /broadcasty/* route (docs/PROTOCOL.md §14.5). */
+  principal?: Principal;
   ctx: ServerContext;
 }
 

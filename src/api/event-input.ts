@@ -25,19 +25,10 @@ export function parseJsonObject(body: Buffer): Record<string, unknown> {
 export function parseTrigger(app: App, input: unknown): TriggerInput {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new HttpError(400, 'Each event must be a JSON object');
   const body = input as Record<string, unknown>;
-  const name = body.name;
-  if (typeof name !== 'string' || name === '') throw new HttpError(400, 'Missing or invalid "name": a non-empty string is required');
-  if (name.length > MAX_EVENT_NAME) throw new HttpError(400, `Event name too long: at most ${MAX_EVENT_NAME} characters`);
-  if (name.startsWith('pusher:') || name.startsWith('pusher_internal:')) throw new HttpError(400, `Event name ${name} is reserved`);
-  if (body.data === undefined || body.data === null) throw new HttpError(400, 'Missing "data"');
-  // Data is forwarded verbatim; non-strings are serialised once, leniently.
-  const data = typeof body.data === 'string' ? body.data : JSON.stringify(body.data);
+  const name = eventName(body.name, 'name');
+  const data = eventData(body.data);
   const channels = channelList(body);
-  for (const channel of channels) {
-    const error = channel.startsWith(SERVER_TO_USER_PREFIX) ? null : channelNameError(channel, MAX_HTTP_CHANNEL_NAME);
-    if (error !== null) throw new HttpError(400, error);
-    if (channelType(channel).kind === 'reserved') throw new HttpError(400, `Channel names starting with # are reserved: ${channel}`);
-  }
+  for (const channel of channels) checkPublishChannel(channel);
   if (channels.length > 1 && channels.some((c) => channelType(c).kind === 'encrypted')) {
     throw new HttpError(400, 'An encrypted channel cannot be triggered together with other channels');
   }
@@ -45,14 +36,47 @@ export function parseTrigger(app: App, input: unknown): TriggerInput {
   if (socketId !== undefined && socketId !== null && (typeof socketId !== 'string' || !SOCKET_ID.test(socketId))) {
     throw new HttpError(400, 'Invalid socket_id: expected two integers joined by a dot');
   }
+  const dataBytes = checkDataSize(app, data);
+  const info = typeof body.info === 'string' && body.info !== '' ? body.info.split(',').map((s) => s.trim()) : [];
+  const partitionKey = partitionKeyOf(body.partition_key, 'partition_key');
+  return { name, data, dataBytes, channels, socketId: typeof socketId === 'string' ? socketId : undefined, partitionKey, info };
+}
+
+/** An event name from the body field `field` (`name` in §5.3, `event` in §14.5). */
+export function eventName(name: unknown, field: string): string {
+  if (typeof name !== 'string' || name === '') throw new HttpError(400, `Missing or invalid "${field}": a non-empty string is required`);
+  if (name.length > MAX_EVENT_NAME) throw new HttpError(400, `Event name too long: at most ${MAX_EVENT_NAME} characters`);
+  if (name.startsWith('pusher:') || name.startsWith('pusher_internal:')) throw new HttpError(400, `Event name ${name} is reserved`);
+  return name;
+}
+
+/** Data is forwarded verbatim; non-strings are serialised once, leniently. */
+export function eventData(data: unknown): string {
+  if (data === undefined || data === null) throw new HttpError(400, 'Missing "data"');
+  return typeof data === 'string' ? data : JSON.stringify(data);
+}
+
+/** UTF-8 bytes of the data; 413 past the app's maxEventPayloadKb. */
+export function checkDataSize(app: App, data: string): number {
   const dataBytes = Buffer.byteLength(data);
   if (dataBytes > app.maxEventPayloadKb * 1024) throw new HttpError(413, `Event data too large: at most ${app.maxEventPayloadKb} KB`);
-  const info = typeof body.info === 'string' && body.info !== '' ? body.info.split(',').map((s) => s.trim()) : [];
-  const partitionKey = body.partition_key;
-  if (partitionKey !== undefined && partitionKey !== null && (typeof partitionKey !== 'string' || partitionKey === '' || partitionKey.length > MAX_PARTITION_KEY)) {
-    throw new HttpError(400, `Invalid "partition_key": expected a string of 1 to ${MAX_PARTITION_KEY} characters`);
+  return dataBytes;
+}
+
+/** 400 for a channel name no publish may use. */
+export function checkPublishChannel(channel: string): void {
+  const error = channel.startsWith(SERVER_TO_USER_PREFIX) ? null : channelNameError(channel, MAX_HTTP_CHANNEL_NAME);
+  if (error !== null) throw new HttpError(400, error);
+  if (channelType(channel).kind === 'reserved') throw new HttpError(400, `Channel names starting with # are reserved: ${channel}`);
+}
+
+/** A partition key (docs/PROTOCOL.md §13.4) from the body field `field`; null is absent. */
+export function partitionKeyOf(value: unknown, field: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || value === '' || value.length > MAX_PARTITION_KEY) {
+    throw new HttpError(400, `Invalid "${field}": expected a string of 1 to ${MAX_PARTITION_KEY} characters`);
   }
-  return { name, data, dataBytes, channels, socketId: typeof socketId === 'string' ? socketId : undefined, partitionKey: partitionKey ?? undefined, info };
+  return value;
 }
 
 function channelList(body: Record<string, unknown>): string[] {

@@ -1,20 +1,15 @@
 // GET /apps/{id}/channels/{channel}/history (docs/PROTOCOL.md §13.6): the signed HTTP wrapper
 // around history/read.ts. The query parsing is exported for the other endpoints that page history.
-import { channelNameError, channelType, SERVER_TO_USER_PREFIX } from '../../protocol/index.js';
 import type { App } from '../apps/registry.js';
 import { PAGE_LIMIT, readPage, type PageQuery } from '../history/read.js';
 import { historyFor, type HistorySpec } from '../history/rules.js';
 import type { Endpoint } from './endpoint.js';
+import { checkPublishChannel } from './event-input.js';
 import { HttpError, json } from './reply.js';
 
-/** As for publishes (event-input.ts): the names the Node SDK allows. */
-const MAX_HTTP_CHANNEL_NAME = 200;
-
-/** The channel's history settings; 400 for a name no publish could use, 404 when no rule covers it. */
+/** The channel's history settings; 400 for a name no publish could use (as for publishes), 404 when no rule covers it. */
 export function historyChannel(app: App, channel: string): HistorySpec {
-  const nameError = channel.startsWith(SERVER_TO_USER_PREFIX) ? null : channelNameError(channel, MAX_HTTP_CHANNEL_NAME);
-  if (nameError !== null) throw new HttpError(400, nameError);
-  if (channelType(channel).kind === 'reserved') throw new HttpError(400, `Channel names starting with # are reserved: ${channel}`);
+  checkPublishChannel(channel);
   const spec = historyFor(app, channel);
   if (spec === undefined) throw new HttpError(404, `Channel ${channel} keeps no history`);
   return spec;

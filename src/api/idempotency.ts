@@ -7,22 +7,24 @@ import type { HttpReply } from '../transport/types.js';
 import { HttpError } from './reply.js';
 
 const HEADER = 'idempotency-key';
-const FIELD = 'idempotency_key';
 const MAX_KEY = 200;
 
-/** The request's key: the `Idempotency-Key` header or the body's `idempotency_key`, equal when both are given. */
-export function idempotencyKey(headers: Readonly<Record<string, string>>, body: Record<string, unknown>): string | undefined {
+/**
+ * The request's key: the `Idempotency-Key` header or the body's `idempotency_key` (`idempotencyKey`
+ * on /broadcasty/publish, §14.5), equal when both are given.
+ */
+export function idempotencyKey(headers: Readonly<Record<string, string>>, body: Record<string, unknown>, bodyField = 'idempotency_key'): string | undefined {
   const header = headers[HEADER];
-  const field = body[FIELD];
+  const field = body[bodyField];
   if (header !== undefined && (header.length === 0 || header.length > MAX_KEY)) {
     throw new HttpError(400, `Invalid Idempotency-Key header: expected 1 to ${MAX_KEY} characters, got ${header.length}`);
   }
   if (field !== undefined && (typeof field !== 'string' || field.length === 0 || field.length > MAX_KEY)) {
     const got = typeof field === 'string' ? `${field.length} characters` : field === null ? 'null' : typeof field;
-    throw new HttpError(400, `Invalid "${FIELD}": expected a string of 1 to ${MAX_KEY} characters, got ${got}`);
+    throw new HttpError(400, `Invalid "${bodyField}": expected a string of 1 to ${MAX_KEY} characters, got ${got}`);
   }
   if (header !== undefined && field !== undefined && header !== field) {
-    throw new HttpError(400, `The Idempotency-Key header and "${FIELD}" differ: send one, or the same key in both`);
+    throw new HttpError(400, `The Idempotency-Key header and "${bodyField}" differ: send one, or the same key in both`);
   }
   return header ?? field;
 }

@@ -16,3 +16,6 @@ export class HttpError extends Error {
     super(message);
   }
 }
+
+/** Errors of the JWT endpoints (docs/PROTOCOL.md §14.5, §14.7): `{"error": message}`. */
+export const jsonError = (status: number, message: string): HttpReply => json({ error: message }, status);

@@ -1,13 +1,17 @@
 // The HTTP API front door: probes, then the route table (routes.ts) — app lookup, the route's
-// authentication (src/auth/), app state and rate limit, then the route's handler (docs/PROTOCOL.md §5).
+// authentication (src/auth/), app state and rate limit, the JWT endpoints' guard step, then the
+// route's handler (docs/PROTOCOL.md §5, §14.5).
+import { parseQuery } from '../../protocol/index.js';
+import type { App } from '../apps/registry.js';
 import type { ServerContext } from '../context.js';
 import { authenticate } from '../auth/request-auth.js';
 import { EngineUnavailableError } from '../engine/types.js';
 import { readiness } from '../readiness.js';
 import type { HttpReply, HttpRequest } from '../transport/types.js';
+import { guardRequest } from './broadcasty/guard.js';
 import { withCors } from './cors.js';
-import { HttpError, json, text } from './reply.js';
-import { ROUTES, segment, type Route } from './routes.js';
+import { HttpError, json, jsonError, text } from './reply.js';
+import { isBroadcastyPath, ROUTES, segment, type Route } from './routes.js';
 
 export function createApiRouter(ctx: ServerContext): (request: HttpRequest) => Promise<HttpReply> {
   const route = withCors(ctx.registry, (request: HttpRequest) => answer(ctx, request));
@@ -19,10 +23,13 @@ export function createApiRouter(ctx: ServerContext): (request: HttpRequest) => P
       return await route(request);
     } catch (error) {
       ctx.log.error({ err: error, request: `${request.method} ${request.path.slice(0, 200)}` }, 'HTTP API request failed with 500');
-      return text(500, 'Internal server error');
+      return errorReply(request.path)(500, 'Internal server error');
     }
   };
 }
+
+/** How a path answers its errors: JSON on /broadcasty/* (§14.7), plain text as Pusher's API (§5.8). */
+const errorReply = (path: string) => (isBroadcastyPath(path) ? jsonError : text);
 
 async function answer(ctx: ServerContext, request: HttpRequest): Promise<HttpReply> {
   const { method, path } = request;
@@ -31,6 +38,7 @@ async function answer(ctx: ServerContext, request: HttpRequest): Promise<HttpRep
     const ready = readiness(ctx);
     return json(ready.body, ready.status);
   }
+  const fail = errorReply(path);
   let route: Route | undefined;
   let match: RegExpExecArray | null = null;
   for (const candidate of ROUTES) {
@@ -41,24 +49,42 @@ async function answer(ctx: ServerContext, request: HttpRequest): Promise<HttpRep
   }
   if (route === undefined || match === null) {
     const known = ROUTES.some((r) => r.pattern.test(path));
-    return known ? text(405, `Method ${method} not allowed on ${path}`) : text(404, `Not found: ${method} ${path}`);
+    return known ? fail(405, `Method ${method} not allowed on ${path}`) : fail(404, `Not found: ${method} ${path}`);
   }
   try {
-    const app = await ctx.registry.findById(segment(match[1]!));
-    if (app === undefined) return text(404, `Unknown app id ${match[1]}`);
-    const authenticated = authenticate(route.auth, app, request);
-    if (!authenticated.ok) return text(authenticated.status, authenticated.message);
-    if (!app.enabled) return text(403, 'Application disabled');
+    const app = route.api === 'pusher' ? await ctx.registry.findById(segment(match[1]!)) : await broadcastyApp(ctx, request);
+    if (app === undefined) return fail(404, `Unknown app id ${match[1]}`);
+    // HMAC answers synchronously: the SDKs' requests pay for no extra promise.
+    const checked = authenticate(route.auth, app, request, ctx.engine);
+    const authenticated = checked instanceof Promise ? await checked : checked;
+    if (!authenticated.ok) return fail(authenticated.status, authenticated.message);
+    if (!app.enabled) return fail(403, 'Application disabled');
     ctx.metrics.forApp(app.id).httpRequests.inc();
     // Cluster-wide with the Redis engine: every node counts the same epoch-second window.
     if (app.httpRateLimit !== null && (await ctx.engine.countHit(app.id, 'requests', Date.now())) > app.httpRateLimit) {
-      return { ...text(429, `Too many requests: at most ${app.httpRateLimit} per second for this app`), headers: { 'Retry-After': '1' } };
+      return { ...fail(429, `Too many requests: at most ${app.httpRateLimit} per second for this app`), headers: { 'Retry-After': '1' } };
     }
-    return await route.endpoint({ app, body: request.body, headers: request.headers, params: authenticated.params, route: route.params(match), ctx });
+    const { principal } = authenticated;
+    if (route.api === 'broadcasty') await guardRequest(ctx, app, principal!, request);
+    return await route.endpoint({ app, body: request.body, headers: request.headers, params: authenticated.params, route: route.params(match), principal, ctx });
   } catch (error) {
-    if (error instanceof HttpError) return text(error.status, error.message);
-    if (error instanceof URIError) return text(400, 'Malformed percent-encoding in the request path');
-    if (error instanceof EngineUnavailableError) return { ...text(503, error.message), headers: { 'Retry-After': String(error.retryAfterSeconds) } };
+    if (error instanceof HttpError) return withRetryAfter(fail(error.status, error.message), error.status === 429 ? 1 : undefined);
+    if (error instanceof URIError) return fail(400, 'Malformed percent-encoding in the request path');
+    if (error instanceof EngineUnavailableError) return withRetryAfter(fail(503, error.message), error.retryAfterSeconds);
     throw error;
   }
+}
+
+const withRetryAfter = (reply: HttpReply, seconds: number | undefined): HttpReply => (seconds === undefined ? reply : { ...reply, headers: { 'Retry-After': String(seconds) } });
+
+/**
+ * The app of a /broadcasty/* request: `?app=<key>` (§14.5); apps in hmac mode have no such
+ * endpoints (404). Unknown keys and hmac apps answer alike, so a key's mode is not disclosed.
+ */
+async function broadcastyApp(ctx: ServerContext, request: HttpRequest): Promise<App> {
+  const key = parseQuery(request.query).get('app');
+  if (key === undefined || key === '') throw new HttpError(400, 'Missing ?app=<app key> in the query');
+  const app = await ctx.registry.findByKey(key);
+  if (app === undefined || app.authMode === 'hmac') throw new HttpError(404, `Unknown app key ${key.slice(0, 100)}, or the app does not use JWT (authMode hmac)`);
+  return app;
 }

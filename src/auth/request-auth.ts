@@ -1,17 +1,21 @@
 // How an HTTP request proves it speaks for an app. Each API route names its scheme (`auth` in
 // api/routes.ts) and the router asks this module, the one place where requests are checked:
-// JWT (next issue) is one more entry in AUTHENTICATORS and a route property.
+// Pusher HMAC signatures (§5.2) and JWT bearer tokens (docs/PROTOCOL.md §14.5).
 import type { App } from '../apps/registry.js';
+import type { TokenGuards } from '../engine/types.js';
 import type { HttpRequest } from '../transport/types.js';
+import { verifyBearerJwt } from './bearer-jwt.js';
 import { verifyPusherSignature } from './pusher-hmac.js';
 import type { Authentication, Authenticator } from './types.js';
 
 const AUTHENTICATORS = {
   'pusher-hmac': verifyPusherSignature,
+  'bearer-jwt': verifyBearerJwt,
 } satisfies Record<string, Authenticator>;
 
 export type RouteAuth = keyof typeof AUTHENTICATORS;
 
-export function authenticate(scheme: RouteAuth, app: App, request: HttpRequest): Authentication {
-  return AUTHENTICATORS[scheme](app, request);
+/** HMAC answers at once (no promise on the SDKs' path); a bearer token may need the engine (revocation). */
+export function authenticate(scheme: RouteAuth, app: App, request: HttpRequest, guards: TokenGuards): Authentication | Promise<Authentication> {
+  return AUTHENTICATORS[scheme](app, request, guards);
 }

@@ -1,11 +1,18 @@
 import type { App } from '../apps/registry.js';
+import type { TokenGuards } from '../engine/types.js';
 import type { HttpRequest } from '../transport/types.js';
 
-/** On success the request's decoded query parameters (keys lower-cased), read while checking it. */
-export type Authentication = { ok: true; params: Map<string, string> } | { ok: false; status: number; message: string };
+/**
+ * On success the request's decoded query parameters (keys lower-cased), read while checking it,
+ * and for a JWT the principal it speaks for (docs/PROTOCOL.md §14.2).
+ */
+export type Authentication = { ok: true; params: Map<string, string>; principal?: Principal } | { ok: false; status: number; message: string };
 
-/** Checks that a request speaks for `app`; the status and message are the reply on failure. */
-export type Authenticator = (app: App, request: HttpRequest) => Authentication;
+/**
+ * Checks that a request speaks for `app`; the status and message are the reply on failure. A
+ * scheme that consults cluster state (revoked tokens) answers a promise.
+ */
+export type Authenticator = (app: App, request: HttpRequest, guards: TokenGuards) => Authentication | Promise<Authentication>;
 
 /** Who a verified JWT speaks for (docs/PROTOCOL.md §14.2). */
 export interface Principal {

@@ -1,5 +1,5 @@
 // The one publish pipeline (docs/PROTOCOL.md §2.8, §2.10, §5.3, §5.4): HTTP events, batch_events
-// items and client events (JWT publishes next) pass the same stages in the same order.
+// items, client events and JWT publishes (api/broadcasty/publish.ts) pass the same stages in the same order.
 //
 //   authorize   HTTP: the route's `auth` (src/auth/) — an app's own signature may publish on
 //               every channel; client events: publish/client-events.ts — the app allows them
@@ -33,6 +33,10 @@ export interface ServerEvent {
   socketId?: string;
   /** Chooses the partition on partitioned history channels (docs/PROTOCOL.md §13.4). */
   partitionKey?: string;
+  /** Top-level fields after `channel` (protocol encodeExtras: a JWT publish's correlation_id and meta, §14.5). */
+  extras?: string;
+  /** Who publishes when not the app itself: a JWT principal (§14.5). */
+  actor?: string;
 }
 
 /** The actor of HTTP API publishes: the app itself, proven by its secret. */
@@ -77,6 +81,7 @@ class ChannelPublish implements Publication, PublishedEvent {
     readonly actor: string,
     readonly exceptSocketId: string | undefined,
     readonly userId: string | undefined,
+    readonly extras: string | undefined,
   ) {
     this.appId = app.id;
     this.durable = source !== 'client';
@@ -116,11 +121,11 @@ export class PublishPipeline {
 
   /** A client-* frame that passed publish/client-events.ts's checks; never stored in a cache channel (§2.8). */
   async relayClientEvent(app: App, channel: string, event: string, data: string, dataBytes: number, socketId: string, userId: string | undefined): Promise<void> {
-    await this.deliver(new ChannelPublish(app, channel, event, data, dataBytes, 'client', socketId, socketId, userId), false, undefined);
+    await this.deliver(new ChannelPublish(app, channel, event, data, dataBytes, 'client', socketId, socketId, userId, undefined), false, undefined);
   }
 
   private deliverServerEvent(app: App, event: ServerEvent, channel: string): Promise<FramePosition | undefined> {
-    const publish = new ChannelPublish(app, channel, event.name, event.data, event.dataBytes, 'http', APP_ACTOR, event.socketId, undefined);
+    const publish = new ChannelPublish(app, channel, event.name, event.data, event.dataBytes, 'http', event.actor ?? APP_ACTOR, event.socketId, undefined, event.extras);
     return this.deliver(publish, channelType(channel).cache, event.partitionKey);
   }
 
@@ -130,11 +135,11 @@ export class PublishPipeline {
     const history = historyFor(publish.app, publish.channel);
     let wire: FramePosition | undefined;
     if (history === undefined) {
-      publish.frame = encodeEvent(publish.event, publish.data, publish.channel, publish.userId);
+      publish.frame = encodeEvent(publish.event, publish.data, publish.channel, publish.userId, publish.extras);
       publish.position = await this.engine.publish(publish);
     } else {
       const stream: StreamTarget = { partition: partitionOf(history, partitionKey), partitioned: history.partitions > 1, retention: history.retention };
-      const open = encodeOpenEvent(publish.event, publish.data, publish.channel, publish.userId);
+      const open = encodeOpenEvent(publish.event, publish.data, publish.channel, publish.userId, publish.extras);
       const { appId, channel, exceptSocketId, durable } = publish;
       const position = await this.engine.publish({ appId, channel, frame: open, exceptSocketId, durable, stream });
       publish.position = position;

@@ -27,7 +27,7 @@ export interface PublishedEvent {
   /** UTF-8 bytes of `data`, measured once by the size check. */
   readonly dataBytes: number;
   readonly source: PublishSource;
-  /** The sending socket id for client events, `app` for the HTTP API. */
+  /** The sending socket id for client events, `app` for the HTTP API, `user:{sub}` for a JWT publish (§14.5). */
   readonly actor: string;
   /** The socket left out of the fan-out (the sender of a client event, or an HTTP socket_id). */
   readonly exceptSocketId: string | undefined;

@@ -1,0 +1,47 @@
+// POST /broadcasty/publish (docs/PROTOCOL.md §14.5): a JWT principal publishes one event through
+// the one pipeline, with the §13.5 idempotency key and §13.4 partition key, and optionally a
+// correlation id and meta that ride on the frame.
+import { encodeExtras } from '../../../protocol/index.js';
+import type { Endpoint } from '../endpoint.js';
+import { checkDataSize, eventData, eventName, parseJsonObject, partitionKeyOf } from '../event-input.js';
+import { idempotencyKey, idempotent } from '../idempotency.js';
+import { HttpError, json } from '../reply.js';
+import { withinRate } from './guard.js';
+import { allow, channelNamed } from './input.js';
+
+const MAX_CORRELATION_ID = 200;
+
+export const publish: Endpoint = async ({ app, body, headers, principal, ctx }) => {
+  const fields = parseJsonObject(body);
+  const channel = channelNamed(fields.channel, 'in the body');
+  // authorize → rate limit → validate, the pipeline's order (publish/pipeline.ts).
+  await allow(app, principal!, channel, 'publish');
+  await withinRate(ctx, app, `channel:${channel}`, app.jwt.rateLimits.perChannel, Date.now(), `channel ${channel}`);
+  const name = eventName(fields.event, 'event');
+  const data = eventData(fields.data);
+  const extras = encodeExtras(correlationIdOf(fields.correlationId), metaOf(fields.meta));
+  const partitionKey = partitionKeyOf(fields.partitionKey, 'partitionKey');
+  const key = idempotencyKey(headers, fields, 'idempotencyKey');
+  const dataBytes = checkDataSize(app, data);
+  // Meta reaches every subscriber beside the data: held to the same cap.
+  if (extras !== undefined && Buffer.byteLength(extras) > app.maxEventPayloadKb * 1024) throw new HttpError(413, `"meta" too large: at most ${app.maxEventPayloadKb} KB`);
+  return idempotent(ctx, app, key, async () => {
+    const positions = await ctx.pipeline.publishEvent(app, { name, data, dataBytes, channels: [channel], partitionKey, extras, actor: `user:${principal!.userId}` });
+    const position = positions[channel];
+    return json(position === undefined ? { ok: true } : { ok: true, position });
+  });
+};
+
+function correlationIdOf(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || value === '' || value.length > MAX_CORRELATION_ID) {
+    throw new HttpError(400, `Invalid "correlationId": expected a string of 1 to ${MAX_CORRELATION_ID} characters`);
+  }
+  return value;
+}
+
+function metaOf(value: unknown): Record<string, unknown> | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value)) throw new HttpError(400, 'Invalid "meta": expected a JSON object');
+  return value as Record<string, unknown>;
+}
