@@ -11,6 +11,7 @@ export const ErrorCode = {
   OverCapacity: 4100,
   ReconnectImmediately: 4200,
   PongNotReceived: 4201,
+  TokenExpired: 4203,
   ClientEventRateLimit: 4301,
   WatchlistLimit: 4302,
 } as const;
@@ -31,6 +32,7 @@ export const ErrorMessage = {
   overCapacity: 'Over capacity',
   shuttingDown: 'Server is shutting down, reconnect immediately',
   pongNotReceived: 'Pong reply not received',
+  tokenExpired: 'Token expired: reconnect with a fresh token',
   slowConsumer: 'Over capacity: the client does not read its messages fast enough',
   tooManyEarlyFrames: 'Over capacity: too many messages before connection_established',
   clientEventRateLimit: 'Client event rejected due to rate limit',

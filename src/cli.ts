@@ -104,7 +104,7 @@ async function main(argv: string[]): Promise<number> {
   }
   let server: RunningServer;
   try {
-    server = await startServer(config, { log, observers: config.logLevel === 'debug' || config.logLevel === 'trace' ? [new DebugObserver(log)] : [] });
+    server = await startServer(config, { log, settingName: setup.settingName, observers: config.logLevel === 'debug' || config.logLevel === 'trace' ? [new DebugObserver(log)] : [] });
   } catch (error) {
     // An apps file or table with a bad row is a configuration error too: same exit code.
     if (error instanceof ConfigError) {

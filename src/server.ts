@@ -1,4 +1,5 @@
 // Wiring: config → registry, engine, hub, transport, HTTP API, ticker. Start, drain, stop.
+import { checkJwtSettings, type SettingName } from './auth/jwt-settings.js';
 import { createApiRouter } from './api/router.js';
 import { createRegistry } from './apps/index.js';
 import type { AppRegistry } from './apps/registry.js';
@@ -37,6 +38,8 @@ export interface ServerDeps {
   /** Run after every publish, after the server's own (metrics, client_event webhooks, debug log). */
   afterPublish?: AfterPublish[];
   log?: Logger;
+  /** Names settings in startup errors as the operator wrote them (config/load.ts Setup). */
+  settingName?: SettingName;
 }
 
 export interface RunningServer {
@@ -58,6 +61,7 @@ const COUNT_FLUSH_MS = 5000;
 
 export async function startServer(config: ServerConfig, deps: ServerDeps = {}): Promise<RunningServer> {
   const log = deps.log ?? createLogger(config.logLevel);
+  await checkJwtSettings(config.apps, log, deps.settingName);
   const metrics = new Metrics();
   const engine =
     deps.engine ?? (await createEngine(config, log, { outageEventsDropped: (appId, count) => metrics.outageEventsDropped.labels(appId).inc(count) }));

@@ -14,13 +14,37 @@ import {
   type WatchlistEvent,
 } from '../../protocol/index.js';
 import type { ChannelContext } from '../context.js';
-import type { OpenConnection } from '../hub/connection.js';
+import { z } from 'zod';
+import { looksLikeJwt, verifyJwt } from '../auth/jwt.js';
+import type { Principal } from '../auth/types.js';
+import type { OpenConnection, SignedInUser } from '../hub/connection.js';
 import type { Membership } from '../hub/hub.js';
 
 const MAX_WATCHLIST = 100;
 
+/** A JWT signin (docs/PROTOCOL.md §14.2): `user_data` is ignored, so it may be absent. */
+const tokenSigninData = z.object({ auth: z.string(), user_data: z.string().optional() });
+
 export async function signin(ctx: ChannelContext, membership: Membership, connection: OpenConnection, data: unknown): Promise<void> {
   const app = connection.app;
+  if (app.authMode !== 'hmac') {
+    const parsed = parseFrameData(tokenSigninData, data, 'signin');
+    if (!parsed.ok) {
+      connection.error(ErrorCode.Unauthorized, parsed.message);
+      return;
+    }
+    const { auth } = parsed.value;
+    if (app.authMode === 'jwt' || looksLikeJwt(auth)) {
+      const check = await verifyJwt(ctx.engine, app, auth);
+      if (!check.ok) {
+        ctx.log.debug({ appId: app.id, socketId: connection.socketId, reason: check.message }, 'signin refused');
+        connection.error(ErrorCode.Unauthorized, check.message);
+        return;
+      }
+      await signInAs(ctx, membership, connection, check.principal);
+      return;
+    }
+  }
   const parsed = parseFrameData(signinData, data, 'signin');
   if (!parsed.ok) {
     connection.error(ErrorCode.Unauthorized, parsed.message);
@@ -44,6 +68,25 @@ export async function signin(ctx: ChannelContext, membership: Membership, connec
     return;
   }
   const { id, user_info: info, watchlist = [] } = user.data;
+  await signInUser(ctx, membership, connection, { id, info, watchlist }, userDataString);
+}
+
+/**
+ * Signs the connection in as a verified JWT's principal (a pusher:signin, or ?token= at connect):
+ * `signin_success` carries `{"id": sub, "user_info": …}` (docs/PROTOCOL.md §14.2).
+ */
+export async function signInAs(ctx: ChannelContext, membership: Membership, connection: OpenConnection, principal: Principal): Promise<void> {
+  const info = principal.claims[connection.app.jwt.userInfoClaim] ?? null;
+  if (connection.user === undefined || connection.user.id === principal.userId) {
+    connection.principal = principal;
+    connection.usedToken(principal);
+  }
+  await signInUser(ctx, membership, connection, { id: principal.userId, info, watchlist: [] }, JSON.stringify({ id: principal.userId, user_info: info }));
+}
+
+async function signInUser(ctx: ChannelContext, membership: Membership, connection: OpenConnection, requested: SignedInUser, userDataString: string): Promise<void> {
+  const app = connection.app;
+  const { id, info, watchlist } = requested;
   if (connection.user !== undefined) {
     if (connection.user.id !== id) connection.error(ErrorCode.Unauthorized, `Already signed in as user ${connection.user.id}`);
     else connection.send(signinSuccess(userDataString));

@@ -16,13 +16,14 @@ import {
   type PresenceRoster,
 } from '../../protocol/index.js';
 import type { App } from '../apps/registry.js';
+import type { Principal } from '../auth/types.js';
 import type { ChannelContext } from '../context.js';
 import { historyFor, type HistorySpec } from '../history/rules.js';
 import type { OpenConnection } from '../hub/connection.js';
 import type { Membership } from '../hub/hub.js';
 import type { PresenceMember } from '../engine/types.js';
 import { announce } from '../publish/announce.js';
-import { authorize } from './authorize.js';
+import { authorize, authorizeWithTokens } from './authorize.js';
 import { HistoryCatchUp, resumePoints, type ResumePoint } from './resume.js';
 import type { SubscriptionCounts } from './subscription-counts.js';
 
@@ -75,21 +76,32 @@ export class Subscriptions {
       }
       history = { spec, points };
     }
-    const authorization = authorize(app, connection, type.kind, request);
-    if (!authorization.ok) {
-      this.reject(connection, channel, authorization.message, 'AuthError', 401);
-      return;
-    }
     (connection.joining ??= new Set()).add(channel);
     try {
-      await this.join(connection, app, channel, type.kind, type.cache, authorization.member, history);
+      // An app in `hmac` mode checks signatures synchronously, as before JWTs (docs/PROTOCOL.md §14.1).
+      const authorization =
+        app.authMode === 'hmac' ? authorize(app, connection, type.kind, request) : await authorizeWithTokens(this.ctx.engine, app, connection, type.kind, request);
+      if (!authorization.ok) {
+        this.reject(connection, channel, authorization.message, 'AuthError', authorization.status);
+        return;
+      }
+      await this.join(connection, app, channel, type.kind, type.cache, authorization.member, history, authorization.principal);
     } finally {
       connection.joining!.delete(channel);
       if (connection.joining!.size === 0) connection.joining = undefined;
     }
   }
 
-  private async join(connection: OpenConnection, app: App, channel: string, kind: ChannelKind, cache: boolean, member: PresenceMember | undefined, history: HistoryJoin | undefined): Promise<void> {
+  private async join(
+    connection: OpenConnection,
+    app: App,
+    channel: string,
+    kind: ChannelKind,
+    cache: boolean,
+    member: PresenceMember | undefined,
+    history: HistoryJoin | undefined,
+    principal: Principal | undefined,
+  ): Promise<void> {
     const { engine } = this.ctx;
     if (connection.closed) return;
     const presence = member === undefined ? undefined : { userId: member.userId, rawUserId: member.rawUserId };
@@ -126,7 +138,7 @@ export class Subscriptions {
           throw error;
         }));
       if (connection.closed) return undo();
-      connection.addSubscription(channel, { kind, presence });
+      connection.addSubscription(channel, principal === undefined ? { kind, presence } : { kind, presence, principal });
       if (held === undefined) this.membership.join(app.id, channel, connection);
       connection.send(subscriptionSucceeded(channel, roster, catchUp?.positions));
       this.ctx.log.debug({ appId: app.id, socketId: connection.socketId, channel, userId: member?.userId }, 'subscribed');

@@ -24,6 +24,8 @@ export interface Setup {
   envAppId: string | undefined;
   /** Things the operator should know about the settings found; the CLI logs them at start. */
   notices: Notice[];
+  /** The operator's name for a config path (env name, file entry), for checks made after loading. */
+  settingName: (path: (string | number)[]) => string;
 }
 
 /** Precedence: defaults < config file < environment < command line. */
@@ -71,7 +73,8 @@ export function loadSetup(options: LoadOptions = {}): Setup {
   if (endpoint !== undefined) notices.push(endpoint);
   const readNames = new Set(ENV_TABLE.flatMap((s) => s.names));
   notices.push(...foreignSettingNotices(env, readNames));
-  return { config, shape, envAppId: overlay.app.id as string | undefined, notices };
+  const name = (path: (string | number)[]) => settingName(path, overlay.sources, merged.origins, options.configFile);
+  return { config, shape, envAppId: overlay.app.id as string | undefined, notices, settingName: name };
 }
 
 function readConfigFile(file: string): Record<string, unknown> {

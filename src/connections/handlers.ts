@@ -11,7 +11,9 @@ import {
 import type { App } from '../apps/registry.js';
 import { originAllowed } from '../apps/origins.js';
 import type { Subscriptions } from '../channels/subscriptions.js';
-import { signin } from '../channels/signin.js';
+import { signin, signInAs } from '../channels/signin.js';
+import { verifyJwt } from '../auth/jwt.js';
+import type { TokenCheck } from '../auth/types.js';
 import type { ServerContext } from '../context.js';
 import { relayClientEvent } from '../publish/client-events.js';
 import { clockMs, Connection, isOpen, type OpenConnection } from '../hub/connection.js';
@@ -32,6 +34,9 @@ export function socketHandlers(ctx: ServerContext, subscriptions: Subscriptions)
     if (app === undefined) return refuseConnection(connection, info, { code: ErrorCode.UnknownApp, message: ErrorMessage.unknownApp(info.appKey) });
     const refusal = refuse(app, info);
     if (refusal !== undefined) return refuseConnection(connection, info, refusal);
+    const principal = await handshakePrincipal(app, info);
+    if (connection.closed) return;
+    if (principal !== undefined && !principal.ok) return refuseConnection(connection, info, { code: ErrorCode.Unauthorized, message: principal.message });
     const count = await ctx.engine.connectionOpened(app.id);
     connection.countedAppId = app.id;
     if (connection.closed) return;
@@ -43,9 +48,19 @@ export function socketHandlers(ctx: ServerContext, subscriptions: Subscriptions)
     open.metrics.opened.inc();
     open.send(connectionEstablished(open.socketId, open.app.activityTimeout));
     ctx.log.debug({ appId: open.app.id, socketId: open.socketId, origin: info.origin, remoteAddress: open.socket.remoteAddress }, 'connected');
+    if (principal !== undefined) await signInAs(ctx, ctx.hub, open, principal.principal);
     const pending = open.pending;
     open.pending = undefined;
     for (const text of pending ?? []) dispatch(open, text);
+  }
+
+  /** `?token=` on the WebSocket URL signs in at connect (docs/PROTOCOL.md §14.2); ignored by `hmac` apps. */
+  async function handshakePrincipal(app: App, info: UpgradeInfo): Promise<TokenCheck | undefined> {
+    if (app.authMode === 'hmac') return undefined;
+    const token = parseQuery(info.query).get('token');
+    if (token === undefined) return undefined;
+    const check = await verifyJwt(ctx.engine, app, token);
+    return check.ok ? check : { ok: false, message: `Invalid token: ${check.message}` };
   }
 
   function refuseConnection(connection: Connection, info: UpgradeInfo, refusal: Refusal): void {
@@ -92,7 +107,7 @@ export function socketHandlers(ctx: ServerContext, subscriptions: Subscriptions)
         work = signin(ctx, ctx.hub, connection, frame.data);
         break;
       default:
-        if (frame.event.startsWith('client-')) work = relayClientEvent(ctx.pipeline, connection, frame);
+        if (frame.event.startsWith('client-')) work = relayClientEvent(ctx.pipeline, ctx.engine, connection, frame);
         else connection.error(null, `Unsupported event ${frame.event.slice(0, 100)}`);
     }
     work?.catch((error: unknown) => {

@@ -8,6 +8,7 @@ import { randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { closeReason, encodeError } from '../../protocol/index.js';
 import type { App } from '../apps/registry.js';
+import type { Principal } from '../auth/types.js';
 import type { ChannelKind } from '../../protocol/channels.js';
 import type { ClientSocket } from '../transport/types.js';
 import type { AppMetrics } from '../metrics/metrics.js';
@@ -16,6 +17,8 @@ export interface Subscription {
   kind: ChannelKind;
   /** Set on presence channels: the member's id as a string and as sent in channel_data. */
   presence?: { userId: string; rawUserId: string | number };
+  /** The JWT principal that authorized it (docs/PROTOCOL.md §14.2); its client events need permission. */
+  principal?: Principal;
 }
 
 export interface SignedInUser {
@@ -60,6 +63,10 @@ export class Connection {
   /** Channels being joined (guards duplicate concurrent subscribes); allocated on first use. */
   joining: Set<string> | undefined;
   user: SignedInUser | undefined;
+  /** Who the connection signed in as with a JWT (pusher:signin or ?token=, docs/PROTOCOL.md §14.2). */
+  principal: Principal | undefined;
+  /** The earliest `exp` of the tokens it used, as a clockMs() value; 0 = none. The sweep closes it with 4203. */
+  tokenExpiresAt = 0;
   /** clockMs() values. */
   lastActivity = clockMs();
   pingSentAt = 0;
@@ -77,6 +84,14 @@ export class Connection {
     this.app = app;
     this.metrics = metrics;
     return this as OpenConnection;
+  }
+
+  /** Keeps the earliest expiry of the tokens this connection used. */
+  usedToken(principal: Principal): void {
+    if (principal.expiresAtMs === undefined) return;
+    // At least 1: 0 means no token.
+    const expiresAt = Math.max(1, clockMs() + Math.trunc(principal.expiresAtMs - Date.now()));
+    if (this.tokenExpiresAt === 0 || expiresAt < this.tokenExpiresAt) this.tokenExpiresAt = expiresAt;
   }
 
   get subscriptions(): ReadonlyMap<string, Subscription> {

@@ -2,11 +2,15 @@
 // The client source's checks of the publish pipeline (pipeline.ts), in §2.8's order.
 import { ErrorCode, ErrorMessage, type ClientFrame } from '../../protocol/index.js';
 import { clockMs, type Connection } from '../hub/connection.js';
+import type { App } from '../apps/registry.js';
+import { authorizeAction } from '../auth/policy.js';
+import type { Principal } from '../auth/types.js';
+import type { TokenGuards } from '../engine/types.js';
 import type { PublishPipeline } from './pipeline.js';
 
 const MAX_EVENT_NAME = 200;
 
-export async function relayClientEvent(pipeline: PublishPipeline, connection: Connection, frame: ClientFrame): Promise<void> {
+export async function relayClientEvent(pipeline: PublishPipeline, guards: TokenGuards, connection: Connection, frame: ClientFrame): Promise<void> {
   const app = connection.app!;
   const channel = frame.channel;
   if (!app.clientEvents) {
@@ -34,6 +38,14 @@ export async function relayClientEvent(pipeline: PublishPipeline, connection: Co
     connection.error(ErrorCode.ClientEventRateLimit, ErrorMessage.clientEventRateLimit, channel);
     return;
   }
+  const principal = subscription.principal ?? connection.principal;
+  if (principal !== undefined) {
+    const refusal = await principalRefusal(guards, app, principal, channel);
+    if (refusal !== undefined) {
+      connection.error(refusal.code, `Client event rejected - ${refusal.message}`, channel);
+      return;
+    }
+  }
   if (frame.event.length > MAX_EVENT_NAME) {
     connection.error(null, `Client event rejected - event name longer than ${MAX_EVENT_NAME} characters`, channel);
     return;
@@ -45,6 +57,19 @@ export async function relayClientEvent(pipeline: PublishPipeline, connection: Co
     return;
   }
   await pipeline.relayClientEvent(app, channel, frame.event, data, dataBytes, connection.socketId, subscription.presence?.userId);
+}
+
+/**
+ * A JWT principal needs `client-event` permission on the channel and stays within
+ * `jwt.rateLimits.perUser` per second cluster-wide, over all its connections (docs/PROTOCOL.md §14.4, §14.6).
+ */
+async function principalRefusal(guards: TokenGuards, app: App, principal: Principal, channel: string): Promise<{ code: number | null; message: string } | undefined> {
+  const decision = await authorizeAction(app, principal, channel, 'client-event');
+  if (!decision.ok) return { code: null, message: decision.message };
+  const perUser = app.jwt.rateLimits.perUser;
+  if (perUser === null) return undefined;
+  const hits = await guards.countHit(app.id, `user:${principal.tenant}:${principal.userId}`, Date.now());
+  return hits > perUser ? { code: ErrorCode.ClientEventRateLimit, message: `over ${perUser} per second for user ${principal.userId}` } : undefined;
 }
 
 /** Fixed one-second window per connection: no timers, two numbers of state. */
