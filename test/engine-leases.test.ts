@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config/load.js';
 import type { ChannelObserver } from '../src/publish/observer.js';
 import { EngineUnavailableError, type Engine, type ExpiredLease, type PresenceMember } from '../src/engine/types.js';
+import { joinLeased, leaveLeased, renewLeased } from '../src/channels/presence-leases.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import { APP, Client, sleep, until } from './support/cluster.js';
 import { APP_ID, describeEngines } from './support/engines.js';
@@ -40,7 +41,7 @@ describeEngines('presence leases', (h) => {
     assert.equal(again.status === 'joined' && again.firstForUser, false, 'joining again renews');
     const socket = await engine.join(APP_ID, 'presence-one', 'sock.1', member('u1'), NO_LIMIT);
     assert.equal(socket.status === 'joined' && socket.firstForUser, false);
-    assert.deepEqual(await engine.releaseLease(APP_ID, 'presence-one', 'u1'), { lastForUser: false }, 'the socket still holds u1');
+    assert.deepEqual(await engine.releaseLease(APP_ID, 'presence-one', 'u1'), { member: member('u1'), lastForUser: false }, 'the socket still holds u1');
     assert.deepEqual(await ids(engine, 'presence-one'), ['u1']);
     assert.equal(await engine.releaseLease(APP_ID, 'presence-one', 'u1'), undefined, 'no lease left');
     assert.equal(await engine.leave(APP_ID, 'presence-one', 'sock.1', 'u1'), true);
@@ -51,7 +52,7 @@ describeEngines('presence leases', (h) => {
     assert.equal(late.status === 'joined' && late.firstForUser, false);
     assert.deepEqual(late.status === 'joined' && late.roster.get('u2')?.info, { name: 'u2' }, 'the first hold set the member');
     assert.equal(await engine.leave(APP_ID, 'presence-one', 'sock.2', 'u2'), false, 'the lease still holds u2');
-    assert.deepEqual(await engine.releaseLease(APP_ID, 'presence-one', 'u2'), { lastForUser: true });
+    assert.deepEqual(await engine.releaseLease(APP_ID, 'presence-one', 'u2'), { member: member('u2'), lastForUser: true });
     assert.deepEqual(await ids(engine, 'presence-one'), []);
   });
 
@@ -213,8 +214,9 @@ function leasingNode(redisUrl: string, channel: string, user: string) {
   return { child, leased };
 }
 
-function serverOverrides(redisUrl: string) {
-  return { host: '127.0.0.1', port: 0, logLevel: 'silent', redisUrl, apps: [{ ...APP, jwt: { presenceTtlSeconds: 5 } }] };
+/** A server whose leases last 5 s (the least presenceTtlSeconds); LocalEngine without a Redis URL. */
+function serverOverrides(redisUrl?: string) {
+  return { host: '127.0.0.1', port: 0, logLevel: 'silent', ...(redisUrl && { redisUrl }), apps: [{ ...APP, jwt: { presenceTtlSeconds: 5 } }] };
 }
 
 /** Records the presence webhooks' source: the observer calls. */
@@ -270,6 +272,46 @@ describe('the lease sweeper across nodes', () => {
     assert.deepEqual([...(await server.ctx.engine.members(APP.id, 'presence-lease')).keys()], ['watcher']);
     assert.deepEqual(observed.filter((e) => e.startsWith('removed')), ['removed presence-lease leased-user']);
     assert.deepEqual(watcher.take('presence-lease', 'pusher_internal:member_removed'), []);
+    watcher.disconnect();
+  });
+});
+
+describe('leased members on one server (LocalEngine)', () => {
+  let server: RunningServer;
+  const observed: string[] = [];
+
+  before(async () => {
+    server = await startServer(loadConfig({ env: {}, overrides: serverOverrides() }), { observers: [recordingObserver(observed)] });
+  });
+
+  after(() => server.shutdown());
+
+  it('announces a leased member as a socket member: added once, removed when the last hold goes, expired by the sweeper', async () => {
+    const { ctx } = server;
+    const app = (await ctx.registry.findById(APP.id))!;
+    const watcher = await Client.connect(server.port, { id: 'watcher' });
+    await watcher.subscribe('presence-local');
+    const joined = await joinLeased(ctx, app, 'presence-local', { userId: '42', rawUserId: '42', info: { n: 42 } });
+    assert.equal(joined.status === 'joined' && joined.firstForUser, true);
+    assert.deepEqual((await watcher.next('presence-local', 'pusher_internal:member_added')).data, { user_id: '42', user_info: { n: 42 } });
+    await joinLeased(ctx, app, 'presence-local', { userId: '42', rawUserId: '42', info: { n: 42 } });
+    assert.equal(await renewLeased(ctx, app, 'presence-local', '42'), true);
+    assert.equal(await leaveLeased(ctx, app, 'presence-local', '42'), true);
+    assert.deepEqual((await watcher.next('presence-local', 'pusher_internal:member_removed')).data, { user_id: '42' });
+    assert.equal(await leaveLeased(ctx, app, 'presence-local', '42'), false, 'no lease left');
+    assert.equal(await renewLeased(ctx, app, 'presence-local', '42'), false);
+    assert.deepEqual(watcher.take('presence-local', 'pusher_internal:member_added'), [], 'the second join was a renewal');
+
+    await joinLeased(ctx, app, 'presence-local', { userId: 'expiring', rawUserId: 'expiring', info: null });
+    await watcher.next('presence-local', 'pusher_internal:member_added');
+    // presenceTtlSeconds 5, then the 1 s sweep.
+    assert.deepEqual((await watcher.next('presence-local', 'pusher_internal:member_removed', 10_000)).data, { user_id: 'expiring' });
+    assert.deepEqual(observed.filter((e) => e.includes('presence-local') && !e.includes('watcher')), [
+      'added presence-local 42',
+      'removed presence-local 42',
+      'added presence-local expiring',
+      'removed presence-local expiring',
+    ]);
     watcher.disconnect();
   });
 });
