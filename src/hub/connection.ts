@@ -86,11 +86,16 @@ export class Connection {
     return this as OpenConnection;
   }
 
-  /** Keeps the earliest expiry of the tokens this connection used. */
+  /**
+   * Keeps the earliest expiry of the tokens this connection used. The token stays valid for the
+   * app's clock skew past `exp` (docs/PROTOCOL.md §14.2), so the connection does too: closing at
+   * `exp` itself would close a socket at once whose token was just accepted within the skew.
+   */
   usedToken(principal: Principal): void {
     if (principal.expiresAtMs === undefined) return;
+    const validUntil = principal.expiresAtMs + (this.app?.jwt.clockSkewSeconds ?? 0) * 1000;
     // At least 1: 0 means no token.
-    const expiresAt = Math.max(1, clockMs() + Math.trunc(principal.expiresAtMs - Date.now()));
+    const expiresAt = Math.max(1, clockMs() + Math.trunc(validUntil - Date.now()));
     if (this.tokenExpiresAt === 0 || expiresAt < this.tokenExpiresAt) this.tokenExpiresAt = expiresAt;
   }
 

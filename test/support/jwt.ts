@@ -2,7 +2,7 @@
 // tokens minted with jose (claims §14.2 requires, overridable), and a client for the
 // /broadcasty/* endpoints that sends the bearer token, the nonce and the timestamp (§14.5, §14.6).
 import { randomBytes } from 'node:crypto';
-import { SignJWT, type JWTPayload } from 'jose';
+import { SignJWT, type JWTPayload, type KeyLike } from 'jose';
 
 export const JWT_SECRET = 'test-jwt-secret-of-at-least-32-bytes!';
 const SECRET_BYTES = new TextEncoder().encode(JWT_SECRET);
@@ -26,14 +26,18 @@ export interface MintOptions {
   /** Seconds from now of `iat`. Default 0. */
   issuedAt?: number;
   secret?: Uint8Array;
+  /** A private key to sign with `alg` instead of the HS256 secret. */
+  key?: KeyLike;
+  alg?: string;
+  kid?: string;
 }
 
-/** An HS256 token with `sub`, `tid`, `roles`, `iat`, `exp` (any of them overridden or dropped with undefined). */
-export function mintToken(claims: Claims = {}, { expiresIn = 300, issuedAt = 0, secret = SECRET_BYTES }: MintOptions = {}): Promise<string> {
+/** A token (HS256 unless `key` and `alg` say otherwise) with `sub`, `tid`, `roles`, `iat`, `exp` (any overridden or dropped with undefined). */
+export function mintToken(claims: Claims = {}, { expiresIn = 300, issuedAt = 0, secret = SECRET_BYTES, key, alg = 'HS256', kid }: MintOptions = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   const payload: Claims = { sub: 'user-1', tid: 'acme', roles: ['member'], iat: now + issuedAt, exp: now + expiresIn, ...claims };
   for (const key of Object.keys(payload)) if (payload[key] === undefined) delete payload[key];
-  return new SignJWT(payload).setProtectedHeader({ alg: 'HS256' }).sign(secret);
+  return new SignJWT(payload).setProtectedHeader(kid === undefined ? { alg } : { alg, kid }).sign(key ?? secret);
 }
 
 /** The anti-replay headers of a POST (§14.6): a fresh nonce and the current Unix time. */

@@ -1,0 +1,229 @@
+// Tenants and roles on the Pusher protocol (docs/PROTOCOL.md §14.3, §14.4), attacks first: a
+// principal never reaches another tenant's channel whatever the name's shape; RBAC defaults, a
+// rules file and a resolver module decide the rest (403 with the reason); client events need
+// permission and are limited per user; an `hmac` app and HMAC auth in `both` mode work as before.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { signChannel } from '../protocol/index.js';
+import type { RunningServer } from '../src/server.js';
+import { justAfterSecondBoundary } from './support/clock.js';
+import { APP, Client, sdk } from './support/cluster.js';
+import { RawClient, startTestServer, type Frame } from './support/in-process.js';
+import { jwtPusher, refusal, subscribeRaw } from './support/jwt-clients.js';
+import { jwtApp, mintToken, type Claims } from './support/jwt.js';
+import { scratchDir } from './support/scratch.js';
+
+const DEFAULTS_APP = { id: 'defaults-app', key: 'defaults-key', secret: 'defaults-secret' };
+const RULES_APP = { id: 'rules-app', key: 'rules-key', secret: 'rules-secret' };
+const RESOLVER_APP = { id: 'resolver-app', key: 'resolver-key', secret: 'resolver-secret' };
+const BOTH_APP = { id: 'both-app', key: 'both-key', secret: 'both-secret' };
+const RESOLVER = join(import.meta.dirname, 'fixtures', 'jwt-resolver.mjs');
+const OTHER_TENANT = { status: 403, error: 'channel belongs to another tenant' };
+const OK = { status: 200, error: '' };
+
+const outcome = (frame: Frame) => refusal(frame) ?? OK;
+
+describe('JWT tenancy and RBAC on the Pusher protocol', () => {
+  let server: RunningServer;
+  let port: number;
+  const sockets: RawClient[] = [];
+  const socketIds = new Map<RawClient, string>();
+  const socketIdOf = (client: RawClient) => socketIds.get(client)!;
+
+  /** A raw socket of `app`, signed in at connect as the token's principal (or not signed in). */
+  async function socket(app: { key: string }, claims?: Claims): Promise<RawClient> {
+    const query = claims === undefined ? 'protocol=7' : `protocol=7&token=${await mintToken(claims)}`;
+    const client = await RawClient.connect(port, app.key, query);
+    sockets.push(client);
+    socketIds.set(client, await client.established());
+    if (claims !== undefined) await client.next((f) => f.event === 'pusher:signin_success');
+    return client;
+  }
+
+  before(async () => {
+    const rulesFile = join(scratchDir('jwt-policy'), 'rules.json');
+    writeFileSync(
+      rulesFile,
+      JSON.stringify({
+        rules: [
+          { channel: 'private-tenant.{tid}.inbox.{sub}', actions: ['subscribe', 'client-event'], roles: ['*'] },
+          { channel: 'private-tenant.{tid}.inbox.*', actions: ['*'], roles: ['*'], effect: 'deny' },
+          { channel: 'private-tenant.{tid}.*', actions: ['subscribe'], roles: ['banned'], effect: 'deny' },
+          { channel: 'private-tenant.{tid}.ops', actions: ['subscribe'], roles: ['ops'] },
+          { channel: 'private-tenant.{tid}.*', actions: ['subscribe'], roles: ['*'] },
+        ],
+      }),
+    );
+    server = await startTestServer({
+      apps: [
+        { ...APP },
+        jwtApp({}, { sharedChannels: ['private-shared.*'], rateLimits: { perUser: 3 } }, DEFAULTS_APP),
+        jwtApp({}, { rulesFile }, RULES_APP),
+        jwtApp({ history: [{ channels: ['tenant.acme.*'] }] }, { resolver: RESOLVER }, RESOLVER_APP),
+        jwtApp({ authMode: 'both' }, {}, BOTH_APP),
+      ],
+    });
+    port = server.port;
+  });
+
+  after(async () => {
+    for (const client of sockets) client.close();
+    await server.shutdown();
+  });
+
+  it('refuses another tenant\'s channel whatever its shape (403), with a token in auth or signed in', async () => {
+    const signedIn = await socket(DEFAULTS_APP, { sub: 'alice', tid: 'acme', roles: ['member', 'admin'] });
+    const token = await mintToken({ sub: 'alice', tid: 'acme', roles: ['member', 'admin'] });
+    const foreign = [
+      'private-tenant.globex.x',
+      'presence-tenant.globex.x',
+      'private-cache-tenant.globex.x',
+      'presence-cache-tenant.globex.x',
+      'tenant.globex.x',
+      'cache-tenant.globex.x',
+      'private-tenant.globex.acme.x',
+      'private-tenant.globex',
+      'private-tenant..acme',
+      'private-Tenant.globex.x',
+      'private-TENANT.globex.x',
+      'private-tenant.ACME.x',
+      'tenant.Acme.x',
+    ];
+    for (const channel of foreign) {
+      assert.deepEqual(outcome(await subscribeRaw(signedIn, channel, '')), OTHER_TENANT, `${channel}, signed in`);
+      assert.deepEqual(outcome(await subscribeRaw(signedIn, `${channel}.2`, token)), OTHER_TENANT, `${channel}, token in auth`);
+    }
+    // The app's own HMAC signature does not open another tenant's encrypted channel to a principal.
+    const encrypted = 'private-encrypted-tenant.globex.vault';
+    const signed = signChannel(DEFAULTS_APP.key, DEFAULTS_APP.secret, socketIdOf(signedIn), encrypted);
+    assert.deepEqual(outcome(await subscribeRaw(signedIn, encrypted, signed)), OTHER_TENANT);
+    assert.deepEqual(outcome(await subscribeRaw(signedIn, 'private-tenant.acme.orders', '')), OK);
+  });
+
+  it('keeps subscribers without a token off tenant channels (§14.3): all of them in jwt mode, public ones in both', async () => {
+    const anonymous = await socket(DEFAULTS_APP);
+    assert.equal(outcome(await subscribeRaw(anonymous, 'tenant.acme.news')).status, 403);
+    assert.deepEqual(outcome(await subscribeRaw(anonymous, 'news')), OK);
+    const hmacOnly = await socket(BOTH_APP);
+    const socketId = socketIdOf(hmacOnly);
+    assert.equal(outcome(await subscribeRaw(hmacOnly, 'tenant.acme.news')).status, 403);
+    const signed = sdk(port, BOTH_APP).authorizeChannel(socketId, 'private-tenant.acme.orders').auth;
+    assert.deepEqual(outcome(await subscribeRaw(hmacOnly, 'private-tenant.acme.orders', signed)), OK);
+  });
+
+  it('applies the default roles: member for private and presence, public reads open, untenanted channels only when shared', async () => {
+    const member = await socket(DEFAULTS_APP, { sub: 'bob', roles: ['member'] });
+    const guest = await socket(DEFAULTS_APP, { sub: 'gus', roles: [] });
+    assert.deepEqual(outcome(await subscribeRaw(member, 'private-tenant.acme.orders', '')), OK);
+    assert.deepEqual(outcome(await subscribeRaw(member, 'presence-tenant.acme.room', '')), OK);
+    assert.deepEqual(outcome(await subscribeRaw(guest, 'private-tenant.acme.orders', '')), {
+      status: 403,
+      error: 'subscribe on private-tenant.acme.orders needs role member',
+    });
+    assert.deepEqual(outcome(await subscribeRaw(guest, 'presence-tenant.acme.room', '')), { status: 403, error: 'presence on presence-tenant.acme.room needs role member' });
+    assert.deepEqual(outcome(await subscribeRaw(guest, 'tenant.acme.news')), OK);
+    assert.deepEqual(outcome(await subscribeRaw(guest, 'news')), OK);
+    assert.equal(outcome(await subscribeRaw(member, 'private-orders', '')).status, 403);
+    assert.deepEqual(outcome(await subscribeRaw(member, 'private-shared.status', '')), OK);
+  });
+
+  it('follows a rules file: {sub}/{tid} placeholders match literally, first matching rule decides', async () => {
+    const alice = await socket(RULES_APP, { sub: 'alice', roles: ['member'] });
+    const star = await socket(RULES_APP, { sub: '*', roles: ['member'] });
+    const dot = await socket(RULES_APP, { sub: '.', roles: ['member'] });
+    const banned = await socket(RULES_APP, { sub: 'mallory', roles: ['member', 'banned'] });
+    assert.deepEqual(outcome(await subscribeRaw(alice, 'private-tenant.acme.inbox.alice', '')), OK);
+    assert.deepEqual(outcome(await subscribeRaw(alice, 'private-tenant.acme.inbox.bob', '')), {
+      status: 403,
+      error: 'subscribe on private-tenant.acme.inbox.bob denied by rule private-tenant.{tid}.inbox.*',
+    });
+    // A claim of `*` or `.` is not a wildcard.
+    assert.equal(outcome(await subscribeRaw(star, 'private-tenant.acme.inbox.bob', '')).status, 403);
+    assert.equal(outcome(await subscribeRaw(dot, 'private-tenant.acme.inbox.b', '')).status, 403);
+    assert.deepEqual(outcome(await subscribeRaw(dot, 'private-tenant.acme.inbox..', '')), OK);
+    assert.equal(outcome(await subscribeRaw(banned, 'private-tenant.acme.orders', '')).status, 403);
+    assert.deepEqual(outcome(await subscribeRaw(alice, 'private-tenant.acme.orders', '')), OK);
+    assert.deepEqual(outcome(await subscribeRaw(alice, 'private-tenant.acme.ops', '')), { status: 403, error: 'subscribe on private-tenant.acme.ops needs role ops' });
+    // No rule for presence: only public reads are left.
+    assert.equal(outcome(await subscribeRaw(alice, 'presence-tenant.acme.room', '')).status, 403);
+  });
+
+  it('asks a resolver module, after the tenant check; its failures deny with a clear message', async () => {
+    const vip = await socket(RESOLVER_APP, { sub: 'vera', roles: ['vip'] });
+    const plain = await socket(RESOLVER_APP, { sub: 'paul', roles: [] });
+    assert.deepEqual(outcome(await subscribeRaw(vip, 'private-tenant.acme.lounge.vip', '')), OK);
+    assert.deepEqual(outcome(await subscribeRaw(plain, 'private-tenant.acme.lounge.vip', '')), { status: 403, error: 'paul of acme is not a vip (subscribe)' });
+    assert.deepEqual(outcome(await subscribeRaw(vip, 'private-tenant.acme.x.closed', '')), { status: 403, error: 'subscribe on private-tenant.acme.x.closed denied' });
+    assert.deepEqual(outcome(await subscribeRaw(vip, 'private-tenant.acme.x.broken', '')), {
+      status: 403,
+      error: 'subscribe on private-tenant.acme.x.broken denied: the authorization resolver failed',
+    });
+    // The resolver allows everything else, but never another tenant's channel.
+    assert.deepEqual(outcome(await subscribeRaw(vip, 'private-tenant.globex.lounge', '')), OTHER_TENANT);
+  });
+
+  it('takes the partition count of a history channel from the resolver', async () => {
+    const reader = await socket(RESOLVER_APP, { sub: 'rita', roles: [] });
+    const wide = (await subscribeRaw(reader, 'tenant.acme.wide.feed')) as Frame & { positions?: unknown[] };
+    assert.equal(wide.positions?.length, 4);
+    const narrow = (await subscribeRaw(reader, 'tenant.acme.feed')) as Frame & { positions?: unknown[]; offset?: number };
+    assert.equal(narrow.positions, undefined);
+    assert.equal(typeof narrow.offset, 'number');
+  });
+
+  it('refuses whispers on another tenant\'s channel and without client-event permission; relays the allowed ones', async () => {
+    // In `both` mode the app may sign a subscription to any channel; a principal still cannot whisper on another tenant's.
+    const alice = await socket(BOTH_APP, { sub: 'alice', roles: ['member'] });
+    const foreign = 'private-tenant.globex.chat';
+    alice.send({ event: 'pusher:subscribe', data: { channel: foreign, auth: sdk(port, BOTH_APP).authorizeChannel(socketIdOf(alice), foreign).auth } });
+    await alice.next((f) => f.event === 'pusher_internal:subscription_succeeded' && f.channel === foreign);
+    alice.send({ event: 'client-typing', channel: foreign, data: {} });
+    assert.deepEqual((await alice.next((f) => f.event === 'pusher:error')).data, { code: null, message: 'Client event rejected - channel belongs to another tenant' });
+
+    const sender = await socket(RULES_APP, { sub: 'alice', roles: ['member'] });
+    const listener = await socket(RULES_APP, { sub: 'alice', roles: ['member'] });
+    const inbox = 'private-tenant.acme.inbox.alice';
+    const orders = 'private-tenant.acme.orders';
+    for (const client of [sender, listener]) {
+      for (const channel of [inbox, orders]) assert.deepEqual(outcome(await subscribeRaw(client, channel, '')), OK);
+    }
+    sender.send({ event: 'client-typing', channel: orders, data: {} });
+    assert.deepEqual((await sender.next((f) => f.event === 'pusher:error')).data, {
+      code: null,
+      message: 'Client event rejected - client-event on private-tenant.acme.orders is not allowed',
+    });
+    sender.send({ event: 'client-typing', channel: inbox, data: { n: 1 } });
+    assert.deepEqual((await listener.next((f) => f.event === 'client-typing')).channel, inbox);
+  });
+
+  it('limits client events per user across their connections (4301 over jwt.rateLimits.perUser)', async () => {
+    const channel = 'private-tenant.acme.chat';
+    const [first, second, listener] = await Promise.all([
+      socket(DEFAULTS_APP, { sub: 'chatty', roles: ['member'] }),
+      socket(DEFAULTS_APP, { sub: 'chatty', roles: ['member'] }),
+      socket(DEFAULTS_APP, { sub: 'quiet', roles: ['member'] }),
+    ]);
+    for (const client of [first, second, listener]) assert.deepEqual(outcome(await subscribeRaw(client, channel, '')), OK);
+    await justAfterSecondBoundary();
+    for (let i = 0; i < 4; i++) (i % 2 === 0 ? first : second).send({ event: 'client-n', channel, data: { i } });
+    const limited = await Promise.race([first, second].map((client) => client.next((f) => f.event === 'pusher:error')));
+    assert.equal((limited.data as { code: number }).code, 4301);
+    for (let i = 0; i < 3; i++) await listener.next((f) => f.event === 'client-n');
+  });
+
+  it('leaves HMAC apps as they were, and HMAC auth working beside JWTs in both mode', async () => {
+    for (const app of [APP, BOTH_APP]) {
+      const client = await Client.connect(port, { id: 'hmac-user', info: { name: 'H' } }, app);
+      await client.subscribe('private-orders');
+      await client.subscribe('presence-room');
+      await client.subscribe('news');
+      client.disconnect();
+    }
+    // A JWT through pusher-js's custom handler in both mode, beside the signatures.
+    const pusher = jwtPusher(port, BOTH_APP.key, { channel: () => mintToken({ sub: 'jay' }) });
+    await new Promise((resolve) => pusher.subscribe('private-tenant.acme.orders').bind('pusher:subscription_succeeded', resolve));
+    pusher.disconnect();
+  });
+});
