@@ -21,11 +21,14 @@ export async function guardRequest(ctx: ServerContext, app: App, principal: Prin
   ]);
   // A nonce is remembered for twice the skew: any request old enough to have been forgotten fails the timestamp check.
   const ttlMs = Math.max(2 * clockSkewSeconds, 1) * 1000;
-  if (nonce !== undefined && !(await ctx.engine.claimNonce(app.id, principal.userId, nonce, ttlMs))) throw new HttpError(401, 'replay detected');
+  if (nonce !== undefined && !(await ctx.engine.claimNonce(app.id, userOf(principal), nonce, ttlMs))) throw new HttpError(401, 'replay detected');
 }
 
-/** The perUser window's bucket: `sub` is unique within a tenant only. */
-export const userBucket = (principal: Principal) => `user:${principal.tenant}:${principal.userId}`;
+/** `sub` is unique within a tenant only (a tid holds no `:`). */
+const userOf = (principal: Principal) => `${principal.tenant}:${principal.userId}`;
+
+/** The perUser window's bucket, the one client events of the same principal count in (publish/client-events.ts). */
+export const userBucket = (principal: Principal) => `user:${userOf(principal)}`;
 
 /** 429 (the router adds Retry-After: 1) once the bucket's current second passed `limit`; null = unlimited. */
 export async function withinRate(ctx: ServerContext, app: App, bucket: string, limit: number | null, nowMs: number, what: string): Promise<void> {
