@@ -40,7 +40,7 @@ export interface AppKeys {
 }
 
 /** Imports one PEM public key (SPKI or X.509 certificate); throws with what was wrong. */
-export async function importPublicKeyPem(pem: string): Promise<KeyObject> {
+async function importPublicKeyPem(pem: string): Promise<KeyObject> {
   const text = unescapePem(pem);
   // importSPKI/importX509 bind no algorithm on Node; the family is read from the key itself.
   const expected = 'expected a PEM public key ("-----BEGIN PUBLIC KEY-----", SPKI) or certificate ("-----BEGIN CERTIFICATE-----")';
@@ -54,7 +54,7 @@ export async function importPublicKeyPem(pem: string): Promise<KeyObject> {
 }
 
 /** Whether `alg` may be used with this public key: the key's type (and curve) decide its family. */
-export function keyFitsAlgorithm(key: KeyObject, alg: string): boolean {
+function keyFitsAlgorithm(key: KeyObject, alg: string): boolean {
   switch (key.asymmetricKeyType) {
     case 'rsa':
       return /^(RS|PS)(256|384|512)$/.test(alg);
@@ -72,7 +72,7 @@ export function keyFitsAlgorithm(key: KeyObject, alg: string): boolean {
   }
 }
 
-export function isHmacAlgorithm(alg: string): boolean {
+function isHmacAlgorithm(alg: string): boolean {
   return /^HS(256|384|512)$/.test(alg);
 }
 
