@@ -3,13 +3,11 @@
 // through the `pusher` SDK, and what a publish puts on the wire for pusher-js and raw sockets.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import PusherModule from 'pusher-js';
 import type { RunningServer } from '../src/server.js';
 import { APP, sdk } from './support/cluster.js';
 import { RawClient, startTestServer, type Frame } from './support/in-process.js';
+import { jwtPusher } from './support/jwt-clients.js';
 import { broadcasty, JWT_APP, jwtApp, mintToken, replayHeaders, type BroadcastyCall } from './support/jwt.js';
-
-const Pusher = PusherModule as unknown as typeof PusherModule.default;
 
 const ORIGIN = 'https://app.example';
 const ORDERS = 'private-tenant.acme.orders';
@@ -66,14 +64,7 @@ describe('/broadcasty/* endpoints (LocalEngine)', () => {
 
   it('publish reaches pusher-js with the same data, and the raw frame carries correlation_id and meta after channel', async () => {
     const raw = await subscriber(ORDERS, await member());
-    const pusher = new Pusher(JWT_APP.key, {
-      wsHost: '127.0.0.1',
-      wsPort: port,
-      forceTLS: false,
-      enabledTransports: ['ws'],
-      cluster: '',
-      channelAuthorization: { customHandler: (_params, callback) => void member().then((auth) => callback(null, { auth })) },
-    });
+    const pusher = jwtPusher(port, JWT_APP.key, { channel: member });
     try {
       const channel = pusher.subscribe(ORDERS);
       await new Promise<void>((resolve, reject) => {

@@ -83,7 +83,7 @@ function userInfoProblem(app: App, info: unknown): string | undefined {
 }
 
 /** The presence member a principal joins as (§14.2): `sub`, and the user info claim (null when absent). */
-function memberOf(app: App, principal: Principal): { member: PresenceMember } | { problem: string } {
+export function memberOf(app: App, principal: Principal): { member: PresenceMember } | { problem: string } {
   const info = userInfoOf(app.jwt, principal);
   const problem = userInfoProblem(app, info);
   if (problem !== undefined) return { problem: `claim ${app.jwt.userInfoClaim}: ${problem}` };

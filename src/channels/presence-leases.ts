@@ -29,19 +29,15 @@ export function renewLeased(ctx: ChannelContext, app: App, channel: string, user
   return ctx.engine.renewLease(app.id, channel, userId, ttlMs(app));
 }
 
-/**
- * Ends the user's lease now; false when it held none. member_removed follows when the user has no
- * socket in the channel either. A leased member's raw id is its token's `sub`, a string: the
- * frame carries the user id as it is.
- */
+/** Ends the user's lease now; false when it held none. member_removed follows when the user has no socket in the channel either. */
 export async function leaveLeased(ctx: ChannelContext, app: App, channel: string, userId: string): Promise<boolean> {
   const released = await ctx.engine.releaseLease(app.id, channel, userId);
   if (released === undefined) return false;
-  if (released.lastForUser) await memberLeft(ctx, app.id, channel, { userId, rawUserId: userId }, app);
+  if (released.lastForUser) await memberLeft(ctx, app.id, channel, released.member, app);
   return true;
 }
 
-async function memberLeft(ctx: ChannelContext, appId: string, channel: string, member: Pick<PresenceMember, 'userId' | 'rawUserId'>, app: App | undefined): Promise<void> {
+async function memberLeft(ctx: ChannelContext, appId: string, channel: string, member: PresenceMember, app: App | undefined): Promise<void> {
   await announce(ctx.engine, appId, channel, memberRemoved(channel, member.rawUserId));
   if (app !== undefined) ctx.observer.memberRemoved(app, channel, member.userId);
 }

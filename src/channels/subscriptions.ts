@@ -208,7 +208,7 @@ export class Subscriptions {
   }
 }
 
-function rosterOf(members: Map<string, PresenceMember>): PresenceRoster {
+export function rosterOf(members: Map<string, PresenceMember>): PresenceRoster {
   // Null prototype: a member id "__proto__" must become a key, not replace the prototype.
   const hash: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const [id, member] of members) hash[id] = member.info ?? null;

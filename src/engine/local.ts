@@ -15,6 +15,7 @@ import {
   type PresenceJoin,
   type PresenceMember,
   type Publication,
+  type ReleasedLease,
   type Retention,
   type StreamPosition,
 } from './types.js';
@@ -197,11 +198,11 @@ export class LocalEngine implements Engine {
     return true;
   }
 
-  async releaseLease(appId: string, channel: string, userId: string): Promise<{ lastForUser: boolean } | undefined> {
+  async releaseLease(appId: string, channel: string, userId: string): Promise<ReleasedLease | undefined> {
     const k = key(appId, channel);
     const entry = this.rosters.get(k)?.members.get(userId);
     if (entry?.lease === undefined) return undefined;
-    return { lastForUser: this.endLease(k, entry) };
+    return { member: entry.member, lastForUser: this.endLease(k, entry) };
   }
 
   async expireLeases(limit: number): Promise<ExpiredLease[]> {

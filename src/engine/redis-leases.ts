@@ -6,7 +6,7 @@ import { outOfReach } from './redis-broker.js';
 import type { ViaRedis } from './redis-history.js';
 import { counter, decodeMember, decodeRoster, encodeMember, parsePresenceCounter, type RedisKeys } from './redis-keys.js';
 import type { Scripts } from './redis-scripts.js';
-import type { ExpiredLease, PresenceJoin, PresenceLeases, PresenceMember } from './types.js';
+import type { ExpiredLease, PresenceJoin, PresenceLeases, PresenceMember, ReleasedLease } from './types.js';
 
 type Join = [0] | [1, 0 | 1, string[]];
 const FULL: PresenceJoin = Object.freeze({ status: 'full' });
@@ -32,11 +32,11 @@ export class RedisLeases implements PresenceLeases {
     return this.viaRedis(async () => (await this.scripts.bcRenewLease(this.keys.prefix, field, ttlMs)) === 1, noLeases);
   }
 
-  releaseLease(appId: string, channel: string, userId: string): Promise<{ lastForUser: boolean } | undefined> {
+  releaseLease(appId: string, channel: string, userId: string): Promise<ReleasedLease | undefined> {
     const field = counter.presence(appId, channel, userId);
     return this.viaRedis(async () => {
-      const released = (await this.scripts.bcReleaseLease(this.keys.prefix, field)) as -1 | 0 | 1;
-      return released === -1 ? undefined : { lastForUser: released === 1 };
+      const released = (await this.scripts.bcReleaseLease(this.keys.prefix, field)) as [] | [string, 0 | 1];
+      return released.length === 0 ? undefined : { member: decodeMember(userId, released[0]), lastForUser: released[1] === 1 };
     }, noLeases);
   }
 

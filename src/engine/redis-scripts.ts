@@ -73,6 +73,12 @@ local function join_presence(node, field, member, max)
   local r = change(node, field, 1, member, true)
   return {1, r[2], redis.call('HGETALL', members)}
 end
+-- Member JSON of a user a lease holds, read before the lease's hold goes (change() answers it
+-- only for a last hold). A members hash lost with Redis's data leaves the bare id.
+local function leased_member(field)
+  local _, app, channel, user = parse_counter(field)
+  return redis.call('HGET', app_key(app, 'members', channel), user) or cjson.encode({user, cjson.null})
+end
 -- Appends a subscriptions counter's (field, total, crossed zero) as change() reported them.
 local function tally(list, field, r)
   list[#list + 1] = field
@@ -166,11 +172,12 @@ if not deadline or tonumber(deadline) <= now then return 0 end
 redis.call('ZADD', LEASES, now + tonumber(ARGV[3]), ARGV[2])
 return 1`),
 
-  // ARGV: prefix, presence field. Ends the lease: -1 when there was none, else 1 when it was the
-  // user's last hold on the channel (member_removed is due), 0 otherwise.
+  // ARGV: prefix, presence field. Ends the lease: {} when there was none, else {member JSON,
+  // 1 when it was the user's last hold on the channel (member_removed is due)}.
   bcReleaseLease: script(`
-if redis.call('ZREM', LEASES, ARGV[2]) == 0 then return -1 end
-return change(LEASE_NODE, ARGV[2], -1, '', true)[2]`),
+if redis.call('ZREM', LEASES, ARGV[2]) == 0 then return {} end
+local member = leased_member(ARGV[2])
+return {member, change(LEASE_NODE, ARGV[2], -1, '', true)[2]}`),
 
   // ARGV: prefix, limit. Removes up to limit leases past their deadline; each is taken by exactly
   // one caller. Returns (presence field, member JSON, 1 when it was the user's last hold) triples.
@@ -179,12 +186,9 @@ local expired = redis.call('ZRANGEBYSCORE', LEASES, '-inf', now_ms(), 'LIMIT', 0
 local result = {}
 for _, field in ipairs(expired) do
   redis.call('ZREM', LEASES, field)
-  local _, app, channel, user = parse_counter(field)
-  local member = redis.call('HGET', app_key(app, 'members', channel), user)
-  local r = change(LEASE_NODE, field, -1, '', true)
   result[#result + 1] = field
-  result[#result + 1] = member or cjson.encode({user, cjson.null})
-  result[#result + 1] = r[2]
+  result[#result + 1] = leased_member(field)
+  result[#result + 1] = change(LEASE_NODE, field, -1, '', true)[2]
 end
 return result`),
 

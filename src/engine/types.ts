@@ -195,6 +195,13 @@ export interface ExpiredLease {
   lastForUser: boolean;
 }
 
+/** A lease ended on request. */
+export interface ReleasedLease {
+  member: PresenceMember;
+  /** True when the lease was the user's last hold on the channel: member_removed is due. */
+  lastForUser: boolean;
+}
+
 /**
  * Presence members joined over HTTP (docs/PROTOCOL.md §14.5): instead of a socket they hold a
  * lease with a deadline (Redis's clock with Redis), in the same roster as socket members. A lease
@@ -208,8 +215,11 @@ export interface PresenceLeases {
   leaseMember(appId: string, channel: string, member: PresenceMember, ttlMs: number, maxMembers: number): Promise<PresenceJoin>;
   /** Moves the lease's deadline to now + ttlMs; false when the user holds no lease (expired or never joined). */
   renewLease(appId: string, channel: string, userId: string, ttlMs: number): Promise<boolean>;
-  /** Ends the lease now; undefined when there was none, else whether it was the user's last hold on the channel. */
-  releaseLease(appId: string, channel: string, userId: string): Promise<{ lastForUser: boolean } | undefined>;
+  /**
+   * Ends the lease now; undefined when there was none, else the member (its raw id for the
+   * member_removed frame) and whether the lease was the user's last hold on the channel.
+   */
+  releaseLease(appId: string, channel: string, userId: string): Promise<ReleasedLease | undefined>;
   /** Removes the leases past their deadline, at most `limit`; each expiry is reported to exactly one caller cluster-wide. */
   expireLeases(limit: number): Promise<ExpiredLease[]>;
 }

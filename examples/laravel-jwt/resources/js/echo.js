@@ -1,0 +1,57 @@
+// resources/js/echo.js — Laravel Echo authorizing channels with Broadcasty JWTs instead of
+// POST /broadcasting/auth (docs/PROTOCOL.md §14.2). Stock Echo and pusher-js: the token goes
+// through pusher-js's customHandler hooks.
+import Echo from 'laravel-echo';
+import Pusher from 'pusher-js';
+
+window.Pusher = Pusher;
+
+let cached = { token: '', expiresAt: 0 };
+
+/** The user's token from routes/realtime.php, fetched again 30 s before it expires. */
+async function realtimeToken() {
+    if (Date.now() < cached.expiresAt * 1000 - 30_000) return cached.token;
+    const response = await fetch('/realtime/token', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+    if (!response.ok) throw new Error(`realtime token: HTTP ${response.status}`);
+    const { token, expires_at: expiresAt } = await response.json();
+    cached = { token, expiresAt };
+    return token;
+}
+
+window.Echo = new Echo({
+    broadcaster: 'pusher',
+    key: import.meta.env.VITE_PUSHER_APP_KEY,
+    cluster: import.meta.env.VITE_PUSHER_APP_CLUSTER ?? 'mt1',
+    wsHost: import.meta.env.VITE_PUSHER_HOST,
+    wsPort: import.meta.env.VITE_PUSHER_PORT ?? 80,
+    wssPort: import.meta.env.VITE_PUSHER_PORT ?? 443,
+    forceTLS: (import.meta.env.VITE_PUSHER_SCHEME ?? 'https') === 'https',
+    enabledTransports: ['ws', 'wss'],
+    // Private and presence channels: the JWT is the channel's `auth`; presence members come
+    // from the token's claims (sub → id, user_info → info).
+    channelAuthorization: {
+        customHandler: ({ channelName }, callback) => {
+            // Encrypted channels keep Laravel's signature: only the app hands out their key.
+            if (channelName.startsWith('private-encrypted-')) {
+                fetch('/broadcasting/auth', { method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json', 'X-CSRF-TOKEN': document.querySelector('meta[name="csrf-token"]').content }, body: JSON.stringify({ socket_id: window.Echo.socketId(), channel_name: channelName }) })
+                    .then((r) => r.json())
+                    .then((data) => callback(null, data), (error) => callback(error, null));
+                return;
+            }
+            realtimeToken().then((auth) => callback(null, { auth }), (error) => callback(error, null));
+        },
+    },
+    // Echo.connector.pusher.signin() signs the socket in as the token's user (watchlists,
+    // terminate_connections, server-to-user channels).
+    userAuthentication: {
+        customHandler: (_params, callback) => {
+            realtimeToken().then((auth) => callback(null, { auth, user_data: '{}' }), (error) => callback(error, null));
+        },
+    },
+});
+
+// Usage — tenant channels carry the tenant after the kind prefix (§14.3):
+//   const tid = document.querySelector('meta[name="team-id"]').content;
+//   Echo.private(`tenant.${tid}.orders`).listen('OrderShipped', (e) => {});
+//   Echo.join(`tenant.${tid}.lobby`).here((users) => {}).joining((u) => {}).leaving((u) => {});
+// and in PHP: new PrivateChannel("tenant.{$order->team_id}.orders")
