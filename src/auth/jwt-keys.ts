@@ -172,22 +172,33 @@ function jwksFileLookup(file: string): JwksLookup {
 }
 
 /**
- * A JWKS URL through jose's remote set: fetched at start (so a bad URL fails startup), cached,
- * refetched when a token names an unknown kid at most once per `refetchSeconds`.
+ * A JWKS URL through jose's remote set: fetched at start (so a bad URL fails startup), cached (and
+ * refetched after jose's 10 minutes, so a removed key goes), refetched when a token names an
+ * unknown kid at most once per `refetchSeconds`. While the URL fails, the keys fetched last keep
+ * verifying and the URL is asked again only after `refetchSeconds`, not once per token.
  */
 async function jwksUrlLookup(url: string, refetchSeconds: number): Promise<JwksLookup> {
-  const jwks = createRemoteJWKSet(new URL(url), { cooldownDuration: refetchSeconds * 1000, timeoutDuration: 5000 });
+  const cooldownMs = refetchSeconds * 1000;
+  const jwks = createRemoteJWKSet(new URL(url), { cooldownDuration: cooldownMs, timeoutDuration: 5000 });
   try {
     await jwks.reload();
   } catch (error) {
     throw new JwtSettingError(['jwksUrl'], `cannot load a JWKS from ${url} (${(error as Error).message}); expected a reachable URL answering {"keys": [...]}`);
   }
+  let failedAt: number | undefined;
+  const lastFetched = (header: JWTHeaderParameters) => {
+    const last = jwks.jwks();
+    return last === undefined ? Promise.resolve([]) : matching(createLocalJWKSet(last), header);
+  };
   return async (header) => {
+    if (failedAt !== undefined && Date.now() - failedAt < cooldownMs) return lastFetched(header);
     try {
-      return await matching(jwks as unknown as ReturnType<typeof createLocalJWKSet>, header);
+      const keys = await matching(jwks as unknown as ReturnType<typeof createLocalJWKSet>, header);
+      failedAt = undefined;
+      return keys;
     } catch {
-      // The refetch failed (unreachable, timeout, not a JWKS): the token cannot be checked now.
-      throw new KeyLookupError('key set unavailable');
+      failedAt = Date.now();
+      return lastFetched(header);
     }
   };
 }

@@ -25,9 +25,13 @@ const RETRY_FAILED_LOAD_MS = 5000;
 
 const keySets = new Map<string, { keys: Promise<AppKeys>; failedAt?: number }>();
 
+/** Settings ids per settings object, so a token costs no JSON of the PEMs while the App lives. */
+const settingsIds = new WeakMap<JwtConfig, string>();
+
 /** The app's keys, loaded once per distinct settings. */
 export function appKeys(jwt: JwtConfig): Promise<AppKeys> {
-  const id = keySettingsId(jwt);
+  let id = settingsIds.get(jwt);
+  if (id === undefined) settingsIds.set(jwt, (id = keySettingsId(jwt)));
   let entry = keySets.get(id);
   if (entry === undefined || (entry.failedAt !== undefined && Date.now() - entry.failedAt >= RETRY_FAILED_LOAD_MS)) {
     if (entry === undefined && keySets.size >= MAX_CACHED_KEY_SETS) keySets.delete(keySets.keys().next().value as string);
