@@ -13,6 +13,7 @@ import { APP, Client, sdk } from './support/cluster.js';
 import { RawClient, startTestServer, type Frame } from './support/in-process.js';
 import { jwtPusher, refusal, subscribeRaw } from './support/jwt-clients.js';
 import { jwtApp, mintToken, type Claims } from './support/jwt.js';
+import { RedisServer } from './support/redis.js';
 import { scratchDir } from './support/scratch.js';
 
 const DEFAULTS_APP = { id: 'defaults-app', key: 'defaults-key', secret: 'defaults-secret' };
@@ -24,23 +25,54 @@ const OTHER_TENANT = { status: 403, error: 'channel belongs to another tenant' }
 const OK = { status: 200, error: '' };
 
 const outcome = (frame: Frame) => refusal(frame) ?? OK;
+const CHATTY = { sub: 'chatty', roles: ['member'] };
+const QUIET = { sub: 'quiet', roles: ['member'] };
+
+/**
+ * Two sockets of one user whisper 4 times within a second against perUser 3: one gets 4301,
+ * the third socket (another user) gets the 3 allowed. Resolves to that listener.
+ */
+async function assertPerUserLimit(connect: () => Promise<RawClient[]>): Promise<RawClient> {
+  const channel = 'private-tenant.acme.chat';
+  const [first, second, listener] = await connect();
+  for (const client of [first, second, listener]) assert.deepEqual(outcome(await subscribeRaw(client, channel, '')), OK);
+  await justAfterSecondBoundary();
+  for (let i = 0; i < 4; i++) (i % 2 === 0 ? first : second).send({ event: 'client-n', channel, data: { i } });
+  const limited = await Promise.race([first, second].map((client) => client.next((f) => f.event === 'pusher:error')));
+  assert.equal((limited.data as { code: number }).code, 4301);
+  for (let i = 0; i < 3; i++) await listener.next((f) => f.event === 'client-n');
+  return listener;
+}
+
+/** Raw sockets signed in at connect as a token's principal (or not signed in), closed at the end. */
+class Sockets {
+  readonly open: RawClient[] = [];
+  private readonly ids = new Map<RawClient, string>();
+
+  async connect(port: number, app: { key: string }, claims?: Claims): Promise<RawClient> {
+    const query = claims === undefined ? 'protocol=7' : `protocol=7&token=${await mintToken(claims)}`;
+    const client = await RawClient.connect(port, app.key, query);
+    this.open.push(client);
+    this.ids.set(client, await client.established());
+    if (claims !== undefined) await client.next((f) => f.event === 'pusher:signin_success');
+    return client;
+  }
+
+  socketIdOf(client: RawClient): string {
+    return this.ids.get(client)!;
+  }
+
+  closeAll(): void {
+    for (const client of this.open) client.close();
+  }
+}
 
 describe('JWT tenancy and RBAC on the Pusher protocol', () => {
   let server: RunningServer;
   let port: number;
-  const sockets: RawClient[] = [];
-  const socketIds = new Map<RawClient, string>();
-  const socketIdOf = (client: RawClient) => socketIds.get(client)!;
-
-  /** A raw socket of `app`, signed in at connect as the token's principal (or not signed in). */
-  async function socket(app: { key: string }, claims?: Claims): Promise<RawClient> {
-    const query = claims === undefined ? 'protocol=7' : `protocol=7&token=${await mintToken(claims)}`;
-    const client = await RawClient.connect(port, app.key, query);
-    sockets.push(client);
-    socketIds.set(client, await client.established());
-    if (claims !== undefined) await client.next((f) => f.event === 'pusher:signin_success');
-    return client;
-  }
+  const sockets = new Sockets();
+  const socket = (app: { key: string }, claims?: Claims) => sockets.connect(port, app, claims);
+  const socketIdOf = (client: RawClient) => sockets.socketIdOf(client);
 
   before(async () => {
     const rulesFile = join(scratchDir('jwt-policy'), 'rules.json');
@@ -69,7 +101,7 @@ describe('JWT tenancy and RBAC on the Pusher protocol', () => {
   });
 
   after(async () => {
-    for (const client of sockets) client.close();
+    sockets.closeAll();
     await server.shutdown();
   });
 
@@ -199,18 +231,7 @@ describe('JWT tenancy and RBAC on the Pusher protocol', () => {
   });
 
   it('limits client events per user across their connections (4301 over jwt.rateLimits.perUser)', async () => {
-    const channel = 'private-tenant.acme.chat';
-    const [first, second, listener] = await Promise.all([
-      socket(DEFAULTS_APP, { sub: 'chatty', roles: ['member'] }),
-      socket(DEFAULTS_APP, { sub: 'chatty', roles: ['member'] }),
-      socket(DEFAULTS_APP, { sub: 'quiet', roles: ['member'] }),
-    ]);
-    for (const client of [first, second, listener]) assert.deepEqual(outcome(await subscribeRaw(client, channel, '')), OK);
-    await justAfterSecondBoundary();
-    for (let i = 0; i < 4; i++) (i % 2 === 0 ? first : second).send({ event: 'client-n', channel, data: { i } });
-    const limited = await Promise.race([first, second].map((client) => client.next((f) => f.event === 'pusher:error')));
-    assert.equal((limited.data as { code: number }).code, 4301);
-    for (let i = 0; i < 3; i++) await listener.next((f) => f.event === 'client-n');
+    await assertPerUserLimit(() => Promise.all([socket(DEFAULTS_APP, CHATTY), socket(DEFAULTS_APP, CHATTY), socket(DEFAULTS_APP, QUIET)]));
   });
 
   it('leaves HMAC apps as they were, and HMAC auth working beside JWTs in both mode', async () => {
@@ -225,5 +246,37 @@ describe('JWT tenancy and RBAC on the Pusher protocol', () => {
     const pusher = jwtPusher(port, BOTH_APP.key, { channel: () => mintToken({ sub: 'jay' }) });
     await new Promise((resolve) => pusher.subscribe('private-tenant.acme.orders').bind('pusher:subscription_succeeded', resolve));
     pusher.disconnect();
+  });
+});
+
+describe('JWT guards across nodes (RedisEngine)', () => {
+  let redis: RedisServer;
+  let nodes: RunningServer[];
+  const sockets = new Sockets();
+
+  before(async () => {
+    redis = await RedisServer.start();
+    const config = { redisUrl: redis.url, apps: [jwtApp({}, { rateLimits: { perUser: 3 } }, DEFAULTS_APP)] };
+    nodes = await Promise.all([startTestServer(config), startTestServer(config)]);
+  });
+
+  after(async () => {
+    sockets.closeAll();
+    await Promise.all(nodes.map((node) => node.shutdown()));
+    await redis.stop();
+  });
+
+  it('limits a user\'s client events over all nodes and refuses on every node a token revoked on one', async () => {
+    const listener = await assertPerUserLimit(() =>
+      Promise.all([
+        sockets.connect(nodes[0].port, DEFAULTS_APP, CHATTY),
+        sockets.connect(nodes[1].port, DEFAULTS_APP, CHATTY),
+        sockets.connect(nodes[1].port, DEFAULTS_APP, QUIET),
+      ]),
+    );
+    const token = await mintToken({ sub: 'lost', jti: 'lost-laptop' });
+    assert.deepEqual(outcome(await subscribeRaw(listener, 'private-tenant.acme.a', token)), OK);
+    await nodes[0].ctx.engine.revokeToken(DEFAULTS_APP.id, 'lost-laptop', Date.now() + 60_000);
+    assert.deepEqual(outcome(await subscribeRaw(listener, 'private-tenant.acme.b', token)), { status: 401, error: 'token revoked' });
   });
 });

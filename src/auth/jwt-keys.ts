@@ -40,7 +40,7 @@ export interface AppKeys {
 }
 
 /** Imports one PEM public key (SPKI or X.509 certificate); throws with what was wrong. */
-export async function importPublicKeyPem(pem: string): Promise<KeyObject> {
+async function importPublicKeyPem(pem: string): Promise<KeyObject> {
   const text = unescapePem(pem);
   // importSPKI/importX509 bind no algorithm on Node; the family is read from the key itself.
   const expected = 'expected a PEM public key ("-----BEGIN PUBLIC KEY-----", SPKI) or certificate ("-----BEGIN CERTIFICATE-----")';
@@ -54,7 +54,7 @@ export async function importPublicKeyPem(pem: string): Promise<KeyObject> {
 }
 
 /** Whether `alg` may be used with this public key: the key's type (and curve) decide its family. */
-export function keyFitsAlgorithm(key: KeyObject, alg: string): boolean {
+function keyFitsAlgorithm(key: KeyObject, alg: string): boolean {
   switch (key.asymmetricKeyType) {
     case 'rsa':
       return /^(RS|PS)(256|384|512)$/.test(alg);
@@ -72,7 +72,7 @@ export function keyFitsAlgorithm(key: KeyObject, alg: string): boolean {
   }
 }
 
-export function isHmacAlgorithm(alg: string): boolean {
+function isHmacAlgorithm(alg: string): boolean {
   return /^HS(256|384|512)$/.test(alg);
 }
 
@@ -172,22 +172,33 @@ function jwksFileLookup(file: string): JwksLookup {
 }
 
 /**
- * A JWKS URL through jose's remote set: fetched at start (so a bad URL fails startup), cached,
- * refetched when a token names an unknown kid at most once per `refetchSeconds`.
+ * A JWKS URL through jose's remote set: fetched at start (so a bad URL fails startup), cached (and
+ * refetched after jose's 10 minutes, so a removed key goes), refetched when a token names an
+ * unknown kid at most once per `refetchSeconds`. While the URL fails, the keys fetched last keep
+ * verifying and the URL is asked again only after `refetchSeconds`, not once per token.
  */
 async function jwksUrlLookup(url: string, refetchSeconds: number): Promise<JwksLookup> {
-  const jwks = createRemoteJWKSet(new URL(url), { cooldownDuration: refetchSeconds * 1000, timeoutDuration: 5000 });
+  const cooldownMs = refetchSeconds * 1000;
+  const jwks = createRemoteJWKSet(new URL(url), { cooldownDuration: cooldownMs, timeoutDuration: 5000 });
   try {
     await jwks.reload();
   } catch (error) {
     throw new JwtSettingError(['jwksUrl'], `cannot load a JWKS from ${url} (${(error as Error).message}); expected a reachable URL answering {"keys": [...]}`);
   }
+  let failedAt: number | undefined;
+  const lastFetched = (header: JWTHeaderParameters) => {
+    const last = jwks.jwks();
+    return last === undefined ? Promise.resolve([]) : matching(createLocalJWKSet(last), header);
+  };
   return async (header) => {
+    if (failedAt !== undefined && Date.now() - failedAt < cooldownMs) return lastFetched(header);
     try {
-      return await matching(jwks as unknown as ReturnType<typeof createLocalJWKSet>, header);
+      const keys = await matching(jwks as unknown as ReturnType<typeof createLocalJWKSet>, header);
+      failedAt = undefined;
+      return keys;
     } catch {
-      // The refetch failed (unreachable, timeout, not a JWKS): the token cannot be checked now.
-      throw new KeyLookupError('key set unavailable');
+      failedAt = Date.now();
+      return lastFetched(header);
     }
   };
 }

@@ -20,19 +20,31 @@ const MAX_SUB_LENGTH = 128;
 /** Distinct key settings kept loaded; registries hand out fresh App objects with equal settings. */
 const MAX_CACHED_KEY_SETS = 1000;
 
-const keySets = new Map<string, Promise<AppKeys>>();
+/** A failed load (an app from a registry whose JWKS URL is down) is retried after this, not per token. */
+const RETRY_FAILED_LOAD_MS = 5000;
 
-/** The app's keys, loaded once per distinct settings; a failed load is retried on the next token. */
+const keySets = new Map<string, { keys: Promise<AppKeys>; failedAt?: number }>();
+
+/** Settings ids per settings object, so a token costs no JSON of the PEMs while the App lives. */
+const settingsIds = new WeakMap<JwtConfig, string>();
+
+/** The app's keys, loaded once per distinct settings. */
 export function appKeys(jwt: JwtConfig): Promise<AppKeys> {
-  const id = keySettingsId(jwt);
-  let keys = keySets.get(id);
-  if (keys === undefined) {
-    if (keySets.size >= MAX_CACHED_KEY_SETS) keySets.delete(keySets.keys().next().value as string);
-    keys = loadAppKeys(jwt);
-    keySets.set(id, keys);
-    keys.catch(() => keySets.delete(id));
+  let id = settingsIds.get(jwt);
+  if (id === undefined) settingsIds.set(jwt, (id = keySettingsId(jwt)));
+  let entry = keySets.get(id);
+  if (entry === undefined || (entry.failedAt !== undefined && Date.now() - entry.failedAt >= RETRY_FAILED_LOAD_MS)) {
+    if (entry === undefined && keySets.size >= MAX_CACHED_KEY_SETS) keySets.delete(keySets.keys().next().value as string);
+    const loading: { keys: Promise<AppKeys>; failedAt?: number } = { keys: loadAppKeys(jwt) };
+    loading.keys.catch(() => (loading.failedAt = Date.now()));
+    keySets.set(id, (entry = loading));
   }
-  return keys;
+  return entry.keys;
+}
+
+/** A principal's user info (§14.2): the app's `jwt.userInfoClaim` claim, null when absent. */
+export function userInfoOf(jwt: JwtConfig, principal: Principal): unknown {
+  return Object.hasOwn(principal.claims, jwt.userInfoClaim) ? principal.claims[jwt.userInfoClaim] : null;
 }
 
 export async function verifyJwt(guards: TokenGuards, app: App, token: string): Promise<TokenCheck> {

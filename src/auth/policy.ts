@@ -62,7 +62,7 @@ export function readRulesFile(file: string): readonly CompiledRule[] {
     json = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new Error(`cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+    throw new Error(`cannot read ${file} (${code === 'ENOENT' ? 'no such file' : (error as Error).message}); expected a JSON file {"rules": [...]}`);
   }
   const parsed = rulesFileSchema.safeParse(json);
   if (!parsed.success) {

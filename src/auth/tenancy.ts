@@ -20,7 +20,16 @@ export function tenantOf(channel: string): string | undefined {
   return end === -1 ? rest.slice(SEGMENT.length) : rest.slice(SEGMENT.length, end);
 }
 
-export const OTHER_TENANT = 'channel belongs to another tenant';
+const OTHER_TENANT = 'channel belongs to another tenant';
+
+/** Apps are replaced, never mutated, when their settings change: the cache follows the object. */
+const compiledShared = new WeakMap<App, readonly RegExp[]>();
+
+function sharedChannels(app: App): readonly RegExp[] {
+  let patterns = compiledShared.get(app);
+  if (patterns === undefined) compiledShared.set(app, (patterns = app.jwt.sharedChannels.map((pattern) => patternRegExp(pattern))));
+  return patterns;
+}
 
 /**
  * §14.3 rules 1 and 2 for a principal: a denial, or undefined when the RBAC policy decides.
@@ -32,18 +41,16 @@ export function tenancyDenial(app: App, principal: Principal, channel: string, a
     return tenant !== '' && tenant === principal.tenant ? undefined : { ok: false, message: OTHER_TENANT };
   }
   if (channelType(channel).kind === 'public' && (action === 'subscribe' || action === 'history')) return undefined;
-  if (app.jwt.sharedChannels.some((pattern) => patternRegExp(pattern).test(channel))) return undefined;
+  if (sharedChannels(app).some((pattern) => pattern.test(channel))) return undefined;
   return { ok: false, message: `channel ${channel} has no tenant segment (tenant.{tid}.) and is not a shared channel` };
 }
 
 /**
  * §14.3 for a subscriber without a principal: in `jwt` mode no tenant channel, in `both` no
- * public tenant channel (private ones carry the app's own signature).
+ * public tenant channel (private ones carry the app's own signature). The denial's reason, if any.
  */
-export function tenancyDenialWithoutPrincipal(app: App, channel: string): Decision | undefined {
+export function tenancyDenialWithoutPrincipal(app: App, channel: string): string | undefined {
   if (app.authMode === 'hmac' || tenantOf(channel) === undefined) return undefined;
-  if (app.authMode === 'jwt' || channelType(channel).kind === 'public') {
-    return { ok: false, message: `tenant channel ${channel} needs a token of its tenant` };
-  }
+  if (app.authMode === 'jwt' || channelType(channel).kind === 'public') return `tenant channel ${channel} needs a token of its tenant`;
   return undefined;
 }

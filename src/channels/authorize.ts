@@ -11,7 +11,7 @@ import {
   type SubscribeData,
 } from '../../protocol/index.js';
 import type { App } from '../apps/registry.js';
-import { looksLikeJwt, verifyJwt } from '../auth/jwt.js';
+import { looksLikeJwt, userInfoOf, verifyJwt } from '../auth/jwt.js';
 import { authorizeAction } from '../auth/policy.js';
 import { tenancyDenialWithoutPrincipal } from '../auth/tenancy.js';
 import type { Principal } from '../auth/types.js';
@@ -84,7 +84,7 @@ function userInfoProblem(app: App, info: unknown): string | undefined {
 
 /** The presence member a principal joins as (§14.2): `sub`, and the user info claim (null when absent). */
 export function memberOf(app: App, principal: Principal): { member: PresenceMember } | { problem: string } {
-  const info = principal.claims[app.jwt.userInfoClaim] ?? null;
+  const info = userInfoOf(app.jwt, principal);
   const problem = userInfoProblem(app, info);
   if (problem !== undefined) return { problem: `claim ${app.jwt.userInfoClaim}: ${problem}` };
   return { member: { userId: principal.userId, rawUserId: principal.userId, info } };
@@ -106,13 +106,13 @@ export async function authorizeWithTokens(guards: TokenGuards, app: App, connect
     principal = check.principal;
     connection.usedToken(principal);
   } else if (tokenChannel && (auth !== '' || principal === undefined)) {
-    // A Pusher signature: in `both` mode it authorizes as it always did, for the app signed it.
+    // A Pusher signature: in `both` mode it authorizes as it always did, since the app signed it.
     if (app.authMode === 'jwt') return { ok: false, message: `Subscription to ${channel} requires a JWT in auth (or a signed-in token)`, status: 401 };
     principal = undefined;
   }
   if (principal === undefined) {
     const refusal = tenancyDenialWithoutPrincipal(app, channel);
-    if (refusal !== undefined && !refusal.ok) return { ok: false, message: refusal.message, status: 403 };
+    if (refusal !== undefined) return { ok: false, message: refusal, status: 403 };
     return authorize(app, connection, kind, request);
   }
   if (kind === 'encrypted' || kind === 'reserved' || kind === 'server-to-user') {

@@ -15,7 +15,7 @@ import {
 } from '../../protocol/index.js';
 import type { ChannelContext } from '../context.js';
 import { z } from 'zod';
-import { looksLikeJwt, verifyJwt } from '../auth/jwt.js';
+import { looksLikeJwt, userInfoOf, verifyJwt } from '../auth/jwt.js';
 import type { Principal } from '../auth/types.js';
 import type { OpenConnection, SignedInUser } from '../hub/connection.js';
 import type { Membership } from '../hub/hub.js';
@@ -76,7 +76,7 @@ export async function signin(ctx: ChannelContext, membership: Membership, connec
  * `signin_success` carries `{"id": sub, "user_info": …}` (docs/PROTOCOL.md §14.2).
  */
 export async function signInAs(ctx: ChannelContext, membership: Membership, connection: OpenConnection, principal: Principal): Promise<void> {
-  const info = principal.claims[connection.app.jwt.userInfoClaim] ?? null;
+  const info = userInfoOf(connection.app.jwt, principal);
   if (connection.user === undefined || connection.user.id === principal.userId) {
     connection.principal = principal;
     connection.usedToken(principal);
