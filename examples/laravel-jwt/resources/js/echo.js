@@ -50,6 +50,10 @@ window.Echo = new Echo({
     },
 });
 
+// pusher-js joins a presence channel only once it knows "me": from channel_data (which a JWT
+// replaces) or from a signed-in user. Sign in first, so Echo.join() works.
+window.Echo.connector.pusher.signin();
+
 // Usage — tenant channels carry the tenant after the kind prefix (§14.3):
 //   const tid = document.querySelector('meta[name="team-id"]').content;
 //   Echo.private(`tenant.${tid}.orders`).listen('OrderShipped', (e) => {});
