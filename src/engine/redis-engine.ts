@@ -3,11 +3,11 @@
 // (redis-scripts.ts); publishes (redis-broker.ts) ride a per-app pub/sub bus (redis-bus.ts); node
 // liveness and crash cleanup live in redis-node.ts, history reads and idempotency keys in
 // redis-history.ts, presence leases in redis-leases.ts, nonces, revocations and rate windows in
-// redis-guards.ts. This node's own state is also kept in a
-// LocalEngine: it answers while Redis is out of reach and is what the node re-registers when
-// Redis is back.
+// redis-guards.ts, how the connections fail in redis-options.ts. This node's own state is also
+// kept in a LocalEngine: it answers while Redis is out of reach and is what the node re-registers
+// when Redis is back.
 import { hostname } from 'node:os';
-import type { Redis, RedisOptions } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { ServerConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import { connectRedis } from '../redis/connect.js';
@@ -16,9 +16,10 @@ import { RedisBroker } from './redis-broker.js';
 import { RedisHistory } from './redis-history.js';
 import { Bus, terminateMessage } from './redis-bus.js';
 import { RedisTokenGuards } from './redis-guards.js';
-import { counter, decodeMember, decodeRoster, encodeMember, RedisKeys } from './redis-keys.js';
+import { counter, decodeJoin, decodeMember, encodeMember, RedisKeys, type JoinAnswer } from './redis-keys.js';
 import { RedisLeases } from './redis-leases.js';
 import { ClusterNode } from './redis-node.js';
+import { COMMAND_TIMEOUT_MS, CONNECTION_OPTIONS } from './redis-options.js';
 import { StallProbe } from './redis-probe.js';
 import { defineScripts, type Scripts } from './redis-scripts.js';
 import type {
@@ -40,34 +41,11 @@ import type {
 
 /** How long start() waits for Redis before serving degraded (ioredis keeps retrying). */
 const STARTUP_WAIT_MS = 5000;
-/** A Redis that stops answering (a partition without a TCP reset) is treated as down after this. */
-const COMMAND_TIMEOUT_MS = 2000;
 /** The stall probe pings this often and reconnects when a PING is unanswered this long: /ready turns 503 within a second. */
 const PROBE_INTERVAL_MS = 100;
 const STALL_MS = 600;
 
-const OPTIONS: RedisOptions = {
-  lazyConnect: true,
-  // While disconnected a command fails at once and the engine answers from local state instead of
-  // queueing without bound. A command in flight when the link drops is rejected right away
-  // (maxRetriesPerRequest 0), not replayed: without that, ioredis 5 leaves it pending forever,
-  // and with auto-pipelining every later command waits behind it.
-  enableOfflineQueue: false,
-  autoResendUnfulfilledCommands: false,
-  maxRetriesPerRequest: 0,
-  commandTimeout: COMMAND_TIMEOUT_MS,
-  // A frozen Redis never answers the FIN of a disconnect: without this the socket (and health)
-  // would wait 2 s more before it counts as closed.
-  disconnectTimeout: 50,
-  retryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, 2000),
-  // After a failover behind a DNS name or virtual IP the old connection may reach a replica.
-  reconnectOnError: (error: Error) => error.message.startsWith('READONLY'),
-};
-
 type Change = [total: number, crossed: 0 | 1, left: string | null];
-/** bcJoin's answer: [0] when full, else [1, first connection of the user, [user, member JSON, …]]. */
-type Join = [0] | [1, 0 | 1, string[]];
-const FULL: PresenceJoin = Object.freeze({ status: 'full' });
 
 export class RedisEngine implements Engine {
   private readonly keys: RedisKeys;
@@ -95,8 +73,8 @@ export class RedisEngine implements Engine {
     this.keys = new RedisKeys(config.redisPrefix);
     // Named so that CLIENT LIST shows which process and role a connection is.
     const name = `broadcasty:${hostname()}:${process.pid}`;
-    this.cmd = connectRedis(config.redisUrl, { ...OPTIONS, enableAutoPipelining: true, connectionName: `${name}:cmd` });
-    this.sub = connectRedis(config.redisUrl, { ...OPTIONS, autoResubscribe: false, connectionName: `${name}:bus` });
+    this.cmd = connectRedis(config.redisUrl, { ...CONNECTION_OPTIONS, enableAutoPipelining: true, connectionName: `${name}:cmd` });
+    this.sub = connectRedis(config.redisUrl, { ...CONNECTION_OPTIONS, autoResubscribe: false, connectionName: `${name}:bus` });
     this.scripts = defineScripts(this.cmd);
     const announcer = {
       announce: (appId: string, channel: string, frame: string, skipSelf: boolean) => this.broker.announce(appId, channel, frame, skipSelf),
@@ -286,14 +264,13 @@ export class RedisEngine implements Engine {
     // This node's record takes the join in the same tick (see change()); Redis applies the limit,
     // unless there is no incarnation to ask: then this node decides alone.
     const local = this.local.join(appId, channel, socketId, member, node === undefined ? maxMembers : Infinity);
-    const shared = await this.asNode<Join>(node, (id) => this.scripts.bcJoin(this.keys.prefix, id, field, encodeMember(member), maxMembers));
+    const shared = await this.asNode<JoinAnswer>(node, (id) => this.scripts.bcJoin(this.keys.prefix, id, field, encodeMember(member), maxMembers));
     if (shared?.[0] === 0) {
       await this.local.leave(appId, channel, socketId, member.userId);
       // A re-registration in flight may have restored the refused join from the record: redo it.
       if (this.node.id !== node) this.node.markStale();
-      return FULL;
     }
-    if (shared !== undefined) return { status: 'joined', firstForUser: shared[1] === 1, roster: decodeRoster(shared[2]) };
+    if (shared !== undefined) return decodeJoin(shared);
     const joined = await local;
     if (joined.status === 'full') return joined;
     if (joined.firstForUser) this.node.recordOffline(field, { joined: member });

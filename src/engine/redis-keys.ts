@@ -39,7 +39,7 @@
 // The Lua scripts build the same names: LUA_LAYOUT below sits next to its TypeScript twin so
 // the layout is written in one place.
 import { taggedPrefix } from '../redis/keys.js';
-import type { PresenceMember } from './types.js';
+import type { PresenceJoin, PresenceMember } from './types.js';
 
 export type AppPart = 'channels' | 'presence' | 'members' | 'users' | 'connections' | 'hits' | 'nonce' | 'revoked' | 'stream' | 'history' | 'idem' | 'cache' | 'bus' | 'log';
 
@@ -137,4 +137,12 @@ export function decodeRoster(pairs: string[]): Map<string, PresenceMember> {
   const members = new Map<string, PresenceMember>();
   for (let i = 0; i < pairs.length; i += 2) members.set(pairs[i], decodeMember(pairs[i], pairs[i + 1]));
   return members;
+}
+
+/** join_presence's answer (redis-scripts.ts): [0] when full, else [1, first hold of the user, [user, member JSON, …]]. */
+export type JoinAnswer = [0] | [1, 0 | 1, string[]];
+const FULL: PresenceJoin = Object.freeze({ status: 'full' });
+
+export function decodeJoin(answer: JoinAnswer): PresenceJoin {
+  return answer[0] === 0 ? FULL : { status: 'joined', firstForUser: answer[1] === 1, roster: decodeRoster(answer[2]) };
 }

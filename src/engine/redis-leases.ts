@@ -4,12 +4,10 @@
 // Leases belong to no node: there is no local answer while Redis is out of reach.
 import { outOfReach } from './redis-broker.js';
 import type { ViaRedis } from './redis-history.js';
-import { counter, decodeMember, decodeRoster, encodeMember, parsePresenceCounter, type RedisKeys } from './redis-keys.js';
+import { counter, decodeJoin, decodeMember, encodeMember, parsePresenceCounter, type JoinAnswer, type RedisKeys } from './redis-keys.js';
 import type { Scripts } from './redis-scripts.js';
 import type { ExpiredLease, PresenceJoin, PresenceLeases, PresenceMember, ReleasedLease } from './types.js';
 
-type Join = [0] | [1, 0 | 1, string[]];
-const FULL: PresenceJoin = Object.freeze({ status: 'full' });
 const noLeases = async (): Promise<never> => outOfReach('presence leases');
 
 export class RedisLeases implements PresenceLeases {
@@ -21,10 +19,7 @@ export class RedisLeases implements PresenceLeases {
 
   leaseMember(appId: string, channel: string, member: PresenceMember, ttlMs: number, maxMembers: number): Promise<PresenceJoin> {
     const field = counter.presence(appId, channel, member.userId);
-    return this.viaRedis(async () => {
-      const joined = (await this.scripts.bcLease(this.keys.prefix, field, encodeMember(member), ttlMs, maxMembers)) as Join;
-      return joined[0] === 0 ? FULL : { status: 'joined', firstForUser: joined[1] === 1, roster: decodeRoster(joined[2]) };
-    }, noLeases);
+    return this.viaRedis(async () => decodeJoin((await this.scripts.bcLease(this.keys.prefix, field, encodeMember(member), ttlMs, maxMembers)) as JoinAnswer), noLeases);
   }
 
   renewLease(appId: string, channel: string, userId: string, ttlMs: number): Promise<boolean> {
