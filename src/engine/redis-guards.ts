@@ -25,10 +25,14 @@ export class RedisTokenGuards implements TokenGuards {
   claimNonce(appId: string, userId: string, nonce: string, ttlMs: number): Promise<boolean> {
     // A nonce never holds ':' (§14.6), so the key's last segment is always the nonce.
     const key = this.keys.app(appId, 'nonce', `${userId}:${nonce}`);
-    return this.viaRedis(async () => (await this.cmd.set(key, '1', 'PX', ttlMs, 'NX')) === 'OK', noGuards);
+    // PX takes a positive integer only: anything else is a Redis error, which viaRedis takes for an outage.
+    const px = Math.max(1, Math.ceil(ttlMs));
+    return this.viaRedis(async () => (await this.cmd.set(key, '1', 'PX', px, 'NX')) === 'OK', noGuards);
   }
 
-  revokeToken(appId: string, jti: string, untilMs: number): Promise<void> {
+  async revokeToken(appId: string, jti: string, untilMs: number): Promise<void> {
+    // A deadline already past refuses nothing: nothing to store (and PXAT 0 would be a Redis error, §14.6).
+    if (untilMs <= Date.now()) return;
     return this.viaRedis(async () => void (await this.cmd.set(this.keys.app(appId, 'revoked', jti), '1', 'PXAT', Math.ceil(untilMs))), noGuards);
   }
 
