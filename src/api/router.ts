@@ -1,6 +1,6 @@
-// The HTTP API front door: probes, then the route table (routes.ts) — app lookup, the route's
-// authentication (src/auth/), app state and rate limit, the JWT endpoints' guard step, then the
-// route's handler (docs/PROTOCOL.md §5, §14.5).
+// The HTTP API front door: probes, then the route table (routes.ts) — app lookup, the JWT
+// endpoints' per-IP window, the route's authentication (src/auth/), app state and rate limit, the
+// JWT endpoints' guard step, then the route's handler (docs/PROTOCOL.md §5, §14.5, §14.6).
 import { parseQuery } from '../../protocol/index.js';
 import type { App } from '../apps/registry.js';
 import type { ServerContext } from '../context.js';
@@ -8,7 +8,7 @@ import { authenticate } from '../auth/request-auth.js';
 import { EngineUnavailableError } from '../engine/types.js';
 import { readiness } from '../readiness.js';
 import type { HttpReply, HttpRequest } from '../transport/types.js';
-import { guardRequest } from './broadcasty/guard.js';
+import { countPerIp, guardRequest } from './broadcasty/guard.js';
 import { withCors } from './cors.js';
 import { HttpError, json, jsonError, text } from './reply.js';
 import { isBroadcastyPath, ROUTES, segment, type Route } from './routes.js';
@@ -54,6 +54,7 @@ async function answer(ctx: ServerContext, request: HttpRequest): Promise<HttpRep
   try {
     const app = route.api === 'pusher' ? await ctx.registry.findById(segment(match[1]!)) : await broadcastyApp(ctx, request);
     if (app === undefined) return fail(404, `Unknown app id ${match[1]}`);
+    if (route.api === 'broadcasty') await countPerIp(ctx, app, request);
     // HMAC answers synchronously: the SDKs' requests pay for no extra promise.
     const checked = authenticate(route.auth, app, request, ctx.engine);
     const authenticated = checked instanceof Promise ? await checked : checked;

@@ -3,6 +3,7 @@
 import { ErrorCode, ErrorMessage, type ClientFrame } from '../../protocol/index.js';
 import { clockMs, type Connection } from '../hub/connection.js';
 import type { App } from '../apps/registry.js';
+import { userBucket } from '../auth/buckets.js';
 import { authorizeAction } from '../auth/policy.js';
 import type { Principal } from '../auth/types.js';
 import type { TokenGuards } from '../engine/types.js';
@@ -68,7 +69,7 @@ async function principalRefusal(guards: TokenGuards, app: App, principal: Princi
   if (!decision.ok) return { code: null, message: decision.message };
   const perUser = app.jwt.rateLimits.perUser;
   if (perUser === null) return undefined;
-  const hits = await guards.countHit(app.id, `user:${principal.tenant}:${principal.userId}`, Date.now());
+  const hits = await guards.countHit(app.id, userBucket(principal), Date.now());
   return hits > perUser ? { code: ErrorCode.ClientEventRateLimit, message: `over ${perUser} per second for user ${principal.userId}` } : undefined;
 }
 

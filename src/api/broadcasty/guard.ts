@@ -1,7 +1,8 @@
 // The step every /broadcasty/* request passes after its token (docs/PROTOCOL.md §14.6): the
-// timestamp and nonce of a POST, and the per-IP and per-user rate windows, cluster-wide through
-// the engine's TokenGuards.
+// timestamp and nonce of a POST and the per-user rate window, cluster-wide through the engine's
+// TokenGuards. The per-IP window comes before the token (countPerIp): forged tokens count too.
 import type { App } from '../../apps/registry.js';
+import { ipBucket, principalId, userBucket } from '../../auth/buckets.js';
 import type { Principal } from '../../auth/types.js';
 import type { ServerContext } from '../../context.js';
 import type { HttpRequest } from '../../transport/types.js';
@@ -9,26 +10,27 @@ import { HttpError } from '../reply.js';
 
 const NONCE = /^[A-Za-z0-9_-]{8,128}$/;
 const TIMESTAMP = /^\d{1,12}$/;
+/** How far apart node clocks may be without a nonce being forgotten before its timestamp is too old (§14.6). */
+const NODE_CLOCK_SPREAD_SECONDS = 60;
 
 export async function guardRequest(ctx: ServerContext, app: App, principal: Principal, request: HttpRequest): Promise<void> {
   const now = Date.now();
   const { clockSkewSeconds, requireNonce, rateLimits } = app.jwt;
   const nonce = request.method === 'POST' && requireNonce ? freshNonce(request.headers, clockSkewSeconds, now) : undefined;
   // Counted before the nonce is claimed: a 429'd request may be retried with the same nonce.
-  await Promise.all([
-    withinRate(ctx, app, `ip:${request.remoteAddress}`, rateLimits.perIp, now, 'this address'),
-    withinRate(ctx, app, userBucket(principal), rateLimits.perUser, now, 'this user'),
-  ]);
-  // A nonce is remembered for twice the skew: any request old enough to have been forgotten fails the timestamp check.
-  const ttlMs = Math.max(2 * clockSkewSeconds, 1) * 1000;
-  if (nonce !== undefined && !(await ctx.engine.claimNonce(app.id, userOf(principal), nonce, ttlMs))) throw new HttpError(401, 'replay detected');
+  await withinRate(ctx, app, userBucket(principal), rateLimits.perUser, now, 'this user');
+  // Twice the skew covers what this node's clock accepts; the minute more covers nodes whose
+  // clocks differ by up to one: the nonce TTL counts on Redis's clock, the timestamp on the node's.
+  const ttlMs = (2 * clockSkewSeconds + NODE_CLOCK_SPREAD_SECONDS) * 1000;
+  if (nonce !== undefined && !(await ctx.engine.claimNonce(app.id, principalId(principal), nonce, ttlMs))) throw new HttpError(401, 'replay detected');
 }
 
-/** `sub` is unique within a tenant only (a tid holds no `:`). */
-const userOf = (principal: Principal) => `${principal.tenant}:${principal.userId}`;
-
-/** The perUser window's bucket, the one client events of the same principal count in (publish/client-events.ts). */
-export const userBucket = (principal: Principal) => `user:${userOf(principal)}`;
+/**
+ * The perIp window of a /broadcasty/* request, counted before its token is verified: every
+ * signature check an address asks for counts against its limit.
+ */
+export const countPerIp = (ctx: ServerContext, app: App, request: HttpRequest): Promise<void> =>
+  withinRate(ctx, app, ipBucket(request.remoteAddress), app.jwt.rateLimits.perIp, Date.now(), 'this address');
 
 /** 429 (the router adds Retry-After: 1) once the bucket's current second passed `limit`; null = unlimited. */
 export async function withinRate(ctx: ServerContext, app: App, bucket: string, limit: number | null, nowMs: number, what: string): Promise<void> {

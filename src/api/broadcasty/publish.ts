@@ -2,6 +2,7 @@
 // the one pipeline, with the §13.5 idempotency key and §13.4 partition key, and optionally a
 // correlation id and meta that ride on the frame.
 import { encodeExtras } from '../../../protocol/index.js';
+import { channelBucket, principalId } from '../../auth/buckets.js';
 import type { Endpoint } from '../endpoint.js';
 import { checkDataSize, eventData, eventName, parseJsonObject, partitionKeyOf } from '../event-input.js';
 import { idempotencyKey, idempotent } from '../idempotency.js';
@@ -16,16 +17,18 @@ export const publish: Endpoint = async ({ app, body, headers, principal, ctx }) 
   const channel = channelNamed(fields.channel, 'in the body');
   // authorize → rate limit → validate, the pipeline's order (publish/pipeline.ts).
   await allow(app, principal!, channel, 'publish');
-  await withinRate(ctx, app, `channel:${channel}`, app.jwt.rateLimits.perChannel, Date.now(), `channel ${channel}`);
+  await withinRate(ctx, app, channelBucket(channel), app.jwt.rateLimits.perChannel, Date.now(), `channel ${channel}`);
   const name = eventName(fields.event, 'event');
   const data = eventData(fields.data);
   const extras = encodeExtras(correlationIdOf(fields.correlationId), metaOf(fields.meta));
   const partitionKey = partitionKeyOf(fields.partitionKey, 'partitionKey');
   const key = idempotencyKey(headers, fields, 'idempotencyKey');
+  // Per principal, as its nonces: another tenant's (or user's) key of the same text is another key.
+  const scopedKey = key === undefined ? undefined : `jwt:${principalId(principal!)}:${key}`;
   const dataBytes = checkDataSize(app, data);
   // Meta reaches every subscriber beside the data: held to the same cap.
   if (extras !== undefined && Buffer.byteLength(extras) > app.maxEventPayloadKb * 1024) throw new HttpError(413, `"meta" too large: at most ${app.maxEventPayloadKb} KB`);
-  return idempotent(ctx, app, key, async () => {
+  return idempotent(ctx, app, scopedKey, async () => {
     const positions = await ctx.pipeline.publishEvent(app, { name, data, dataBytes, channels: [channel], partitionKey, extras, actor: `user:${principal!.userId}` });
     const position = positions[channel];
     return json(position === undefined ? { ok: true } : { ok: true, position });
