@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RunningServer } from '../src/server.js';
-import { APP, sdk } from './support/cluster.js';
+import { APP, sdk, sleep } from './support/cluster.js';
 import { RawClient, startTestServer, type Frame } from './support/in-process.js';
 import { jwtPusher } from './support/jwt-clients.js';
 import { broadcasty, JWT_APP, jwtApp, mintToken, replayHeaders, type BroadcastyCall } from './support/jwt.js';
@@ -25,6 +25,7 @@ const APPS = [
   limited('per-ip', { perIp: 2 }),
   limited('per-user', { perUser: 2 }),
   limited('per-channel', { perChannel: 2 }),
+  jwtApp({}, { clockSkewSeconds: 1 }, { id: 'short-skew', key: 'short-skew-key', secret: 'short-skew-secret' }),
 ];
 
 const member = () => mintToken({ sub: 'reader', roles: ['member'] });
@@ -265,5 +266,75 @@ describe('/broadcasty/* endpoints (LocalEngine)', () => {
     await assert.rejects(post({ jti: 'x' }), (error: { status: number }) => error.status === 400);
     const unsigned = await fetch(`http://127.0.0.1:${port}/apps/${JWT_APP.id}/revoked_tokens`, { method: 'POST', body: '{"jti":"x","expires_at":1}' });
     assert.equal(unsigned.status, 401);
+  });
+});
+
+describe('/broadcasty/* review fixes (LocalEngine)', () => {
+  let server: RunningServer;
+  let port: number;
+  const sockets: RawClient[] = [];
+
+  async function subscriber(channel: string, token: string): Promise<RawClient> {
+    const client = await RawClient.connect(port, JWT_APP.key);
+    sockets.push(client);
+    await client.established();
+    client.send({ event: 'pusher:subscribe', data: { channel, auth: token } });
+    await client.next((f) => f.event === 'pusher_internal:subscription_succeeded' && f.channel === channel);
+    return client;
+  }
+
+  before(async () => {
+    server = await startTestServer({ apps: APPS });
+    port = server.port;
+  });
+
+  after(async () => {
+    for (const socket of sockets) socket.close();
+    await server.shutdown();
+  });
+
+  it('an idempotencyKey is per tenant and user: the same key from another tenant, another user or the HMAC API publishes', async () => {
+    const GLOBEX = 'private-tenant.globex.orders';
+    const acme = await subscriber(ORDERS, await member());
+    const globex = await subscriber(GLOBEX, await mintToken({ sub: 'reader', tid: 'globex', roles: ['member'] }));
+    const send = async (token: string, channel: string, data: string, idempotencyKey?: string) => {
+      const reply = await broadcasty(port, 'POST', 'publish', { token, body: { channel, event: 'keyed', data, idempotencyKey } });
+      assert.deepEqual([reply.status, reply.text], [200, '{"ok":true}'], data);
+    };
+    await send(await publisher(), ORDERS, 'acme writer', 'order-1');
+    await send(await mintToken({ sub: 'writer', tid: 'globex', roles: ['publisher'] }), GLOBEX, 'globex writer', 'order-1');
+    await send(await publisher({ sub: 'writer-2' }), ORDERS, 'acme writer-2', 'order-1');
+    await send(await publisher(), ORDERS, 'acme writer again', 'order-1');
+    await sdk(port, JWT_APP).trigger(ORDERS, 'keyed', 'hmac', { idempotency_key: 'order-1' } as Record<string, string>);
+    // A marker after everything: what was published before it has arrived.
+    await send(await publisher(), ORDERS, 'marker');
+    await send(await mintToken({ sub: 'writer', tid: 'globex', roles: ['publisher'] }), GLOBEX, 'marker');
+    await Promise.all([acme.next((f) => f.data === 'marker'), globex.next((f) => f.data === 'marker')]);
+    const keyed = (client: RawClient) => client.frames.filter((f: Frame) => f.event === 'keyed').map((f: Frame) => f.data);
+    assert.deepEqual(keyed(globex), ['globex writer'], 'globex publishes with the key acme used');
+    assert.deepEqual(keyed(acme), ['acme writer', 'acme writer-2', 'hmac'], 'the repeat of one user is deduplicated, no one else is');
+  });
+
+  it('429 per IP for forged tokens: the per-IP window is counted before the signature is checked', async () => {
+    const forged = await mintToken({ roles: ['publisher'] }, { secret: new TextEncoder().encode('a-forger-secret-of-at-least-32-bytes!') });
+    const replies = await Promise.all(
+      Array.from({ length: 6 }, () => broadcasty(port, 'POST', 'publish', { appKey: 'per-ip-key', token: forged, body: { channel: ORDERS, event: 'e', data: 'x' } })),
+    );
+    const statuses = replies.map((r) => r.status);
+    assert.ok(statuses.filter((s) => s === 429).length >= 2, `statuses ${statuses.join(',')}`);
+    assert.ok(statuses.every((s) => s === 401 || s === 429), `statuses ${statuses.join(',')}`);
+    const refused = replies.find((r) => r.status === 429)!;
+    assert.deepEqual([refused.body, refused.headers.get('retry-after')], [{ error: 'Too many requests: at most 2 per second for this address' }, '1']);
+  });
+
+  it('a nonce is remembered past twice the skew (a minute more for node clocks apart): replayed later with a fresh timestamp, 401', async () => {
+    const token = await publisher();
+    const call = (headers: Record<string, string>) => broadcasty(port, 'POST', 'publish', { appKey: 'short-skew-key', token, headers, body: { channel: ORDERS, event: 'e', data: 'x' } });
+    const nonce = 'nonce-of-a-skew-window';
+    assert.equal((await call(replayHeaders(nonce))).status, 200);
+    // clockSkewSeconds is 1: a timestamp this old is refused anywhere, and a nonce kept for only 2 s would be forgotten.
+    await sleep(2100);
+    const replayed = await call(replayHeaders(nonce));
+    assert.deepEqual([replayed.status, replayed.body], [401, { error: 'replay detected' }]);
   });
 });
