@@ -315,3 +315,17 @@ describe('leased members on one server (LocalEngine)', () => {
     watcher.disconnect();
   });
 });
+
+describeEngines('token guards: times at or before now', (h) => {
+  it('a revocation until a past time (0 included) is a no-op, a zero nonce window still claims: no Redis error, no outage', async () => {
+    const { engine } = await h.start();
+    await engine.revokeToken(APP_ID, 'jti-epoch', 0);
+    await engine.revokeToken(APP_ID, 'jti-past', Date.now() - 1000);
+    assert.equal(await engine.isRevoked(APP_ID, 'jti-epoch'), false);
+    assert.equal(await engine.isRevoked(APP_ID, 'jti-past'), false);
+    assert.equal(await engine.claimNonce(APP_ID, 'u1', 'zero-window', 0), true);
+    assert.equal(engine.health(), 'ok');
+    await engine.revokeToken(APP_ID, 'jti-later', Date.now() + LONG_TTL);
+    assert.equal(await engine.isRevoked(APP_ID, 'jti-later'), true, 'revocations still reach Redis');
+  });
+});
