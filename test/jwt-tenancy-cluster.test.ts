@@ -6,7 +6,7 @@
 // nothing reaches tenant B but tenant B's own markers.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startNodes, type Node } from './support/cluster.js';
+import { sdk, startNodes, type Node } from './support/cluster.js';
 import { RawClient, type Frame } from './support/in-process.js';
 import { refusal, subscribeRaw } from './support/jwt-clients.js';
 import { broadcasty, JWT_APP, jwtApp, mintToken } from './support/jwt.js';
@@ -150,5 +150,60 @@ describe('tenant isolation across two nodes on one redis-server', () => {
     }
     const leaked = receivers.flatMap((client, i) => client.frames.map((f: Frame) => ({ node: i, frame: client.text(f) })));
     assert.deepEqual(leaked, [], '0 cross-tenant deliveries');
+  });
+});
+
+describe('per-tenant idempotency keys and past revocations across two nodes on one redis-server', () => {
+  let redis: RedisServer;
+  let nodes: Node[];
+  const sockets: RawClient[] = [];
+
+  before(async () => {
+    redis = await RedisServer.start();
+    nodes = await startNodes(2, { redisUrl: redis.url, apps: [jwtApp({}, UNLIMITED)] });
+  });
+
+  after(async () => {
+    for (const socket of sockets) socket.close();
+    await Promise.all(nodes.map((node) => node.stop()));
+    await redis.stop();
+  });
+
+  it('the same idempotencyKey from acme and beta publishes for both, through either node; a repeat within a tenant does not', async () => {
+    const channels = { acme: 'private-tenant.acme.orders', beta: 'private-tenant.beta.orders' };
+    const receivers = { acme: await tokenSocket(nodes[0].port, await mintToken({ sub: 'r', tid: 'acme' })), beta: await tokenSocket(nodes[1].port, await mintToken({ sub: 'r', tid: 'beta' })) };
+    sockets.push(receivers.acme, receivers.beta);
+    const publish = async (node: Node, tenant: 'acme' | 'beta', data: string, idempotencyKey?: string) => {
+      const token = await mintToken({ sub: 'writer', tid: tenant, roles: ['publisher'] });
+      const reply = await broadcasty(node.port, 'POST', 'publish', { token, body: { channel: channels[tenant], event: 'keyed', data, idempotencyKey } });
+      assert.equal(reply.status, 200, `${tenant} ${data}: ${reply.text}`);
+    };
+    for (const tenant of ['acme', 'beta'] as const) await subscribed(receivers[tenant], channels[tenant], await mintToken({ sub: 'r', tid: tenant }));
+    await publish(nodes[0], 'acme', 'acme first', 'order-1');
+    await publish(nodes[1], 'beta', 'beta first', 'order-1');
+    await publish(nodes[1], 'acme', 'acme repeat', 'order-1');
+    for (const tenant of ['acme', 'beta'] as const) {
+      await publish(nodes[0], tenant, 'marker');
+      await receivers[tenant].next((f) => f.data === 'marker', 5000);
+    }
+    const keyed = (client: RawClient) => client.frames.filter((f: Frame) => f.event === 'keyed').map((f: Frame) => f.data);
+    assert.deepEqual([keyed(receivers.acme), keyed(receivers.beta)], [['acme first'], ['beta first']]);
+  });
+
+  it('POST /apps/{id}/revoked_tokens with expires_at 0 or past is a no-op 200; the node stays ready and revokes later jtis', async () => {
+    const signer = sdk(nodes[0].port, JWT_APP);
+    // The SDK's typings say string, but it JSON-encodes the body itself: it takes the object.
+    const revoke = (jti: string, expiresAt: number) => signer.post({ path: '/revoked_tokens', body: { jti, expires_at: expiresAt } as unknown as string });
+    for (const expiresAt of [0, Math.floor(Date.now() / 1000) - 60]) {
+      const reply = await revoke('past-jti', expiresAt);
+      assert.deepEqual([reply.status, await reply.text()], [200, '{}'], `expires_at ${expiresAt}`);
+    }
+    assert.equal((await fetch(`http://127.0.0.1:${nodes[0].port}/ready`)).status, 200);
+    const token = await mintToken({ sub: 'writer', tid: 'acme', roles: ['publisher'], jti: 'past-jti' });
+    const body = { channel: 'private-tenant.acme.orders', event: 'e', data: 'x' };
+    assert.equal((await broadcasty(nodes[1].port, 'POST', 'publish', { token, body })).status, 200, 'a past revocation refuses nothing');
+    assert.equal((await revoke('past-jti', Math.floor(Date.now() / 1000) + 600)).status, 200);
+    const refused = await broadcasty(nodes[1].port, 'POST', 'publish', { token, body });
+    assert.deepEqual([refused.status, refused.body], [401, { error: 'token revoked' }]);
   });
 });
