@@ -221,6 +221,10 @@ describe('JWT tenancy and RBAC on the Pusher protocol', () => {
     assert.deepEqual(JSON.parse((await listener.next((f) => f.event === 'client-typing')).data as string), { by: 'alice' });
     // The same socket's subscription authorized by its JWT (empty auth) is the principal's.
     assert.equal(outcome(await subscribeRaw(alice, 'private-shared.x', '')).status, 403);
+    // A presence subscription the app signed without channel_data joins the signed-in user by its `sub`.
+    const room = 'presence-room';
+    const joined = await subscribeRaw(alice, room, sdk(port, BOTH_APP).authorizeChannel(socketIdOf(alice), room).auth);
+    assert.deepEqual((JSON.parse(joined.data as string) as { presence: { ids: string[] } }).presence.ids, ['alice']);
 
     const sender = await socket(RULES_APP, { sub: 'alice', roles: ['member'] });
     const receiver = await socket(RULES_APP, { sub: 'alice', roles: ['member'] });
