@@ -7,12 +7,14 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { signChannel } from '../protocol/index.js';
-import type { RunningServer } from '../src/server.js';
+import { pino } from 'pino';
+import { loadConfig } from '../src/config/load.js';
+import { startServer, type RunningServer } from '../src/server.js';
 import { justAfterSecondBoundary } from './support/clock.js';
-import { APP, Client, sdk } from './support/cluster.js';
+import { APP, Client, sdk, until } from './support/cluster.js';
 import { RawClient, startTestServer, type Frame } from './support/in-process.js';
 import { jwtPusher, refusal, subscribeRaw } from './support/jwt-clients.js';
-import { jwtApp, mintToken, type Claims } from './support/jwt.js';
+import { broadcasty, jwtApp, mintToken, type Claims } from './support/jwt.js';
 import { RedisServer } from './support/redis.js';
 import { scratchDir } from './support/scratch.js';
 
@@ -205,20 +207,30 @@ describe('JWT tenancy and RBAC on the Pusher protocol', () => {
     assert.equal(typeof narrow.offset, 'number');
   });
 
-  it('refuses whispers on another tenant\'s channel and without client-event permission; relays the allowed ones', async () => {
-    // In `both` mode the app may sign a subscription to any channel; a principal still cannot whisper on another tenant's.
+  it('asks the principal that authorized a subscription about its whispers: an HMAC one in both mode stays the app\'s', async () => {
+    // Signed in with a JWT, alice holds a subscription the app signed: the JWT's policy (which
+    // keeps principals off untenanted channels) does not decide its whispers, the app did.
     const alice = await socket(BOTH_APP, { sub: 'alice', roles: ['member'] });
-    const foreign = 'private-tenant.globex.chat';
-    alice.send({ event: 'pusher:subscribe', data: { channel: foreign, auth: sdk(port, BOTH_APP).authorizeChannel(socketIdOf(alice), foreign).auth } });
-    await alice.next((f) => f.event === 'pusher_internal:subscription_succeeded' && f.channel === foreign);
-    alice.send({ event: 'client-typing', channel: foreign, data: {} });
-    assert.deepEqual((await alice.next((f) => f.event === 'pusher:error')).data, { code: null, message: 'Client event rejected - channel belongs to another tenant' });
+    const listener = await socket(BOTH_APP);
+    const signed = 'private-orders';
+    for (const client of [alice, listener]) {
+      const auth = sdk(port, BOTH_APP).authorizeChannel(socketIdOf(client), signed).auth;
+      assert.deepEqual(outcome(await subscribeRaw(client, signed, auth)), OK);
+    }
+    alice.send({ event: 'client-typing', channel: signed, data: { by: 'alice' } });
+    assert.deepEqual(JSON.parse((await listener.next((f) => f.event === 'client-typing')).data as string), { by: 'alice' });
+    // The same socket's subscription authorized by its JWT (empty auth) is the principal's.
+    assert.equal(outcome(await subscribeRaw(alice, 'private-shared.x', '')).status, 403);
+    // A presence subscription the app signed without channel_data joins the signed-in user by its `sub`.
+    const room = 'presence-room';
+    const joined = await subscribeRaw(alice, room, sdk(port, BOTH_APP).authorizeChannel(socketIdOf(alice), room).auth);
+    assert.deepEqual((JSON.parse(joined.data as string) as { presence: { ids: string[] } }).presence.ids, ['alice']);
 
     const sender = await socket(RULES_APP, { sub: 'alice', roles: ['member'] });
-    const listener = await socket(RULES_APP, { sub: 'alice', roles: ['member'] });
+    const receiver = await socket(RULES_APP, { sub: 'alice', roles: ['member'] });
     const inbox = 'private-tenant.acme.inbox.alice';
     const orders = 'private-tenant.acme.orders';
-    for (const client of [sender, listener]) {
+    for (const client of [sender, receiver]) {
       for (const channel of [inbox, orders]) assert.deepEqual(outcome(await subscribeRaw(client, channel, '')), OK);
     }
     sender.send({ event: 'client-typing', channel: orders, data: {} });
@@ -227,7 +239,29 @@ describe('JWT tenancy and RBAC on the Pusher protocol', () => {
       message: 'Client event rejected - client-event on private-tenant.acme.orders is not allowed',
     });
     sender.send({ event: 'client-typing', channel: inbox, data: { n: 1 } });
-    assert.deepEqual((await listener.next((f) => f.event === 'client-typing')).channel, inbox);
+    assert.deepEqual((await receiver.next((f) => f.event === 'client-typing')).channel, inbox);
+  });
+
+  it('matches {sub}/{tid} rules without building a RegExp per client event', async () => {
+    const sender = await socket(RULES_APP, { sub: 'rex', roles: ['member'] });
+    const receiver = await socket(RULES_APP, { sub: 'rex', roles: ['member'] });
+    const inbox = 'private-tenant.acme.inbox.rex';
+    for (const client of [sender, receiver]) assert.deepEqual(outcome(await subscribeRaw(client, inbox, '')), OK);
+    const NativeRegExp = globalThis.RegExp;
+    let built = 0;
+    globalThis.RegExp = new Proxy(NativeRegExp, {
+      construct(target, args: [string, string?]) {
+        built += 1;
+        return Reflect.construct(target, args) as object;
+      },
+    });
+    try {
+      for (let n = 0; n < 5; n++) sender.send({ event: 'client-typing', channel: inbox, data: { n } });
+      for (let n = 0; n < 5; n++) await receiver.next((f) => f.event === 'client-typing' && f.data === JSON.stringify({ n }));
+    } finally {
+      globalThis.RegExp = NativeRegExp;
+    }
+    assert.equal(built, 0);
   });
 
   it('limits client events per user across their connections (4301 over jwt.rateLimits.perUser)', async () => {
@@ -278,5 +312,53 @@ describe('JWT guards across nodes (RedisEngine)', () => {
     assert.deepEqual(outcome(await subscribeRaw(listener, 'private-tenant.acme.a', token)), OK);
     await nodes[0].ctx.engine.revokeToken(DEFAULTS_APP.id, 'lost-laptop', Date.now() + 60_000);
     assert.deepEqual(outcome(await subscribeRaw(listener, 'private-tenant.acme.b', token)), { status: 401, error: 'token revoked' });
+  });
+
+  it('answers a JWT subscribe or signin while Redis is down with why (503 subscription_error), and the socket stays', async () => {
+    const client = await sockets.connect(nodes[0].port, DEFAULTS_APP);
+    await redis.stop();
+    await until(() => nodes[0].ctx.engine.health() === 'degraded', 10_000, 'the node sees Redis gone');
+    const token = await mintToken({ sub: 'during', jti: 'during-outage' });
+    const unavailable = "Service unavailable: the cluster's Redis is out of reach, so nonces and revoked tokens cannot be checked cluster-wide; retry later";
+    const answer = await subscribeRaw(client, 'private-tenant.acme.outage', token);
+    assert.deepEqual(JSON.parse(answer.data as string), { type: 'ServiceUnavailable', error: unavailable, status: 503 });
+    client.send({ event: 'pusher:signin', data: { auth: token } });
+    assert.deepEqual((await client.next((f) => f.event === 'pusher:error' && f.channel === undefined)).data, { code: null, message: unavailable });
+    client.send({ event: 'pusher:ping', data: {} });
+    await client.next((f) => f.event === 'pusher:pong');
+    await redis.restart();
+  });
+});
+
+describe('JWT apps from a registry (not checked at start)', () => {
+  it('denies with a clear message, and logs an error naming app and setting, when the rules file or resolver cannot be used', async () => {
+    const dir = scratchDir('jwt-registry');
+    const appsFile = join(dir, 'apps.json');
+    const broken = [
+      { app: RULES_APP, setting: 'rulesFile', jwt: { rulesFile: join(dir, 'missing-rules.json') } },
+      { app: RESOLVER_APP, setting: 'resolver', jwt: { resolver: join(dir, 'missing-resolver.mjs') } },
+    ];
+    writeFileSync(appsFile, JSON.stringify({ apps: broken.map(({ app, jwt }) => jwtApp({}, jwt, app)) }));
+    const lines: Record<string, unknown>[] = [];
+    const log = pino({ level: 'error' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const server = await startServer(loadConfig({ env: {}, overrides: { host: '127.0.0.1', port: 0, appRegistry: 'json', appsFile } }), { log });
+    const registrySockets = new Sockets();
+    try {
+      for (const { app, setting } of broken) {
+        const denied = (action: string, channel: string) => `${action} on ${channel} denied: the app's jwt.${setting} cannot be used`;
+        const client = await registrySockets.connect(server.port, app, { sub: 'ann' });
+        assert.deepEqual(outcome(await subscribeRaw(client, 'private-tenant.acme.orders', '')), { status: 403, error: denied('subscribe', 'private-tenant.acme.orders') });
+        const token = await mintToken({ sub: 'ann', roles: ['publisher'] });
+        const reply = await broadcasty(server.port, 'POST', 'publish', { appKey: app.key, token, body: { channel: 'tenant.acme.news', event: 'e', data: 'x' } });
+        assert.deepEqual([reply.status, reply.body], [403, { error: denied('publish', 'tenant.acme.news') }]);
+        assert.ok(
+          lines.some((line) => line.level === 50 && line.appId === app.id && line.setting === `jwt.${setting}`),
+          `an error log names ${app.id} and jwt.${setting}: ${JSON.stringify(lines)}`,
+        );
+      }
+    } finally {
+      registrySockets.closeAll();
+      await server.shutdown();
+    }
   });
 });

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { sdk, startNodes, type Node } from './support/cluster.js';
 import { RawClient, type Frame } from './support/in-process.js';
-import { refusal, subscribeRaw } from './support/jwt-clients.js';
+import { jwtPusher, refusal, subscribeRaw } from './support/jwt-clients.js';
 import { broadcasty, JWT_APP, jwtApp, mintToken } from './support/jwt.js';
 import { RedisServer } from './support/redis.js';
 
@@ -150,6 +150,43 @@ describe('tenant isolation across two nodes on one redis-server', () => {
     }
     const leaked = receivers.flatMap((client, i) => client.frames.map((f: Frame) => ({ node: i, frame: client.text(f) })));
     assert.deepEqual(leaked, [], '0 cross-tenant deliveries');
+  });
+
+  it('signs the same sub of two tenants in as two users: sendToUser and terminate_connections reach one tenant', async () => {
+    const { port } = nodes[0];
+    const server = sdk(port, JWT_APP);
+    const signedIn = async (tid: string) => {
+      const client = await tokenSocket(port, await mintToken({ sub: '42', tid }));
+      sockets.push(client);
+      const success = await client.next((f) => f.event === 'pusher:signin_success');
+      assert.equal((JSON.parse((JSON.parse(success.data as string) as { user_data: string }).user_data) as { id: string }).id, `${tid}:42`);
+      return client;
+    };
+    const [acme, beta] = [await signedIn('acme'), await signedIn('beta')];
+    // Stock pusher-js signed in as acme's 42: it subscribes #server-to-user-acme:42 and hears sendToUser.
+    const pusher = jwtPusher(port, JWT_APP.key, { user: () => mintToken({ sub: '42', tid: 'acme' }) });
+    const heard = new Promise((resolve) => pusher.user.bind('note', resolve));
+    pusher.signin();
+    await pusher.user.signinDonePromise;
+    await new Promise((resolve) => pusher.user.serverToUserChannel.bind('pusher:subscription_succeeded', resolve));
+
+    await server.sendToUser('acme:42', 'note', { to: 'acme' });
+    await server.sendToUser('beta:42', 'note', { to: 'beta' });
+    await server.sendToUser('42', 'note', { to: 'no tenant' });
+    assert.deepEqual(await heard, { to: 'acme' });
+    pusher.disconnect();
+    for (const [client, tid] of [[acme, 'acme'], [beta, 'beta']] as const) {
+      await server.sendToUser(`${tid}:42`, 'note', { last: true });
+      // Taken last: every note sent before it has arrived, and stays in frames.
+      await client.next((f) => f.event === 'note' && f.data === JSON.stringify({ last: true }));
+      const notes = client.frames.filter((f) => f.event === 'note').map((f) => [f.channel, JSON.parse(f.data as string)] as const);
+      assert.deepEqual(notes, [[`#server-to-user-${tid}:42`, { to: tid }]]);
+    }
+
+    await server.terminateUserConnections('acme:42');
+    assert.equal((await acme.closed).code, 4009);
+    beta.send({ event: 'pusher:ping', data: {} });
+    await beta.next((f) => f.event === 'pusher:pong');
   });
 });
 

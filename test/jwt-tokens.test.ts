@@ -141,11 +141,31 @@ describe('JWT tokens on the Pusher protocol', () => {
     assert.deepEqual(await tryToken(await token(first, 'ES256'), client), { status: 401, error: 'unknown key id' });
   });
 
-  it('refuses a token whose jti was revoked', async () => {
+  it('stops verifying a key removed from the JWKS file, with and without kid', async () => {
+    const client = await socket(FILE_APP.key);
+    await client.established();
+    const withKid = () => mintToken({}, { key: first.privateKey, alg: 'ES256', kid: first.jwk.kid });
+    const withoutKid = () => mintToken({}, { key: first.privateKey, alg: 'ES256' });
+    writeFileSync(jwksFile, JSON.stringify({ keys: [first.jwk, second.jwk] }));
+    assert.deepEqual(await tryToken(await withKid(), client), { status: 200, error: '' });
+    assert.deepEqual(await tryToken(await withoutKid(), client), { status: 200, error: '' });
+    writeFileSync(jwksFile, JSON.stringify({ keys: [second.jwk] }));
+    // The file is re-checked at most once per second (§14.2): no event marks that second, so it is waited out.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    assert.deepEqual(await tryToken(await withKid(), client), { status: 401, error: 'unknown key id' });
+    assert.deepEqual(await tryToken(await withoutKid(), client), { status: 401, error: 'no key for algorithm ES256' });
+  });
+
+  it('refuses a token whose jti was revoked, in auth and as the signed-in token behind an empty auth', async () => {
     const token = await rsaToken({ jti: 'stolen-1' });
     assert.deepEqual(await tryToken(token), { status: 200, error: '' });
+    const signedIn = await socket(SHORT_APP.key, `protocol=7&token=${await mintToken({ jti: 'stolen-2' })}`);
+    await signedIn.next((f) => f.event === 'pusher:signin_success');
+    assert.equal(refusal(await subscribeRaw(signedIn, `${ORDERS}.before`, '')), undefined);
     await server.ctx.engine.revokeToken(RSA_APP.id, 'stolen-1', Date.now() + 60_000);
+    await server.ctx.engine.revokeToken(SHORT_APP.id, 'stolen-2', Date.now() + 60_000);
     assert.deepEqual(await tryToken(token), { status: 401, error: 'token revoked' });
+    assert.deepEqual(refusal(await subscribeRaw(signedIn, `${ORDERS}.after`, '')), { status: 401, error: 'token revoked' });
   });
 
   it('signs in with ?token= (and closes with 4009 on a bad one)', async () => {
@@ -153,7 +173,7 @@ describe('JWT tokens on the Pusher protocol', () => {
     const client = await socket(SHORT_APP.key, `protocol=7&token=${token}`);
     await client.established();
     const success = await client.next((f) => f.event === 'pusher:signin_success');
-    assert.deepEqual(JSON.parse((JSON.parse(success.data as string) as { user_data: string }).user_data), { id: 'carol', user_info: { name: 'Carol' } });
+    assert.deepEqual(JSON.parse((JSON.parse(success.data as string) as { user_data: string }).user_data), { id: 'acme:carol', user_info: { name: 'Carol' } });
     assert.equal(refusal(await subscribeRaw(client, ORDERS, '')), undefined);
 
     const bad = await socket(SHORT_APP.key, `protocol=7&token=${await mintToken({}, { expiresIn: -10 })}`);
@@ -162,14 +182,17 @@ describe('JWT tokens on the Pusher protocol', () => {
     assert.equal((await bad.closed).code, 4009);
   });
 
-  it('signs in with a JWT, then joins presence with an empty auth as the claims say', async () => {
+  it('signs in with a JWT as {tid}:{sub}, then joins presence with an empty auth as the claims say (user_id = sub)', async () => {
     const client = await socket(SHORT_APP.key);
     await client.established();
     client.send({ event: 'pusher:signin', data: { auth: await mintToken({ sub: 'dave', user_info: { name: 'Dave' } }), user_data: '{"id":"mallory"}' } });
     const success = await client.next((f) => f.event === 'pusher:signin_success');
-    assert.equal((JSON.parse(success.data as string) as { user_data: string }).user_data, '{"id":"dave","user_info":{"name":"Dave"}}');
+    assert.equal((JSON.parse(success.data as string) as { user_data: string }).user_data, '{"id":"acme:dave","user_info":{"name":"Dave"}}');
     const joined = await subscribeRaw(client, ROOM, '', JSON.stringify({ user_id: 'mallory' }));
     assert.deepEqual(JSON.parse(joined.data as string), { presence: { count: 1, ids: ['dave'], hash: { dave: { name: 'Dave' } } } });
+    // pusher-js subscribes its own #server-to-user-{id} after signin_success; the ':' does not make it an invalid name.
+    assert.equal(refusal(await subscribeRaw(client, '#server-to-user-acme:dave')), undefined);
+    assert.equal(refusal(await subscribeRaw(client, '#server-to-user-acme:erin'))?.status, 400);
   });
 
   it('closes with pusher:error 4203 when the earliest token of the connection expires', async () => {
@@ -179,6 +202,20 @@ describe('JWT tokens on the Pusher protocol', () => {
     const error = await client.next((f) => f.event === 'pusher:error');
     assert.deepEqual(error.data, { code: 4203, message: 'Token expired: reconnect with a fresh token' });
     assert.equal((await client.closed).code, 4203);
+  });
+
+  it('counts the expiry of a token only once it opened a subscription: a refused token does not close the socket', async () => {
+    const refusedOnly = await socket(SHORT_APP.key);
+    await refusedOnly.established();
+    const foreign = await mintToken({}, { expiresIn: 1 });
+    assert.deepEqual(refusal(await subscribeRaw(refusedOnly, 'private-tenant.globex.orders', foreign)), { status: 403, error: 'channel belongs to another tenant' });
+    const accepted = await socket(SHORT_APP.key);
+    await accepted.established();
+    assert.equal(refusal(await subscribeRaw(accepted, ORDERS, await mintToken({}, { expiresIn: 2 }))), undefined);
+    // Had the refused token counted, the sweep would have closed its socket no later than this one.
+    assert.equal((await accepted.closed).code, 4203);
+    refusedOnly.send({ event: 'pusher:ping', data: {} });
+    await refusedOnly.next((f) => f.event === 'pusher:pong');
   });
 
   it('closes with 4203 when the token expires; pusher-js reconnects and re-authorizes with a fresh token', async () => {

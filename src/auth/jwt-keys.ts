@@ -144,9 +144,14 @@ function readJwksFile(file: string): ReturnType<typeof createLocalJWKSet> {
   }
 }
 
+/** How often a lookup may stat the JWKS file to see whether it changed. */
+const JWKS_FILE_CHECK_MS = 1000;
+
 /**
- * A JWKS file, read at start and again when a token names a key it lacks and the file changed
- * since (its mtime and size): rotation without a restart, and unknown kids cost one stat, not a parse.
+ * A JWKS file, read at start and again once it changed (its mtime and size): every lookup
+ * re-checks that stamp at most once per second, so a removed key stops verifying within a
+ * second, and a token naming a key the keys lack re-checks it at once (rotation without a
+ * restart). Unknown kids cost one stat, not a parse.
  */
 function jwksFileLookup(file: string): JwksLookup {
   const stamp = (): string => {
@@ -155,19 +160,25 @@ function jwksFileLookup(file: string): JwksLookup {
   };
   let readStamp = stamp();
   let jwks = readJwksFile(file);
-  return async (header) => {
-    const keys = await matching(jwks, header);
-    if (keys.length > 0) return keys;
+  let checkedAt = Date.now();
+  const reloadIfChanged = (): void => {
+    checkedAt = Date.now();
     const now = stamp();
-    if (now === readStamp) return [];
+    if (now === readStamp) return;
     readStamp = now;
     try {
       jwks = readJwksFile(file);
     } catch {
       // A half-written or removed file keeps the keys read last.
-      return [];
     }
-    return matching(jwks, header);
+  };
+  return async (header) => {
+    if (Date.now() - checkedAt >= JWKS_FILE_CHECK_MS) reloadIfChanged();
+    const keys = await matching(jwks, header);
+    if (keys.length > 0) return keys;
+    const before = jwks;
+    reloadIfChanged();
+    return jwks === before ? [] : matching(jwks, header);
   };
 }
 

@@ -13,7 +13,7 @@ import { loadResolver } from './resolver.js';
 /** The operator's name for a config path (an env name, a file entry); `apps[0].jwt.x` without one. */
 export type SettingName = (path: (string | number)[]) => string;
 
-export async function checkJwtSettings(apps: readonly App[], log: Pick<Logger, 'warn'>, settingName: SettingName = dottedPath): Promise<void> {
+export async function checkJwtSettings(apps: readonly App[], log: Pick<Logger, 'warn' | 'error'>, settingName: SettingName = dottedPath): Promise<void> {
   setPolicyLog(log);
   const problems: string[] = [];
   for (const [index, app] of apps.entries()) {

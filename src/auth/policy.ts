@@ -1,22 +1,26 @@
 // Who may do what on a channel (docs/PROTOCOL.md §14.3, §14.4): the tenant check first, then the
 // app's resolver module, else its rules (`jwt.rules` or `jwt.rulesFile`), else the defaults.
+// A rules file or resolver that cannot be used (an app from a registry, never checked at start)
+// denies with a message and an error log; authorizeAction never throws.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { channelType } from '../../protocol/channels.js';
 import type { App } from '../apps/registry.js';
 import { policyRuleSchema, type PolicyAction, type PolicyRule } from '../config/schema.js';
 import type { Logger } from '../logger.js';
-import { hasPlaceholders, patternRegExp } from './channel-patterns.js';
-import { loadResolver } from './resolver.js';
+import { compilePattern, type ChannelPattern } from './channel-patterns.js';
+import { loadResolver, type PolicyResolver } from './resolver.js';
 import { tenancyDenial } from './tenancy.js';
 import type { Decision, Principal } from './types.js';
 
 const ALLOWED: Decision = { ok: true };
 
-/** Where resolver failures are logged; set at start (checkJwtSettings). */
-let policyLog: Pick<Logger, 'warn'> | undefined;
+type PolicyLog = Pick<Logger, 'warn' | 'error'>;
 
-export function setPolicyLog(log: Pick<Logger, 'warn'>): void {
+/** Where resolver failures and unusable settings are logged; set at start (checkJwtSettings). */
+let policyLog: PolicyLog | undefined;
+
+export function setPolicyLog(log: PolicyLog): void {
   policyLog = log;
 }
 
@@ -24,14 +28,24 @@ export async function authorizeAction(app: App, principal: Principal, channel: s
   const tenancy = tenancyDenial(app, principal, channel, action);
   if (tenancy !== undefined) return tenancy;
   if (app.jwt.resolver !== undefined) return askResolver(app, app.jwt.resolver, principal, channel, action);
-  const rules = appRules(app);
+  let rules: readonly CompiledRule[];
+  try {
+    rules = appRules(app);
+  } catch (error) {
+    return unusableSetting(app, 'rulesFile', (error as Error).message, channel, action);
+  }
   if (rules.length > 0) return byRules(rules, principal, channel, action);
   return byDefaults(principal, channel, action);
 }
 
 async function askResolver(app: App, path: string, principal: Principal, channel: string, action: PolicyAction): Promise<Decision> {
+  let resolver: PolicyResolver;
   try {
-    const resolver = await loadResolver(path);
+    resolver = await loadResolver(path);
+  } catch (error) {
+    return unusableSetting(app, 'resolver', `cannot use ${path}: ${(error as Error).message}`, channel, action);
+  }
+  try {
     const answer = await resolver.authorize(principal.tenant, channel, principal.userId, [...principal.roles], action);
     if (answer === true) return ALLOWED;
     if (answer === false) return { ok: false, message: `${action} on ${channel} denied` };
@@ -43,10 +57,18 @@ async function askResolver(app: App, path: string, principal: Principal, channel
   }
 }
 
+/**
+ * Apps from the JSON and SQL registries are not checked at start (jwt-settings.ts): a rules file
+ * or resolver that cannot be loaded is the operator's error, logged as such, and a denial.
+ */
+function unusableSetting(app: App, setting: 'rulesFile' | 'resolver', problem: string, channel: string, action: PolicyAction): Decision {
+  policyLog?.error({ appId: app.id, setting: `jwt.${setting}`, problem }, 'jwt setting cannot be used; denying');
+  return { ok: false, message: `${action} on ${channel} denied: the app's jwt.${setting} cannot be used` };
+}
+
 interface CompiledRule {
   rule: PolicyRule;
-  /** Patterns without placeholders are compiled once; the others per principal. */
-  fixed: RegExp | undefined;
+  pattern: ChannelPattern;
 }
 
 const rulesFileSchema = z.object({ rules: z.array(policyRuleSchema) }).strict();
@@ -75,7 +97,7 @@ export function readRulesFile(file: string): readonly CompiledRule[] {
 }
 
 function compileRule(rule: PolicyRule): CompiledRule {
-  return { rule, fixed: hasPlaceholders(rule.channel) ? undefined : patternRegExp(rule.channel) };
+  return { rule, pattern: compilePattern(rule.channel) };
 }
 
 function appRules(app: App): readonly CompiledRule[] {
@@ -92,10 +114,10 @@ function appRules(app: App): readonly CompiledRule[] {
  * its roles and is passed over by the others. No rule: public subscribe and history only.
  */
 function byRules(rules: readonly CompiledRule[], principal: Principal, channel: string, action: PolicyAction): Decision {
-  for (const { rule, fixed } of rules) {
+  const claims = { sub: principal.userId, tid: principal.tenant };
+  for (const { rule, pattern } of rules) {
     if (!rule.actions.includes(action) && !rule.actions.includes('*')) continue;
-    const pattern = fixed ?? patternRegExp(rule.channel, { sub: principal.userId, tid: principal.tenant });
-    if (!pattern.test(channel)) continue;
+    if (!pattern.test(channel, claims)) continue;
     const holdsRole = rule.roles.includes('*') || rule.roles.some((role) => principal.roles.includes(role));
     if (rule.effect === 'deny') {
       if (holdsRole) return { ok: false, message: `${action} on ${channel} denied by rule ${rule.channel}` };

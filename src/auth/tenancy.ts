@@ -3,7 +3,7 @@
 import { channelType, withoutKindPrefix } from '../../protocol/channels.js';
 import type { App } from '../apps/registry.js';
 import type { PolicyAction } from '../config/schema.js';
-import { patternRegExp } from './channel-patterns.js';
+import { compilePattern, type ChannelPattern } from './channel-patterns.js';
 import type { Decision, Principal } from './types.js';
 
 const SEGMENT = 'tenant.';
@@ -23,11 +23,11 @@ export function tenantOf(channel: string): string | undefined {
 const OTHER_TENANT = 'channel belongs to another tenant';
 
 /** Apps are replaced, never mutated, when their settings change: the cache follows the object. */
-const compiledShared = new WeakMap<App, readonly RegExp[]>();
+const compiledShared = new WeakMap<App, readonly ChannelPattern[]>();
 
-function sharedChannels(app: App): readonly RegExp[] {
+function sharedChannels(app: App): readonly ChannelPattern[] {
   let patterns = compiledShared.get(app);
-  if (patterns === undefined) compiledShared.set(app, (patterns = app.jwt.sharedChannels.map((pattern) => patternRegExp(pattern))));
+  if (patterns === undefined) compiledShared.set(app, (patterns = app.jwt.sharedChannels.map((pattern) => compilePattern(pattern))));
   return patterns;
 }
 
@@ -53,4 +53,13 @@ export function tenancyDenialWithoutPrincipal(app: App, channel: string): string
   if (app.authMode === 'hmac' || tenantOf(channel) === undefined) return undefined;
   if (app.authMode === 'jwt' || channelType(channel).kind === 'public') return `tenant channel ${channel} needs a token of its tenant`;
   return undefined;
+}
+
+/**
+ * The Pusher user id a principal signs in as (§14.2): `{tid}:{sub}`, so users of two tenants
+ * with one `sub` never share a `#server-to-user-` channel, sendToUser or terminate_connections.
+ * A principal of no tenant signs in as its `sub`.
+ */
+export function signedInUserId(principal: Principal): string {
+  return principal.tenant === '' ? principal.userId : `${principal.tenant}:${principal.userId}`;
 }

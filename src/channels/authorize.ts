@@ -16,11 +16,14 @@ import { authorizeAction } from '../auth/policy.js';
 import { tenancyDenialWithoutPrincipal } from '../auth/tenancy.js';
 import type { Principal } from '../auth/types.js';
 import type { Connection } from '../hub/connection.js';
-import type { PresenceMember, TokenGuards } from '../engine/types.js';
+import { EngineUnavailableError, type PresenceMember, type TokenGuards } from '../engine/types.js';
 import { SERVER_TO_USER_PREFIX } from '../../protocol/channels.js';
 
-/** A refusal's status: 401 for a missing or bad signature or token, 403 for a tenant or policy denial. */
-export type Authorization = { ok: true; member?: PresenceMember; principal?: Principal } | { ok: false; message: string; status: 401 | 403 };
+/**
+ * A refusal's status: 401 for a missing or bad signature or token, 403 for a tenant or policy
+ * denial, 503 when the engine cannot tell whether a token was revoked.
+ */
+export type Authorization = { ok: true; member?: PresenceMember; principal?: Principal } | { ok: false; message: string; status: 401 | 403 | 503 };
 
 const MAX_USER_ID_LENGTH = 128;
 
@@ -57,12 +60,14 @@ function verifyPrivate(app: App, socketId: string, channel: string, auth: string
 
 function authorizePresence(app: App, connection: Connection, channel: string, auth: string | undefined, channelData?: string): Authorization {
   if (channelData === undefined) {
-    // A signed-in socket may join without channel_data: it joins as its user (§2.11).
+    // A signed-in socket may join without channel_data: it joins as its user (§2.11), a JWT's
+    // principal as its `sub`, not its `{tid}:{sub}` user id (§14.2).
     const user = connection.user;
     if (user === undefined) return { ok: false, message: `Presence channel ${channel} requires channel_data (or a signed-in user)`, status: 401 };
     const check = verifyToken(auth, app.key, app.secret, channelStringToSign(connection.socketId, channel));
     if (!check.ok) return { ok: false, message: check.message, status: 401 };
-    return { ok: true, member: { userId: user.id, rawUserId: user.id, info: user.info } };
+    const userId = connection.principal?.userId ?? user.id;
+    return { ok: true, member: { userId, rawUserId: userId, info: user.info } };
   }
   const check = verifyToken(auth, app.key, app.secret, channelStringToSign(connection.socketId, channel, channelData));
   if (!check.ok) return { ok: false, message: check.message, status: 401 };
@@ -94,9 +99,20 @@ export function memberOf(app: App, principal: Principal): { member: PresenceMemb
  * Authorization in `jwt` and `both` mode (§14.1-§14.4). Private and presence channels take a JWT
  * in `auth`, or the connection's principal when `auth` is empty; in `both` a Pusher signature
  * still works. Encrypted channels keep HMAC. A principal's every subscription passes the tenant
- * check and the policy; a subscriber without one is kept off tenant channels.
+ * check and the policy; a subscriber without one is kept off tenant channels. The caller
+ * records the principal's expiry once the subscription succeeded.
  */
 export async function authorizeWithTokens(guards: TokenGuards, app: App, connection: Connection, kind: ChannelKind, request: SubscribeData): Promise<Authorization> {
+  try {
+    return await authorizeByTokens(guards, app, connection, kind, request);
+  } catch (error) {
+    // Revocations live in Redis (§14.6): while it is out of reach the client is told to retry.
+    if (error instanceof EngineUnavailableError) return { ok: false, message: error.message, status: 503 };
+    throw error;
+  }
+}
+
+async function authorizeByTokens(guards: TokenGuards, app: App, connection: Connection, kind: ChannelKind, request: SubscribeData): Promise<Authorization> {
   const { channel, auth = '' } = request;
   let principal = connection.principal;
   const tokenChannel = kind === 'private' || kind === 'presence';
@@ -104,11 +120,13 @@ export async function authorizeWithTokens(guards: TokenGuards, app: App, connect
     const check = await verifyJwt(guards, app, auth);
     if (!check.ok) return { ok: false, message: check.message, status: 401 };
     principal = check.principal;
-    connection.usedToken(principal);
   } else if (tokenChannel && (auth !== '' || principal === undefined)) {
     // A Pusher signature: in `both` mode it authorizes as it always did, since the app signed it.
     if (app.authMode === 'jwt') return { ok: false, message: `Subscription to ${channel} requires a JWT in auth (or a signed-in token)`, status: 401 };
     principal = undefined;
+  } else if (tokenChannel && principal?.jti !== undefined && (await guards.isRevoked(app.id, principal.jti))) {
+    // An empty auth: the signed-in token authorizes this subscription, unless revoked since (§14.6).
+    return { ok: false, message: 'token revoked', status: 401 };
   }
   if (principal === undefined) {
     const refusal = tenancyDenialWithoutPrincipal(app, channel);

@@ -16,7 +16,9 @@ import {
 import type { ChannelContext } from '../context.js';
 import { z } from 'zod';
 import { looksLikeJwt, userInfoOf, verifyJwt } from '../auth/jwt.js';
-import type { Principal } from '../auth/types.js';
+import { signedInUserId } from '../auth/tenancy.js';
+import type { Principal, TokenCheck } from '../auth/types.js';
+import { EngineUnavailableError } from '../engine/types.js';
 import type { OpenConnection, SignedInUser } from '../hub/connection.js';
 import type { Membership } from '../hub/hub.js';
 
@@ -35,7 +37,15 @@ export async function signin(ctx: ChannelContext, membership: Membership, connec
     }
     const { auth } = parsed.value;
     if (app.authMode === 'jwt' || looksLikeJwt(auth)) {
-      const check = await verifyJwt(ctx.engine, app, auth);
+      let check: TokenCheck;
+      try {
+        check = await verifyJwt(ctx.engine, app, auth);
+      } catch (error) {
+        // Revocations live in Redis (§14.6): while it is out of reach the client hears why, not "Internal error".
+        if (!(error instanceof EngineUnavailableError)) throw error;
+        connection.error(null, error.message);
+        return;
+      }
       if (!check.ok) {
         ctx.log.debug({ appId: app.id, socketId: connection.socketId, reason: check.message }, 'signin refused');
         connection.error(ErrorCode.Unauthorized, check.message);
@@ -72,31 +82,35 @@ export async function signin(ctx: ChannelContext, membership: Membership, connec
 }
 
 /**
- * Signs the connection in as a verified JWT's principal (a pusher:signin, or ?token= at connect):
- * `signin_success` carries `{"id": sub, "user_info": …}` (docs/PROTOCOL.md §14.2).
+ * Signs the connection in as a verified JWT's principal (a pusher:signin, or ?token= at connect)
+ * as user `{tid}:{sub}`: `signin_success` carries `{"id": "{tid}:{sub}", "user_info": …}`
+ * (docs/PROTOCOL.md §14.2, §14.3). The token's expiry counts once the signin succeeded.
  */
 export async function signInAs(ctx: ChannelContext, membership: Membership, connection: OpenConnection, principal: Principal): Promise<void> {
+  const id = signedInUserId(principal);
   const info = userInfoOf(connection.app.jwt, principal);
-  if (connection.user === undefined || connection.user.id === principal.userId) {
-    connection.principal = principal;
-    connection.usedToken(principal);
-  }
-  await signInUser(ctx, membership, connection, { id: principal.userId, info, watchlist: [] }, JSON.stringify({ id: principal.userId, user_info: info }));
+  // Set before the engine step, so a subscribe with an empty auth sent meanwhile finds it.
+  if (connection.user === undefined || connection.user.id === id) connection.principal = principal;
+  if (await signInUser(ctx, membership, connection, { id, info, watchlist: [] }, JSON.stringify({ id, user_info: info }))) connection.usedToken(principal);
 }
 
-async function signInUser(ctx: ChannelContext, membership: Membership, connection: OpenConnection, requested: SignedInUser, userDataString: string): Promise<void> {
+/** Signs the connection in as `requested`; true when signin_success was sent. */
+async function signInUser(ctx: ChannelContext, membership: Membership, connection: OpenConnection, requested: SignedInUser, userDataString: string): Promise<boolean> {
   const app = connection.app;
   const { id, info, watchlist } = requested;
   if (connection.user !== undefined) {
-    if (connection.user.id !== id) connection.error(ErrorCode.Unauthorized, `Already signed in as user ${connection.user.id}`);
-    else connection.send(signinSuccess(userDataString));
-    return;
+    if (connection.user.id !== id) {
+      connection.error(ErrorCode.Unauthorized, `Already signed in as user ${connection.user.id}`);
+      return false;
+    }
+    connection.send(signinSuccess(userDataString));
+    return true;
   }
   const watched = app.watchlist ? watchlist.slice(0, MAX_WATCHLIST) : [];
   connection.user = { id, info, watchlist: watched };
   membership.signedIn(connection);
   await ctx.engine.addUserSocket(app.id, id, connection.socketId);
-  if (connection.closed) return;
+  if (connection.closed) return false;
   connection.send(signinSuccess(userDataString));
   ctx.log.debug({ appId: app.id, socketId: connection.socketId, userId: id }, 'signed in');
   if (watchlist.length > MAX_WATCHLIST) connection.error(ErrorCode.WatchlistLimit, ErrorMessage.watchlistLimit);
@@ -109,4 +123,5 @@ async function signInUser(ctx: ChannelContext, membership: Membership, connectio
     if (offlineIds.length > 0) events.push({ name: 'offline', user_ids: offlineIds });
     connection.send(watchlistEvents(events));
   }
+  return true;
 }

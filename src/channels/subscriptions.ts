@@ -12,6 +12,7 @@ import {
   subscriptionSucceeded,
   unsubscribeData,
   parseFrameData,
+  serverToUserChannel,
   type ChannelKind,
   type PresenceRoster,
 } from '../../protocol/index.js';
@@ -50,7 +51,7 @@ export class Subscriptions {
     const request = parsed.value;
     const { channel } = request;
     const nameError = channelNameError(channel, app.maxChannelNameLength);
-    if (nameError !== null) {
+    if (nameError !== null && !isOwnTokenUserChannel(connection, channel)) {
       this.reject(connection, channel, nameError, 'InvalidChannel', 400);
       return;
     }
@@ -82,7 +83,7 @@ export class Subscriptions {
       const authorization =
         app.authMode === 'hmac' ? authorize(app, connection, type.kind, request) : await authorizeWithTokens(this.ctx.engine, app, connection, type.kind, request);
       if (!authorization.ok) {
-        this.reject(connection, channel, authorization.message, 'AuthError', authorization.status);
+        this.reject(connection, channel, authorization.message, authorization.status === 503 ? 'ServiceUnavailable' : 'AuthError', authorization.status);
         return;
       }
       await this.join(connection, app, channel, type.kind, type.cache, authorization.member, history, authorization.principal);
@@ -139,6 +140,8 @@ export class Subscriptions {
         }));
       if (connection.closed) return undo();
       connection.addSubscription(channel, principal === undefined ? { kind, presence } : { kind, presence, principal });
+      // Only a token that opened a subscription bounds the connection's life (docs/PROTOCOL.md §14.2).
+      if (principal !== undefined) connection.usedToken(principal);
       if (held === undefined) this.membership.join(app.id, channel, connection);
       connection.send(subscriptionSucceeded(channel, roster, catchUp?.positions));
       this.ctx.log.debug({ appId: app.id, socketId: connection.socketId, channel, userId: member?.userId }, 'subscribed');
@@ -206,6 +209,15 @@ export class Subscriptions {
     if (remaining === 0) observer.channelVacated(app, channel);
     if (presence === undefined) this.counts.changed(app, channel, remaining);
   }
+}
+
+/**
+ * A JWT-signed-in socket's `#server-to-user-{tid}:{sub}` (docs/PROTOCOL.md §14.2): pusher-js
+ * subscribes it after signin_success, and the id, which is exactly this connection's user, may
+ * hold characters or a length the channel grammar does not allow.
+ */
+function isOwnTokenUserChannel(connection: OpenConnection, channel: string): boolean {
+  return connection.principal !== undefined && connection.user !== undefined && channel === serverToUserChannel(connection.user.id);
 }
 
 export function rosterOf(members: Map<string, PresenceMember>): PresenceRoster {

@@ -3,7 +3,7 @@
 import type { App } from '../apps/registry.js';
 import type { HistoryRule } from '../config/schema.js';
 import type { Retention } from '../engine/types.js';
-import { patternRegExp } from '../auth/channel-patterns.js';
+import { compilePattern } from '../auth/channel-patterns.js';
 import { loadedResolver } from '../auth/resolver.js';
 import { tenantOf } from '../auth/tenancy.js';
 
@@ -70,6 +70,6 @@ function compile(rule: HistoryRule): CompiledRule {
     partitions: rule.partitions,
   };
   const exact = new Set(rule.channels.filter((p) => !p.includes('*')));
-  const patterns = rule.channels.filter((p) => p.includes('*')).map((pattern) => patternRegExp(pattern));
-  return { spec, matches: (channel) => exact.has(channel) || patterns.some((re) => re.test(channel)) };
+  const patterns = rule.channels.filter((p) => p.includes('*')).map((pattern) => compilePattern(pattern));
+  return { spec, matches: (channel) => exact.has(channel) || patterns.some((pattern) => pattern.test(channel)) };
 }

@@ -39,7 +39,9 @@ export async function relayClientEvent(pipeline: PublishPipeline, guards: TokenG
     connection.error(ErrorCode.ClientEventRateLimit, ErrorMessage.clientEventRateLimit, channel);
     return;
   }
-  const principal = subscription.principal ?? connection.principal;
+  // Only the principal that authorized this subscription: in `both` mode a subscription the app
+  // signed (HMAC) stays the app's, whoever the socket signed in as (docs/PROTOCOL.md §14.4).
+  const principal = subscription.principal;
   if (principal !== undefined) {
     const refusal = await principalRefusal(guards, app, principal, channel);
     if (refusal !== undefined) {
