@@ -31,8 +31,10 @@ window.Echo = new Echo({
     // from the token's claims (sub → id, user_info → info).
     channelAuthorization: {
         customHandler: ({ channelName }, callback) => {
-            // Encrypted channels keep Laravel's signature: only the app hands out their key.
-            if (channelName.startsWith('private-encrypted-')) {
+            // Laravel's /broadcasting/auth signs what a token cannot: encrypted channels (only the
+            // app hands out their key) and channels without a tenant segment, such as the
+            // notification channel App.Models.User.{id} (authMode both).
+            if (channelName.startsWith('private-encrypted-') || !channelName.includes('tenant.')) {
                 fetch('/broadcasting/auth', { method: 'POST', credentials: 'same-origin', headers: { 'Content-Type': 'application/json', 'X-CSRF-TOKEN': document.querySelector('meta[name="csrf-token"]').content }, body: JSON.stringify({ socket_id: window.Echo.socketId(), channel_name: channelName }) })
                     .then((r) => r.json())
                     .then((data) => callback(null, data), (error) => callback(error, null));
