@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import type { RunningServer } from '../src/server.js';
 import { APP, sdk, sleep } from './support/cluster.js';
 import { RawClient, startTestServer, type Frame } from './support/in-process.js';
-import { jwtPusher } from './support/jwt-clients.js';
+import { jwtPusher, subscribeRaw } from './support/jwt-clients.js';
 import { broadcasty, JWT_APP, jwtApp, mintToken, replayHeaders, type BroadcastyCall } from './support/jwt.js';
 
 const ORIGIN = 'https://app.example';
@@ -28,6 +28,16 @@ const APPS = [
   jwtApp({}, { clockSkewSeconds: 1 }, { id: 'short-skew', key: 'short-skew-key', secret: 'short-skew-secret' }),
 ];
 
+/** A raw socket of the JWT app subscribed with a token in `auth` (§14.2), kept in `sockets` to close. */
+async function subscribedWithToken(port: number, sockets: RawClient[], channel: string, token: string): Promise<RawClient> {
+  const client = await RawClient.connect(port, JWT_APP.key);
+  sockets.push(client);
+  await client.established();
+  const answer = await subscribeRaw(client, channel, token);
+  assert.equal(answer.event, 'pusher_internal:subscription_succeeded', JSON.stringify(answer));
+  return client;
+}
+
 const member = () => mintToken({ sub: 'reader', roles: ['member'] });
 const publisher = (claims = {}) => mintToken({ sub: 'writer', roles: ['member', 'publisher'], ...claims });
 
@@ -37,15 +47,7 @@ describe('/broadcasty/* endpoints (LocalEngine)', () => {
   const sockets: RawClient[] = [];
   const call = (method: 'GET' | 'POST' | 'OPTIONS', endpoint: string, options: BroadcastyCall = {}) => broadcasty(port, method, endpoint, options);
 
-  /** A raw socket subscribed with a JWT in `auth` (§14.2). */
-  async function subscriber(channel: string, token: string): Promise<RawClient> {
-    const client = await RawClient.connect(port, JWT_APP.key);
-    sockets.push(client);
-    await client.established();
-    client.send({ event: 'pusher:subscribe', data: { channel, auth: token } });
-    await client.next((f) => f.event === 'pusher_internal:subscription_succeeded' && f.channel === channel);
-    return client;
-  }
+  const subscriber = (channel: string, token: string) => subscribedWithToken(port, sockets, channel, token);
 
   /** Publishes a marker and waits for it: everything published before it reached the client. */
   async function settled(client: RawClient, channel: string): Promise<void> {
@@ -273,15 +275,7 @@ describe('/broadcasty/* review fixes (LocalEngine)', () => {
   let server: RunningServer;
   let port: number;
   const sockets: RawClient[] = [];
-
-  async function subscriber(channel: string, token: string): Promise<RawClient> {
-    const client = await RawClient.connect(port, JWT_APP.key);
-    sockets.push(client);
-    await client.established();
-    client.send({ event: 'pusher:subscribe', data: { channel, auth: token } });
-    await client.next((f) => f.event === 'pusher_internal:subscription_succeeded' && f.channel === channel);
-    return client;
-  }
+  const subscriber = (channel: string, token: string) => subscribedWithToken(port, sockets, channel, token);
 
   before(async () => {
     server = await startTestServer({ apps: APPS });
