@@ -94,6 +94,11 @@ export interface User {
   info?: Record<string, unknown>;
 }
 
+/** Where pusher-js connects for a server on 127.0.0.1:`port`: WebSocket only, no TLS, no cluster host. */
+export function localSocketOptions(port: number) {
+  return { wsHost: '127.0.0.1', wsPort: port, forceTLS: false, enabledTransports: ['ws'], cluster: '' } satisfies Options;
+}
+
 /**
  * pusher-js options for a server on 127.0.0.1:`port` (WebSocket only): channels are authorised
  * by the SDK, as `user` on presence channels.
@@ -101,11 +106,7 @@ export interface User {
 export function localPusherOptions(port: number, app = APP, user?: User) {
   const signer = sdk(port, app);
   return {
-    wsHost: '127.0.0.1',
-    wsPort: port,
-    forceTLS: false,
-    enabledTransports: ['ws'],
-    cluster: '',
+    ...localSocketOptions(port),
     channelAuthorization: {
       customHandler: ({ socketId, channelName }, callback) => {
         const presence = channelName.startsWith('presence-') && user !== undefined ? { user_id: user.id, user_info: user.info } : undefined;

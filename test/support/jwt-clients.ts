@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, exportSPKI, generateKeyPair, type JWK, type KeyLike } from 'jose';
 import PusherModule, { type Options } from 'pusher-js';
+import { localSocketOptions } from './cluster.js';
 import type { Frame, RawClient } from './in-process.js';
 
 const Pusher = PusherModule as unknown as typeof PusherModule.default;
@@ -72,11 +73,7 @@ export interface TokenSource {
 /** Stock pusher-js, WebSocket only, whose custom handlers hand out JWTs as an app's backend would. */
 export function jwtPusher(port: number, appKey: string, tokens: TokenSource): Pusher {
   const options: Options = {
-    wsHost: '127.0.0.1',
-    wsPort: port,
-    forceTLS: false,
-    enabledTransports: ['ws'],
-    cluster: '',
+    ...localSocketOptions(port),
     channelAuthorization: {
       customHandler: ({ channelName }, callback) => {
         (tokens.channel ?? (() => Promise.resolve('')))(channelName).then((auth) => callback(null, { auth }), (error: Error) => callback(error, null));
