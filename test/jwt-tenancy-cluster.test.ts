@@ -159,31 +159,31 @@ describe('tenant isolation across two nodes on one redis-server', () => {
       const client = await tokenSocket(port, await mintToken({ sub: '42', tid }));
       sockets.push(client);
       const success = await client.next((f) => f.event === 'pusher:signin_success');
-      assert.equal((JSON.parse((JSON.parse(success.data as string) as { user_data: string }).user_data) as { id: string }).id, `${tid}:42`);
+      assert.equal((JSON.parse((JSON.parse(success.data as string) as { user_data: string }).user_data) as { id: string }).id, `${tid}.42`);
       return client;
     };
     const [acme, beta] = [await signedIn('acme'), await signedIn('beta')];
-    // Stock pusher-js signed in as acme's 42: it subscribes #server-to-user-acme:42 and hears sendToUser.
+    // Stock pusher-js signed in as acme's 42: it subscribes #server-to-user-acme.42 and hears sendToUser.
     const pusher = jwtPusher(port, JWT_APP.key, { user: () => mintToken({ sub: '42', tid: 'acme' }) });
     const heard = new Promise((resolve) => pusher.user.bind('note', resolve));
     pusher.signin();
     await pusher.user.signinDonePromise;
     await new Promise((resolve) => pusher.user.serverToUserChannel.bind('pusher:subscription_succeeded', resolve));
 
-    await server.sendToUser('acme:42', 'note', { to: 'acme' });
-    await server.sendToUser('beta:42', 'note', { to: 'beta' });
+    await server.sendToUser('acme.42', 'note', { to: 'acme' });
+    await server.sendToUser('beta.42', 'note', { to: 'beta' });
     await server.sendToUser('42', 'note', { to: 'no tenant' });
     assert.deepEqual(await heard, { to: 'acme' });
     pusher.disconnect();
     for (const [client, tid] of [[acme, 'acme'], [beta, 'beta']] as const) {
-      await server.sendToUser(`${tid}:42`, 'note', { last: true });
+      await server.sendToUser(`${tid}.42`, 'note', { last: true });
       // Taken last: every note sent before it has arrived, and stays in frames.
       await client.next((f) => f.event === 'note' && f.data === JSON.stringify({ last: true }));
       const notes = client.frames.filter((f) => f.event === 'note').map((f) => [f.channel, JSON.parse(f.data as string)] as const);
-      assert.deepEqual(notes, [[`#server-to-user-${tid}:42`, { to: tid }]]);
+      assert.deepEqual(notes, [[`#server-to-user-${tid}.42`, { to: tid }]]);
     }
 
-    await server.terminateUserConnections('acme:42');
+    await server.terminateUserConnections('acme.42');
     assert.equal((await acme.closed).code, 4009);
     beta.send({ event: 'pusher:ping', data: {} });
     await beta.next((f) => f.event === 'pusher:pong');

@@ -173,7 +173,7 @@ describe('JWT tokens on the Pusher protocol', () => {
     const client = await socket(SHORT_APP.key, `protocol=7&token=${token}`);
     await client.established();
     const success = await client.next((f) => f.event === 'pusher:signin_success');
-    assert.deepEqual(JSON.parse((JSON.parse(success.data as string) as { user_data: string }).user_data), { id: 'acme:carol', user_info: { name: 'Carol' } });
+    assert.deepEqual(JSON.parse((JSON.parse(success.data as string) as { user_data: string }).user_data), { id: 'acme.carol', user_info: { name: 'Carol' } });
     assert.equal(refusal(await subscribeRaw(client, ORDERS, '')), undefined);
 
     const bad = await socket(SHORT_APP.key, `protocol=7&token=${await mintToken({}, { expiresIn: -10 })}`);
@@ -182,17 +182,24 @@ describe('JWT tokens on the Pusher protocol', () => {
     assert.equal((await bad.closed).code, 4009);
   });
 
-  it('signs in with a JWT as {tid}:{sub}, then joins presence with an empty auth as the claims say (user_id = sub)', async () => {
+  it('signs in with a JWT as {tid}.{sub}, then joins presence with an empty auth as the claims say (user_id = sub)', async () => {
     const client = await socket(SHORT_APP.key);
     await client.established();
     client.send({ event: 'pusher:signin', data: { auth: await mintToken({ sub: 'dave', user_info: { name: 'Dave' } }), user_data: '{"id":"mallory"}' } });
     const success = await client.next((f) => f.event === 'pusher:signin_success');
-    assert.equal((JSON.parse(success.data as string) as { user_data: string }).user_data, '{"id":"acme:dave","user_info":{"name":"Dave"}}');
+    assert.equal((JSON.parse(success.data as string) as { user_data: string }).user_data, '{"id":"acme.dave","user_info":{"name":"Dave"}}');
     const joined = await subscribeRaw(client, ROOM, '', JSON.stringify({ user_id: 'mallory' }));
     assert.deepEqual(JSON.parse(joined.data as string), { presence: { count: 1, ids: ['dave'], hash: { dave: { name: 'Dave' } } } });
-    // pusher-js subscribes its own #server-to-user-{id} after signin_success; the ':' does not make it an invalid name.
-    assert.equal(refusal(await subscribeRaw(client, '#server-to-user-acme:dave')), undefined);
-    assert.equal(refusal(await subscribeRaw(client, '#server-to-user-acme:erin'))?.status, 400);
+    // pusher-js subscribes its own #server-to-user-{id} after signin_success; another user's is refused.
+    assert.equal(refusal(await subscribeRaw(client, '#server-to-user-acme.dave')), undefined);
+    assert.equal(refusal(await subscribeRaw(client, '#server-to-user-acme.erin'))?.status, 401);
+    // An identity provider's sub may hold characters channel names do not (auth0|…): its own channel still works.
+    const other = await socket(SHORT_APP.key);
+    await other.established();
+    other.send({ event: 'pusher:signin', data: { auth: await mintToken({ sub: 'auth0|7' }), user_data: '{}' } });
+    await other.next((f) => f.event === 'pusher:signin_success');
+    assert.equal(refusal(await subscribeRaw(other, '#server-to-user-acme.auth0|7')), undefined);
+    assert.equal(refusal(await subscribeRaw(other, '#server-to-user-acme.auth0|8'))?.status, 400);
   });
 
   it('closes with pusher:error 4203 when the earliest token of the connection expires', async () => {

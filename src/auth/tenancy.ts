@@ -56,10 +56,10 @@ export function tenancyDenialWithoutPrincipal(app: App, channel: string): string
 }
 
 /**
- * The Pusher user id a principal signs in as (§14.2): `{tid}:{sub}`, so users of two tenants
+ * The Pusher user id a principal signs in as (§14.2): `{tid}.{sub}`, so users of two tenants
  * with one `sub` never share a `#server-to-user-` channel, sendToUser or terminate_connections.
  * A principal of no tenant signs in as its `sub`.
  */
 export function signedInUserId(principal: Principal): string {
-  return principal.tenant === '' ? principal.userId : `${principal.tenant}:${principal.userId}`;
+  return principal.tenant === '' ? principal.userId : `${principal.tenant}.${principal.userId}`;
 }

@@ -61,7 +61,7 @@ function verifyPrivate(app: App, socketId: string, channel: string, auth: string
 function authorizePresence(app: App, connection: Connection, channel: string, auth: string | undefined, channelData?: string): Authorization {
   if (channelData === undefined) {
     // A signed-in socket may join without channel_data: it joins as its user (§2.11), a JWT's
-    // principal as its `sub`, not its `{tid}:{sub}` user id (§14.2).
+    // principal as its `sub`, not its `{tid}.{sub}` user id (§14.2).
     const user = connection.user;
     if (user === undefined) return { ok: false, message: `Presence channel ${channel} requires channel_data (or a signed-in user)`, status: 401 };
     const check = verifyToken(auth, app.key, app.secret, channelStringToSign(connection.socketId, channel));

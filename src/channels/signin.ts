@@ -83,7 +83,7 @@ export async function signin(ctx: ChannelContext, membership: Membership, connec
 
 /**
  * Signs the connection in as a verified JWT's principal (a pusher:signin, or ?token= at connect)
- * as user `{tid}:{sub}`: `signin_success` carries `{"id": "{tid}:{sub}", "user_info": …}`
+ * as user `{tid}.{sub}`: `signin_success` carries `{"id": "{tid}.{sub}", "user_info": …}`
  * (docs/PROTOCOL.md §14.2, §14.3). The token's expiry counts once the signin succeeded.
  */
 export async function signInAs(ctx: ChannelContext, membership: Membership, connection: OpenConnection, principal: Principal): Promise<void> {

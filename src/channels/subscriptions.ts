@@ -212,9 +212,9 @@ export class Subscriptions {
 }
 
 /**
- * A JWT-signed-in socket's `#server-to-user-{tid}:{sub}` (docs/PROTOCOL.md §14.2): pusher-js
+ * A JWT-signed-in socket's `#server-to-user-{tid}.{sub}` (docs/PROTOCOL.md §14.2): pusher-js
  * subscribes it after signin_success, and the id, which is exactly this connection's user, may
- * hold characters or a length the channel grammar does not allow.
+ * hold characters (from `sub`) or a length the channel grammar does not allow.
  */
 function isOwnTokenUserChannel(connection: OpenConnection, channel: string): boolean {
   return connection.principal !== undefined && connection.user !== undefined && channel === serverToUserChannel(connection.user.id);

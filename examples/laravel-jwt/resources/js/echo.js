@@ -56,7 +56,7 @@ window.Echo = new Echo({
 // replaces) or from a signed-in user. Sign in first, so Echo.join() works.
 window.Echo.connector.pusher.signin();
 
-// With JWT signin the socket's user id is {tid}:{sub} (sendToUser("acme:42")); presence ids stay sub.
+// With JWT signin the socket's user id is {tid}.{sub} (sendToUser("acme.42")); presence ids stay sub.
 // Usage — tenant channels carry the tenant after the kind prefix (§14.3):
 //   const tid = document.querySelector('meta[name="team-id"]').content;
 //   Echo.private(`tenant.${tid}.orders`).listen('OrderShipped', (e) => {});
