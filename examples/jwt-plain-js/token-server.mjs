@@ -1,9 +1,10 @@
 // A token service without Laravel: mints Broadcasty JWTs with jose (docs/PROTOCOL.md §14.2)
-// and serves the page beside it. Run: node token-server.mjs (needs `npm i jose`), then start
+// and serves the page beside it. Run: node token-server.mjs, then start
 // Broadcasty with the key this prints:
 //   BROADCASTY_AUTH_MODE=jwt BROADCASTY_JWT_PUBLIC_KEY="<printed>" BROADCASTY_APP_ALLOWED_ORIGINS='["http://localhost:8080"]' npx broadcasty start
-// and open http://localhost:8080/?user=ann&tenant=acme in two tabs.
+// and open http://localhost:8080/?user=ann&tenant=acme in two tabs (needs `npm i jose pusher-js` here).
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:http';
 import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
 
@@ -28,6 +29,11 @@ createServer(async (request, response) => {
     const tenant = url.searchParams.get('tenant') ?? 'acme';
     const token = await mint(user, tenant, ['member', 'publisher']);
     response.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' }).end(JSON.stringify({ token }));
+    return;
+  }
+  if (url.pathname === '/pusher.min.js') {
+    const file = createRequire(import.meta.url).resolve('pusher-js/dist/web/pusher.min.js');
+    response.writeHead(200, { 'Content-Type': 'text/javascript' }).end(await readFile(file));
     return;
   }
   response.writeHead(200, { 'Content-Type': 'text/html' }).end(await readFile(new URL('./index.html', import.meta.url)));
