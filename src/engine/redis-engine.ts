@@ -13,7 +13,7 @@ import type { Logger } from '../logger.js';
 import { connectRedis } from '../redis/connect.js';
 import { LocalEngine } from './local.js';
 import { RedisBroker } from './redis-broker.js';
-import { RedisHistory } from './redis-history.js';
+import { RedisHistory, type RedisPart } from './redis-history.js';
 import { Bus, terminateMessage } from './redis-bus.js';
 import { RedisTokenGuards } from './redis-guards.js';
 import { counter, decodeJoin, decodeMember, encodeMember, RedisKeys, type JoinAnswer } from './redis-keys.js';
@@ -83,10 +83,16 @@ export class RedisEngine implements Engine {
     this.node = new ClusterNode(this.cmd, this.scripts, this.keys, config.nodeTtl, this.local, announcer, log);
     const link = { linked: () => this.linked, failed: (error: unknown) => this.failed(error) };
     this.broker = new RedisBroker(this.scripts, this.keys, config, this.local, link, this.node.base, log, hooks);
-    const viaRedis = <T>(shared: () => Promise<T>, local: () => Promise<T>) => this.viaRedis(shared, local);
-    this.history = new RedisHistory(this.cmd, this.scripts, this.keys, this.local, viaRedis);
-    this.leases = new RedisLeases(this.scripts, this.keys, viaRedis);
-    this.guards = new RedisTokenGuards(this.cmd, this.scripts, this.keys, this.local, viaRedis);
+    const part: RedisPart = {
+      cmd: this.cmd,
+      scripts: this.scripts,
+      keys: this.keys,
+      local: this.local,
+      viaRedis: (shared, local) => this.viaRedis(shared, local),
+    };
+    this.history = new RedisHistory(part);
+    this.leases = new RedisLeases(part);
+    this.guards = new RedisTokenGuards(part);
     this.bus = new Bus(this.sub, this.cmd, this.keys, this.node.base, log, () => this.linkChanged());
     // On the bus connection: no long pipeline (a restore, an outbox flush) sits ahead of its PING.
     this.probe = new StallProbe(this.sub, PROBE_INTERVAL_MS, STALL_MS, () => this.stalled(`Redis did not answer a PING within ${STALL_MS} ms`));

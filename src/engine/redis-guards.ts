@@ -3,45 +3,35 @@
 // redis-keys.ts. Nonces and revocations cannot be answered by one node alone, so while Redis is
 // out of reach they refuse (503); a hit is counted on this node instead, so each node enforces
 // a limit on its own meanwhile.
-import type { Redis } from 'ioredis';
-import type { LocalEngine } from './local.js';
 import { outOfReach } from './redis-broker.js';
-import type { ViaRedis } from './redis-history.js';
-import type { RedisKeys } from './redis-keys.js';
-import type { Scripts } from './redis-scripts.js';
+import type { RedisPart } from './redis-history.js';
 import type { TokenGuards } from './types.js';
 
 const noGuards = async (): Promise<never> => outOfReach('nonces and revoked tokens');
 
 export class RedisTokenGuards implements TokenGuards {
-  constructor(
-    private readonly cmd: Redis,
-    private readonly scripts: Scripts,
-    private readonly keys: RedisKeys,
-    private readonly local: LocalEngine,
-    private readonly viaRedis: ViaRedis,
-  ) {}
+  constructor(private readonly redis: RedisPart) {}
 
   claimNonce(appId: string, userId: string, nonce: string, ttlMs: number): Promise<boolean> {
     // A nonce never holds ':' (§14.6), so the key's last segment is always the nonce.
-    const key = this.keys.app(appId, 'nonce', `${userId}:${nonce}`);
+    const key = this.redis.keys.app(appId, 'nonce', `${userId}:${nonce}`);
     // PX takes a positive integer only: anything else is a Redis error, which viaRedis takes for an outage.
     const px = Math.max(1, Math.ceil(ttlMs));
-    return this.viaRedis(async () => (await this.cmd.set(key, '1', 'PX', px, 'NX')) === 'OK', noGuards);
+    return this.redis.viaRedis(async () => (await this.redis.cmd.set(key, '1', 'PX', px, 'NX')) === 'OK', noGuards);
   }
 
   async revokeToken(appId: string, jti: string, untilMs: number): Promise<void> {
     // A deadline already past refuses nothing: nothing to store (and PXAT 0 would be a Redis error, §14.6).
     if (untilMs <= Date.now()) return;
-    return this.viaRedis(async () => void (await this.cmd.set(this.keys.app(appId, 'revoked', jti), '1', 'PXAT', Math.ceil(untilMs))), noGuards);
+    return this.redis.viaRedis(async () => void (await this.redis.cmd.set(this.redis.keys.app(appId, 'revoked', jti), '1', 'PXAT', Math.ceil(untilMs))), noGuards);
   }
 
   isRevoked(appId: string, jti: string): Promise<boolean> {
-    return this.viaRedis(async () => (await this.cmd.exists(this.keys.app(appId, 'revoked', jti))) === 1, noGuards);
+    return this.redis.viaRedis(async () => (await this.redis.cmd.exists(this.redis.keys.app(appId, 'revoked', jti))) === 1, noGuards);
   }
 
   countHit(appId: string, bucket: string, nowMs: number): Promise<number> {
-    const local = this.local.countHit(appId, bucket, nowMs);
-    return this.viaRedis(async () => Number(await this.scripts.bcCountHit(this.keys.prefix, appId, bucket, Math.floor(nowMs / 1000))), () => local);
+    const local = this.redis.local.countHit(appId, bucket, nowMs);
+    return this.redis.viaRedis(async () => Number(await this.redis.scripts.bcCountHit(this.redis.keys.prefix, appId, bucket, Math.floor(nowMs / 1000))), () => local);
   }
 }

@@ -11,50 +11,53 @@ import type { History, HistoryEntry, HistoryRead, IdempotencyClaim, IdempotencyK
 /** The cluster-wide answer, or this node's own while Redis is out of reach (RedisEngine.viaRedis). */
 export type ViaRedis = <T>(shared: () => Promise<T>, local: () => Promise<T>) => Promise<T>;
 
+/** What RedisEngine hands each of its parts (history, leases, token guards): built once, shared. */
+export interface RedisPart {
+  cmd: Redis;
+  scripts: Scripts;
+  keys: RedisKeys;
+  local: LocalEngine;
+  viaRedis: ViaRedis;
+}
+
 export class RedisHistory implements History, IdempotencyKeys {
-  constructor(
-    private readonly cmd: Redis,
-    private readonly scripts: Scripts,
-    private readonly keys: RedisKeys,
-    private readonly local: LocalEngine,
-    private readonly viaRedis: ViaRedis,
-  ) {}
+  constructor(private readonly redis: RedisPart) {}
 
   async readHistory(appId: string, channel: string, partition: number, from: number, limit: number, retention: Retention): Promise<HistoryRead> {
-    return this.viaRedis(
+    return this.redis.viaRedis(
       async () => {
-        const args = [this.keys.prefix, appId, channel, partition, from, limit, retention.maxEvents, retention.maxBytes, retention.maxAgeMs, STREAM_IDLE_MS / 1000];
-        const [offset, epoch, first, flat] = (await this.scripts.bcReadHistory(...args)) as [number, string, number, (number | string)[]];
+        const args = [this.redis.keys.prefix, appId, channel, partition, from, limit, retention.maxEvents, retention.maxBytes, retention.maxAgeMs, STREAM_IDLE_MS / 1000];
+        const [offset, epoch, first, flat] = (await this.redis.scripts.bcReadHistory(...args)) as [number, string, number, (number | string)[]];
         const entries: HistoryEntry[] = [];
         for (let i = 0; i < flat.length; i += 2) entries.push({ offset: flat[i] as number, frame: flat[i + 1] as string });
         return { position: { offset, epoch }, first, entries };
       },
-      () => this.local.readHistory(appId, channel, partition, from, limit, retention),
+      () => this.redis.local.readHistory(appId, channel, partition, from, limit, retention),
     );
   }
 
   async claimIdempotencyKey(appId: string, key: string, windowMs: number): Promise<IdempotencyClaim> {
-    return this.viaRedis(
+    return this.redis.viaRedis(
       async () => {
-        const [claimed, held] = (await this.scripts.bcClaimIdempotencyKey(this.keys.prefix, appId, key, windowMs)) as [1] | [0, string];
+        const [claimed, held] = (await this.redis.scripts.bcClaimIdempotencyKey(this.redis.keys.prefix, appId, key, windowMs)) as [1] | [0, string];
         if (claimed === 1) return { status: 'claimed' };
         return held === 'p' ? { status: 'pending' } : { status: 'done', answer: held };
       },
-      () => this.local.claimIdempotencyKey(appId, key, windowMs),
+      () => this.redis.local.claimIdempotencyKey(appId, key, windowMs),
     );
   }
 
   async completeIdempotencyKey(appId: string, key: string, answer: string, windowMs: number): Promise<void> {
-    await this.viaRedis(
-      async () => void (await this.cmd.set(this.keys.app(appId, 'idem', key), answer, 'PX', windowMs, 'XX')),
-      () => this.local.completeIdempotencyKey(appId, key, answer, windowMs),
+    await this.redis.viaRedis(
+      async () => void (await this.redis.cmd.set(this.redis.keys.app(appId, 'idem', key), answer, 'PX', windowMs, 'XX')),
+      () => this.redis.local.completeIdempotencyKey(appId, key, answer, windowMs),
     );
   }
 
   async releaseIdempotencyKey(appId: string, key: string): Promise<void> {
-    await this.viaRedis(
-      async () => void (await this.cmd.del(this.keys.app(appId, 'idem', key))),
-      () => this.local.releaseIdempotencyKey(appId, key),
+    await this.redis.viaRedis(
+      async () => void (await this.redis.cmd.del(this.redis.keys.app(appId, 'idem', key))),
+      () => this.redis.local.releaseIdempotencyKey(appId, key),
     );
   }
 }
