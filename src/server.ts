@@ -1,5 +1,6 @@
 // Wiring: config → registry, engine, hub, transport, HTTP API, ticker. Start, drain, stop.
 import { checkJwtSettings, type SettingName } from './auth/jwt-settings.js';
+import { withCors } from './api/cors.js';
 import { createApiRouter } from './api/router.js';
 import { createRegistry } from './apps/index.js';
 import type { AppRegistry } from './apps/registry.js';
@@ -29,6 +30,8 @@ import { readiness } from './readiness.js';
 import { FdBudget } from './transport/fd-budget.js';
 import { createTransport } from './transport/index.js';
 import type { SocketHandlers } from './transport/types.js';
+import { withSessions } from './sessions/front.js';
+import { HttpSessions } from './sessions/sessions.js';
 import { createWebhooks } from './webhooks/index.js';
 
 export interface ServerDeps {
@@ -52,6 +55,8 @@ export interface RunningServer {
    * in-process test client) opens its connections through the same ones.
    */
   sockets: SocketHandlers<Connection>;
+  /** This process's HTTP sessions (pusher-js fallbacks, SSE, poll). */
+  sessions: HttpSessions;
   /** Closes every socket with 4200, stops listening and the engine. */
   shutdown(): Promise<void>;
 }
@@ -89,6 +94,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const counts = new SubscriptionCounts(engine, observer);
   const subscriptions = new Subscriptions(ctx, hub, counts);
   const sockets = socketHandlers(ctx, subscriptions);
+  const sessions = new HttpSessions(sockets, config);
   const transport = createTransport<Connection>(config.transport, {
     host: config.host,
     port: config.port,
@@ -102,7 +108,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     exclusivePort: config.workers === 1,
     fds,
     sockets,
-    http: createApiRouter(ctx),
+    http: withCors(registry, config.httpPath, withSessions(ctx, sessions, createApiRouter(ctx))),
   }, log);
   hub.attach(transport);
   await engine.start(hub, new ClusterChangeEffects(ctx, counts));
@@ -115,6 +121,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const appFollower = new AppFollower(registry, log);
   const sweepTimer = setInterval(() => {
     sweep(hub.connections.values(), clockMs(), hub.slowConsumers);
+    sessions.sweep(Date.now());
     metrics.engineHealthy.set(engine.health() === 'ok' ? 1 : 0);
     appFollower.tick(hub.connections);
   }, SWEEP_MS);
@@ -129,6 +136,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     metricsPort: metricsServer?.port,
     ctx,
     sockets,
+    sessions,
     async shutdown() {
       // /ready answers 503 from here on and new sockets get 4200, while the port stays open so
       // probes see the 503 instead of a refused connection during the drain.

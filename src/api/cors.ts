@@ -14,6 +14,10 @@ import { isBroadcastyPath } from './routes.js';
 type Handler<A extends HttpAnswer> = (request: HttpRequest) => Promise<A>;
 
 const APP_PATH = /^\/apps\/([^/]+)\//;
+/** `/app/{key}/…` after the httpPath of pusher-js's fallbacks. */
+const FALLBACK_KEY = /^\/app\/([^/]+)\//;
+/** The /broadcasty endpoints that apps in hmac mode have too. */
+const OPEN_TO_EVERY_MODE = new Set(['/broadcasty/sse', '/broadcasty/poll']);
 
 /** What a preflight may ask for: the API's methods and the headers its clients send. */
 const PREFLIGHT: Record<string, string> = {
@@ -41,7 +45,19 @@ interface AppRef {
   unknown: string;
 }
 
-function appRefOf(request: HttpRequest): AppRef | null {
+function appRefOf(request: HttpRequest, httpPath: string): AppRef | null {
+  const fallback = request.path.startsWith(httpPath + '/app/') ? FALLBACK_KEY.exec(request.path.slice(httpPath.length)) : null;
+  if (fallback !== null) {
+    // pusher-js's HTTP fallbacks (§7.2): the app key is in the path, every auth mode has them.
+    const key = decodePathSegment(fallback[1]!);
+    return { find: (registry) => registry.findByKey(key), fail: text, name: `app key ${key.slice(0, 100)}`, unknown: `Unknown app key ${key.slice(0, 100)}` };
+  }
+  if (OPEN_TO_EVERY_MODE.has(request.path)) {
+    // SSE and poll (§15) serve public channels to apps of every auth mode.
+    const key = parseQuery(request.query).get('app') ?? '';
+    const name = `app key ${key.slice(0, 100)}`;
+    return { find: (registry) => registry.findByKey(key), fail: jsonError, name, unknown: `Unknown ${name}` };
+  }
   if (isBroadcastyPath(request.path)) {
     const key = parseQuery(request.query).get('app') ?? '';
     // §14.1: apps in hmac mode have no /broadcasty endpoints, so no origin may call them.
@@ -57,11 +73,11 @@ function appRefOf(request: HttpRequest): AppRef | null {
 const withJwt = (app: App | undefined) => (app?.authMode === 'hmac' ? undefined : app);
 
 /** Wraps the API handler: answers preflights, adds Access-Control-Allow-Origin to allowed origins' answers. */
-export function withCors<A extends HttpAnswer>(registry: AppRegistry, handle: Handler<A>): Handler<A | HttpReply> {
+export function withCors<A extends HttpAnswer>(registry: AppRegistry, httpPath: string, handle: Handler<A>): Handler<A | HttpReply> {
   // Not async itself: a request without Origin (every server SDK) costs no extra promise.
   return (request) => {
     const origin = request.headers.origin;
-    const ref = origin === undefined ? null : appRefOf(request);
+    const ref = origin === undefined ? null : appRefOf(request, httpPath);
     return origin === undefined || ref === null ? handle(request) : withOrigin(request, origin, ref);
   };
 

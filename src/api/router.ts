@@ -9,18 +9,16 @@ import { EngineUnavailableError } from '../engine/types.js';
 import { readiness } from '../readiness.js';
 import type { HttpReply, HttpRequest } from '../transport/types.js';
 import { countPerIp, guardRequest } from './broadcasty/guard.js';
-import { withCors } from './cors.js';
 import { HttpError, json, jsonError, text } from './reply.js';
 import { isBroadcastyPath, ROUTES, segment, type Route } from './routes.js';
 
 export function createApiRouter(ctx: ServerContext): (request: HttpRequest) => Promise<HttpReply> {
-  const route = withCors(ctx.registry, (request: HttpRequest) => answer(ctx, request));
   // Client input is answered with a 4xx by the handlers; what still throws is the server's fault
   // (a failing engine or registry): a 500, logged with the request line only (the query holds the
   // signature, the body the app's data). /ready's 503 is an answer, not a failure.
   return async (request) => {
     try {
-      return await route(request);
+      return await answer(ctx, request);
     } catch (error) {
       ctx.log.error({ err: error, request: `${request.method} ${request.path.slice(0, 200)}` }, 'HTTP API request failed with 500');
       return errorReply(request.path)(500, 'Internal server error');

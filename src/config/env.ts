@@ -93,6 +93,12 @@ export const ENV_TABLE: EnvSetting[] = [
   { names: ['BROADCASTY_TRANSPORT'], path: 'transport', kind: 'string' },
   { names: ['BROADCASTY_FD_RESERVE'], path: 'fdReserve', kind: 'int' },
   { names: ['BROADCASTY_MAX_STREAM_BUFFER_BYTES'], path: 'maxStreamBufferBytes', kind: 'int' },
+  { names: ['BROADCASTY_HTTP_PATH'], path: 'httpPath', kind: 'string', help: "pusher-js's httpPath for its xhr_streaming/xhr_polling fallbacks" },
+  { names: ['BROADCASTY_HTTP_SESSION_HOST'], path: 'httpSessionHost', kind: 'string', help: 'host[:port] that pins a pusher-js HTTP session to this node' },
+  { names: ['BROADCASTY_HTTP_HEARTBEAT'], path: 'httpHeartbeatSeconds', kind: 'int', help: 'seconds between heartbeats on idle SSE and xhr_streaming responses' },
+  { names: ['BROADCASTY_POLL_TIMEOUT'], path: 'pollTimeoutSeconds', kind: 'int', help: 'seconds a long-poll waits for events' },
+  { names: ['BROADCASTY_HTTP_SESSION_TIMEOUT'], path: 'httpSessionTimeoutSeconds', kind: 'int', help: 'seconds an HTTP session lives with no request receiving from it' },
+  { names: ['BROADCASTY_MAX_HTTP_SESSIONS_PER_IP'], path: 'maxHttpSessionsPerIp', kind: 'int' },
 ];
 
 export class ConfigError extends Error {}

@@ -283,6 +283,34 @@ export const serverSchema = z
      * does not read; past it the stream is closed instead of buffered without bound.
      */
     maxStreamBufferBytes: z.number().int().min(16 * 1024).default(1024 * 1024),
+    /**
+     * Where pusher-js's HTTP fallbacks (xhr_streaming, xhr_polling) reach this server: the value of
+     * pusher-js's `httpPath` option, whose default is `/pusher` (docs/PROTOCOL.md §7.2).
+     */
+    httpPath: z
+      .string()
+      .regex(/^(\/[^/?#\s]+)+$/, 'must start with "/", name at least one path segment and not end with "/"')
+      .default('/pusher'),
+    /**
+     * `host` or `host:port` that this node's pusher-js HTTP sessions continue on, sent in their open
+     * frame: every later request of a session then reaches this node even behind a load balancer
+     * that spreads requests (docs/PROTOCOL.md §7.2). Absent: the host the client first used.
+     */
+    httpSessionHost: z
+      .string()
+      .regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must be a host name or address, optionally with :port, without a scheme or path')
+      .optional(),
+    /** Seconds between heartbeats on an idle SSE or xhr_streaming response, so proxies keep it open. */
+    httpHeartbeatSeconds: seconds(1, 300).default(15),
+    /** Seconds a long-poll (xhr_polling, /broadcasty/poll) is held open waiting for events. */
+    pollTimeoutSeconds: seconds(1, 120).default(25),
+    /**
+     * Seconds an HTTP session (pusher-js fallback, poll) lives with no request receiving from it;
+     * then it closes like a dropped socket (members leave, webhooks fire).
+     */
+    httpSessionTimeoutSeconds: seconds(2, 600).default(15),
+    /** HTTP sessions (pusher-js fallbacks, SSE, poll) one client IP address may hold on this process; 0 = no limit. */
+    maxHttpSessionsPerIp: z.number().int().min(0).default(100),
   })
   .strict()
   .superRefine((config, ctx) => {

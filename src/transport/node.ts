@@ -231,7 +231,7 @@ export function createNodeTransport<Owner>(options: TransportOptions<Owner>): Tr
     req.on('end', () => {
       if (size > options.maxRequestBytes) return;
       const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-      const request = { method: (req.method ?? 'GET').toUpperCase(), path: route.path, query, body, headers: readHeaders(req), remoteAddress };
+      const request = { method: (req.method ?? 'GET').toUpperCase(), path: route.path, query, body, headers: readHeaders(req), remoteAddress, tls };
       runHandler(() => options.http(request), answer);
     });
   });

@@ -60,6 +60,8 @@ export interface HttpRequest {
   headers: Readonly<Record<string, string>>;
   /** The peer's IP address as text (the TCP peer: a proxy in front shows as itself). */
   remoteAddress: string;
+  /** The request came over this server's own TLS listener. */
+  tls: boolean;
 }
 
 export interface HttpReply {

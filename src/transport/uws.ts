@@ -188,7 +188,7 @@ export function createUwsTransport<Owner>(uws: UwsModule, options: TransportOpti
     readBody(res, options.maxRequestBytes, (body) => {
       if (aborted) return;
       if (body === undefined) return reply(TOO_LARGE);
-      runHandler(() => options.http({ method, path: route.path, query, body, headers, remoteAddress }), answer);
+      runHandler(() => options.http({ method, path: route.path, query, body, headers, remoteAddress, tls }), answer);
     });
   });
 
