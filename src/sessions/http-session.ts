@@ -58,6 +58,23 @@ export class HttpSession implements ClientSocket {
     this.lastReceiveAt = this.lastWriteAt = Date.now();
   }
 
+  /**
+   * Sees every frame sent to the session before it is written or queued: an opening request
+   * watches for connection_established and the subscribe answers before it picks its status.
+   */
+  tap: ((frame: string) => void) | undefined;
+
+  /** A message from the client (xhr_send, a synthesized pusher:subscribe), handled as a WebSocket text frame. */
+  fromClient(text: string): void {
+    if (!this.isClosed && this.owner !== undefined) this.handlers.message(this.owner, text);
+  }
+
+  /** A request from the client that carries no message: activity, as a WebSocket ping is (§1.3). */
+  touched(): void {
+    this.lastReceiveAt = Date.now();
+    if (!this.isClosed && this.owner !== undefined) this.handlers.activity(this.owner);
+  }
+
   /** The connection the socket handlers opened for this session; a close that came first is delivered now. */
   adopt(owner: Connection): Connection {
     this.owner = owner;
@@ -82,6 +99,7 @@ export class HttpSession implements ClientSocket {
 
   send(frame: string): boolean {
     if (this.isClosed) return false;
+    this.tap?.(frame);
     const response = this.response;
     if (response !== undefined && !response.isClosed && this.wire.delivery === 'stream' && this.queue.length === 0) {
       this.lastWriteAt = Date.now();
