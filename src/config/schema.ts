@@ -105,6 +105,62 @@ export const jwtSchema = z
   })
   .strict();
 
+const httpUrl = z.string().url().regex(/^https?:\/\//, 'must be an http:// or https:// URL');
+
+/** Push providers and the offline fallback (docs/PROTOCOL.md §16.1). */
+export const pushSchema = z
+  .object({
+    webpush: z
+      .object({
+        publicKey: z.string().regex(/^[A-Za-z0-9_-]{87}$/, 'expected a base64url VAPID public key (65 bytes; broadcasty keygen --vapid)'),
+        privateKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'expected a base64url VAPID private key (32 bytes; broadcasty keygen --vapid)'),
+        subject: z.string().regex(/^(mailto:|https:\/\/)/, 'expected a mailto: address or an https:// URL'),
+      })
+      .strict()
+      .optional(),
+    fcm: z
+      .object({ serviceAccount: z.string().min(1).optional(), serviceAccountFile: z.string().min(1).optional(), baseUrl: httpUrl.default('https://fcm.googleapis.com'), tokenUrl: httpUrl.optional() })
+      .strict()
+      .optional(),
+    apns: z
+      .object({
+        key: z.string().min(1).optional(),
+        keyFile: z.string().min(1).optional(),
+        keyId: z.string().regex(/^[A-Z0-9]{10}$/, 'expected the 10-character key id'),
+        teamId: z.string().regex(/^[A-Z0-9]{10}$/, 'expected the 10-character team id'),
+        topic: z.string().min(1),
+        baseUrl: httpUrl.default('https://api.push.apple.com'),
+        sandboxBaseUrl: httpUrl.default('https://api.sandbox.push.apple.com'),
+      })
+      .strict()
+      .optional(),
+    onesignal: z
+      .object({
+        appId: z.string().uuid('expected the OneSignal app id (a UUID)'),
+        restApiKey: z.string().min(1),
+        baseUrl: httpUrl.default('https://api.onesignal.com'),
+      })
+      .strict()
+      .optional(),
+    beams: z.object({ secretKey: z.string().min(16, 'at least 16 characters') }).strict().optional(),
+    userChannels: z.array(z.string().regex(/^[^{}]*\{id\}[^{}]*$/, 'expected a channel pattern with one {id}')).default([]),
+    maxDevicesPerUser: z.number().int().min(1).max(1000).default(20),
+    ttlSeconds: seconds(0, 2_419_200).default(86_400),
+  })
+  .strict()
+  .superRefine((push, ctx) => {
+    for (const [provider, inline, file] of [
+      ['fcm', 'serviceAccount', 'serviceAccountFile'],
+      ['apns', 'key', 'keyFile'],
+    ] as const) {
+      // Exactly one of the inline value and the file.
+      const settings = push[provider] as Record<string, unknown> | undefined;
+      if (settings !== undefined && (settings[inline] === undefined) === (settings[file] === undefined)) {
+        ctx.addIssue({ code: 'custom', path: [provider], message: `set exactly one of ${provider}.${inline} and ${provider}.${file}` });
+      }
+    }
+  });
+
 export const appSchema = z
   .object({
     id: z.string().min(1),
@@ -136,6 +192,8 @@ export const appSchema = z
     /** How clients prove who they are: Pusher HMAC signatures (default), JWTs, or either (docs/PROTOCOL.md §14.1). */
     authMode: z.enum(['hmac', 'jwt', 'both']).default('hmac'),
     jwt: jwtSchema.default({}),
+    /** Push notifications (docs/PROTOCOL.md §16); absent = off, the push endpoints answer 404. */
+    push: pushSchema.optional(),
   })
   .strict()
   .superRefine((app, ctx) => {
@@ -152,6 +210,7 @@ export type PolicyRule = z.infer<typeof policyRuleSchema>;
 export type PolicyAction = (typeof POLICY_ACTIONS)[number];
 export type AppConfig = z.infer<typeof appSchema>;
 export type WebhookConfig = z.infer<typeof webhookSchema>;
+export type PushConfig = z.infer<typeof pushSchema>;
 
 /** Two apps with one id or key would make lookups ambiguous; shared by config and the apps file. */
 function refuseDuplicateApps(apps: AppConfig[], ctx: z.RefinementCtx): void {
@@ -311,11 +370,21 @@ export const serverSchema = z
     httpSessionTimeoutSeconds: seconds(2, 600).default(15),
     /** HTTP sessions (pusher-js fallbacks, SSE, poll) one client IP address may hold on this process; 0 = no limit. */
     maxHttpSessionsPerIp: z.number().int().min(0).default(100),
+    /** Where push devices live (docs/PROTOCOL.md §16.1): `auto` = Redis when redisUrl is set, else memory. */
+    pushDevices: z.enum(['auto', 'memory', 'redis', 'postgres', 'mysql']).default('auto'),
+    /** The SQL device table (`broadcasty migrate` creates it). */
+    pushDevicesTable: sqlTableName.default('broadcasty_push_devices'),
   })
   .strict()
   .superRefine((config, ctx) => {
     if (config.workers > 1 && config.redisUrl === undefined) {
       ctx.addIssue({ code: 'custom', path: ['workers'], message: 'more than 1 worker needs redisUrl (BROADCASTY_REDIS_URL): workers share state through Redis' });
+    }
+    if ((config.pushDevices === 'postgres' || config.pushDevices === 'mysql') && config.databaseUrl === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['pushDevices'], message: `pushDevices "${config.pushDevices}" needs databaseUrl (BROADCASTY_DATABASE_URL)` });
+    }
+    if (config.pushDevices === 'redis' && config.redisUrl === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['pushDevices'], message: 'pushDevices "redis" needs redisUrl (BROADCASTY_REDIS_URL)' });
     }
     if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['tlsCert'], message: 'tlsCert and tlsKey must be set together' });
