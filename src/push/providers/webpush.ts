@@ -1,0 +1,7 @@
+// PLACEHOLDER until the issue-16 provider helper lands it (docs/PROTOCOL.md §16.3).
+import type { PushConfig } from '../../config/schema.js';
+import type { PushProvider } from '../types.js';
+
+export function createWebPushProvider(push: PushConfig): PushProvider {
+  throw new Error(`not yet: webpush for ${Object.keys(push).join(',')}`);
+}
