@@ -85,3 +85,13 @@ export interface DeviceStore {
   forInterests(appId: string, interests: readonly string[]): Promise<Device[]>;
   close(): Promise<void>;
 }
+
+/** What the rest of the server uses of push: the registry, and queueing sends (src/push/service.ts). */
+export interface Push {
+  readonly devices: DeviceStore;
+  /**
+   * Queues one send per device (a device listed twice is sent once) with the app's providers and
+   * resolves to how many were queued. Devices of a provider the app has not configured are skipped.
+   */
+  notify(appId: string, devices: readonly Device[], notification: Notification): Promise<number>;
+}
