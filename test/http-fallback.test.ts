@@ -9,8 +9,8 @@ import { rawSubscriber, sdk, until } from './support/cluster.js';
 import { startTestServer } from './support/in-process.js';
 import { newSessionPath, post, XhrSession } from './support/xhr-session.js';
 
-/** Small timings so heartbeats, held polls and session timeouts happen within a test. */
-const TIMING = { httpHeartbeatSeconds: 1, pollTimeoutSeconds: 1, httpSessionTimeoutSeconds: 2 };
+/** Small timings so heartbeats, held polls and session timeouts happen within a test, and shutdowns do not wait. */
+const TIMING = { httpHeartbeatSeconds: 1, pollTimeoutSeconds: 1, httpSessionTimeoutSeconds: 2, shutdownGraceMs: 0 };
 
 async function subscribe(session: XhrSession, channel: string, socketId: string, userId?: string) {
   const signer = sdk(session.port);
@@ -198,6 +198,40 @@ describe('pusher-js HTTP fallbacks: closes, timeouts and bad input', () => {
     assert.equal((error.data as { code: number }).code, 4001);
     assert.equal((await session.closed).code, 4001);
     assert.equal(session.lines[0], 'o');
+  });
+});
+
+describe('pusher-js HTTP fallbacks: the server closes the connection', () => {
+  const quick = { id: 'app-id', key: 'app-key', secret: 'app-secret', activityTimeout: 1, pongTimeout: 1 };
+  let server: RunningServer;
+  before(async () => (server = await startTestServer({ ...TIMING, apps: [quick] })));
+  after(() => server.shutdown());
+
+  it('a session that never answers pusher:ping: pusher:error 4201 then c[4201,…]', async () => {
+    const { session } = await opened(server.port, 'xhr_streaming');
+    await session.next((f) => f.event === 'pusher:ping', 4000);
+    const error = await session.next((f) => f.event === 'pusher:error', 4000);
+    assert.equal((error.data as { code: number }).code, 4201);
+    assert.equal((await session.closed).code, 4201);
+  });
+
+  it('a session that answers pusher:ping through xhr_send stays open', async () => {
+    const { session } = await opened(server.port, 'xhr_streaming');
+    await session.next((f) => f.event === 'pusher:ping', 4000);
+    await session.send({ event: 'pusher:pong', data: {} });
+    // The next ping instead of 4201: the pong counted.
+    await session.next((f) => f.event === 'pusher:ping', 4000);
+    assert.equal(session.lines.some((l) => l.startsWith('c')), false);
+    session.stop();
+  });
+
+  it('shutdown: pusher:error 4200 then c[4200,…] on a stream', async () => {
+    const stopping = await startTestServer(TIMING);
+    const { session } = await opened(stopping.port, 'xhr_streaming');
+    await stopping.shutdown();
+    const error = await session.next((f) => f.event === 'pusher:error');
+    assert.equal((error.data as { code: number }).code, 4200);
+    assert.equal((await session.closed).code, 4200);
   });
 });
 
