@@ -107,31 +107,33 @@ describe('/broadcasty/sse', () => {
     assert.equal((JSON.parse((await byQuery.named('placed')).frame.data as string) as { i: number }).i, 7, 'lastEventId in the query resumes too');
   });
 
-  it('private and presence channels take a JWT in the header or the query; presence members are shared with WebSocket clients', async () => {
+  it('private and presence channels take a JWT in the header or the query; SSE and WebSocket members see each other come and go', async () => {
+    const userOf = (data: unknown) => (JSON.parse(data as string) as { user_id: string }).user_id;
+    const s = await stream({ app: JWT_APP.key, channel: [CHAT, ROOM, NEWS] }, { Authorization: `Bearer ${await member('sse-user')}` });
+    const roster = JSON.parse((await s.named(SUCCEEDED, ROOM)).frame.data as string) as { presence: { ids: string[] } };
+    assert.deepEqual(roster.presence.ids, ['sse-user']);
+    assert.ok(s.raw.includes('event: pusher:signin_success\n'), 'the token signed the session in');
+
     const ws = await RawClient.connect(port, JWT_APP.key);
     sockets.push(ws);
     await ws.established();
-    assert.equal((await subscribeRaw(ws, ROOM, await member('ws-user'))).event, SUCCEEDED);
+    const joined = await subscribeRaw(ws, ROOM, await member('ws-user'));
+    assert.deepEqual((JSON.parse(joined.data as string) as { presence: { ids: string[] } }).presence.ids.sort(), ['sse-user', 'ws-user']);
+    assert.equal(userOf((await s.named('pusher_internal:member_added')).frame.data), 'ws-user');
+
     await subscribeRaw(ws, CHAT, await member('ws-user'));
-
-    const s = await stream({ app: JWT_APP.key, channel: [CHAT, ROOM, NEWS] }, { Authorization: `Bearer ${await member('sse-user')}` });
-    const roster = JSON.parse((await s.named(SUCCEEDED, ROOM)).frame.data as string) as { presence: { ids: string[] } };
-    assert.deepEqual(roster.presence.ids.sort(), ['sse-user', 'ws-user']);
-    assert.equal(JSON.parse((await ws.next((f) => f.event === 'pusher_internal:member_added')).data as string).user_id, 'sse-user');
-    assert.ok(s.raw.includes('event: pusher:signin_success\n'), 'the token signed the session in');
-
     await sdk(port, JWT_APP).trigger(CHAT, 'said', { text: 'hi' });
-    const said = await s.named('said', CHAT);
-    assert.equal(said.data, ws.text(await ws.next((f) => f.event === 'said')));
+    assert.equal((await s.named('said', CHAT)).data, ws.text(await ws.next((f) => f.event === 'said')));
 
     const second = await stream({ app: JWT_APP.key, channel: ROOM, token: await member('query-user') });
     await second.named(SUCCEEDED, ROOM);
-    assert.equal(JSON.parse((await s.named('pusher_internal:member_added')).frame.data as string).user_id, 'query-user');
+    assert.equal(userOf((await ws.next((f) => f.event === 'pusher_internal:member_added')).data), 'query-user');
     second.close();
-    assert.equal(JSON.parse((await s.named('pusher_internal:member_removed')).frame.data as string).user_id, 'query-user', 'the stream closed: the member left');
+    assert.equal(userOf((await ws.next((f) => f.event === 'pusher_internal:member_removed')).data), 'query-user', 'the stream ended: its member left');
+    assert.deepEqual([userOf((await s.named('pusher_internal:member_added')).frame.data), userOf((await s.named('pusher_internal:member_removed')).frame.data)], ['query-user', 'query-user']);
 
     ws.close();
-    assert.equal(JSON.parse((await s.named('pusher_internal:member_removed')).frame.data as string).user_id, 'ws-user');
+    assert.equal(userOf((await s.named('pusher_internal:member_removed')).frame.data), 'ws-user');
     s.close();
   });
 
@@ -142,9 +144,11 @@ describe('/broadcasty/sse', () => {
     assert.match(s.raw, /\n\n: heartbeat\n\n/);
   });
 
-  it('terminate_connections for the signed-in user: the pusher:error event, then the stream ends', async () => {
+  it('the token signs the session in: sendToUser reaches it, terminate_connections sends pusher:error and ends the stream', async () => {
     const s = await stream({ app: JWT_APP.key, channel: NEWS, token: await member('leaving') });
     await s.named(SUCCEEDED);
+    await sdk(port, JWT_APP).sendToUser('acme.leaving', 'notice', { n: 1 });
+    assert.equal((await s.named('notice')).frame.channel, '#server-to-user-acme.leaving');
     await sdk(port, JWT_APP).terminateUserConnections('acme.leaving');
     const error = await s.named('pusher:error');
     assert.deepEqual(error.frame.data, { code: 4009, message: 'You got disconnected by the app.' });
