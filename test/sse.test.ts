@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import type PusherServer from 'pusher';
 import type { RunningServer } from '../src/server.js';
 import { APP, sdk, until } from './support/cluster.js';
 import { RawClient, startTestServer } from './support/in-process.js';
@@ -14,6 +15,7 @@ import { JWT_APP, jwtApp, mintToken } from './support/jwt.js';
 import { isRefused, openStream, SseStream, type Query, type SseEvent } from './support/sse-client.js';
 
 const HISTORY = 'history.orders';
+const PARTS = 'parts.orders';
 const NEWS = 'tenant.acme.news';
 const CHAT = 'private-tenant.acme.chat';
 const ROOM = 'presence-tenant.acme.room';
@@ -42,7 +44,7 @@ describe('/broadcasty/sse', () => {
   const member = (sub: string) => mintToken({ sub, roles: ['member'] });
 
   before(async () => {
-    const apps = [{ ...APP, history: [{ channels: ['history.*'] }] }, jwtApp({ history: [{ channels: [NEWS] }] }), DISABLED, ORIGINS];
+    const apps = [{ ...APP, history: [{ channels: ['history.*'] }, { channels: ['parts.*'], partitions: 2 }] }, jwtApp({ history: [{ channels: [NEWS] }] }), DISABLED, ORIGINS];
     server = await startTestServer({ apps, httpHeartbeatSeconds: 1 });
     port = server.port;
   });
@@ -105,6 +107,33 @@ describe('/broadcasty/sse', () => {
     await byQuery.named(SUCCEEDED);
     await sdk(port).trigger(HISTORY, 'placed', { i: 7 });
     assert.equal((JSON.parse((await byQuery.named('placed')).frame.data as string) as { i: number }).i, 7, 'lastEventId in the query resumes too');
+
+    const lost = await stream({ app: APP.key, channel: HISTORY }, { 'Last-Event-ID': `${HISTORY}:0:gone-epoch:3` });
+    const failed = await lost.named('broadcasty:resume_failed');
+    assert.equal((JSON.parse(failed.frame.data as string) as { reason: string }).reason, 'epoch_changed');
+    assert.equal(failed.id, `${HISTORY}:0:${encodeURIComponent(epoch)}:${start + 7}`, 'the cursor moves to where the stream stands');
+  });
+
+  it('a partitioned history channel has one cursor entry per partition, and resumes each', async () => {
+    const entry = (p: { partition?: number; epoch: string; offset: number }) => `${PARTS}:${p.partition ?? 0}:${encodeURIComponent(p.epoch)}:${p.offset}`;
+    const publish = (i: number) => sdk(port).trigger(PARTS, 'placed', { i }, { partition_key: `key-${i}` } as PusherServer.TriggerParams);
+    const s = await stream({ app: APP.key, channel: PARTS });
+    const succeeded = await s.named(SUCCEEDED);
+    const positions = succeeded.frame.positions as { partition: number; epoch: string; offset: number }[];
+    assert.equal(succeeded.id, positions.map(entry).join(','));
+    for (const i of [1, 2, 3]) await publish(i);
+    let last: SseEvent | undefined;
+    for (let n = 0; n < 3; n++) {
+      last = await s.named('placed');
+      const frame = last.frame as unknown as { partition: number; epoch: string; offset: number };
+      assert.ok(last.id!.split(',').includes(entry(frame)), `${last.id} names ${entry(frame)}`);
+    }
+    s.close();
+    for (const i of [4, 5, 6, 7]) await publish(i);
+    const resumed = await stream({ app: APP.key, channel: PARTS }, { 'Last-Event-ID': last!.id! });
+    const replayed = await Promise.all([0, 1, 2, 3].map(() => resumed.named('placed')));
+    assert.deepEqual(replayed.map((e) => (JSON.parse(e.frame.data as string) as { i: number }).i).sort(), [4, 5, 6, 7]);
+    assert.deepEqual(resumed.events.filter((e) => e.event === 'broadcasty:resume_failed'), []);
   });
 
   it('private and presence channels take a JWT in the header or the query; SSE and WebSocket members see each other come and go', async () => {
