@@ -18,7 +18,7 @@ import { scratchDir } from './support/scratch.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHANNEL = 'tenant.acme.ticks';
-const COUNT = 150;
+const COUNT = 100;
 
 const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>sse</title></head><body><script>
 window.ticks = [];
@@ -81,7 +81,7 @@ describe('EventSource in Chromium', { skip: existsSync(CHROMIUM) ? false : 'chro
     const publisher = sdk(server.port, JWT_APP);
     const publishing = publishTicks([publisher], [CHANNEL], COUNT, 25);
     // The second cut comes after the page is back from the first (retry: 2000 ms).
-    for (const pause of [1500, 2500]) {
+    for (const pause of [1000, 2500]) {
       await sleep(pause);
       await publisher.terminateUserConnections('acme.viewer');
     }
