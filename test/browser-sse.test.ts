@@ -18,7 +18,7 @@ import { scratchDir } from './support/scratch.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHANNEL = 'tenant.acme.ticks';
-const COUNT = 100;
+const COUNT = 120;
 
 const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>sse</title></head><body><script>
 window.ticks = [];
@@ -79,12 +79,15 @@ describe('EventSource in Chromium', { skip: existsSync(CHROMIUM) ? false : 'chro
     await page.waitForFunction(() => (window as unknown as PageState).subscribed);
 
     const publisher = sdk(server.port, JWT_APP);
-    const publishing = publishTicks([publisher], [CHANNEL], COUNT, 25);
-    // The second cut comes after the page is back from the first (retry: 2000 ms).
-    for (const pause of [1000, 2500]) {
-      await sleep(pause);
+    const publishing = publishTicks([publisher], [CHANNEL], COUNT, 20);
+    const reopened = (opens: number) => page.waitForFunction((n) => (window as unknown as PageState).opens === n, opens, { timeout: 10_000 });
+    for (const opens of [1, 2]) {
+      // Each cut once the page is back from the one before (EventSource waits `retry`, 2000 ms) and got ticks.
+      await reopened(opens);
+      await sleep(700);
       await publisher.terminateUserConnections('acme.viewer');
     }
+    await reopened(3);
     await publishing;
 
     await until(async () => (await state(page)).ticks.length >= COUNT, 15_000, 'every tick in the page').catch(() => undefined);
