@@ -122,14 +122,17 @@ export class Client {
   readonly pusher: Pusher;
   private waiters: { match: (e: ReceivedEvent) => boolean; resolve: (e: ReceivedEvent) => void }[] = [];
 
+  /** `options` override the defaults, e.g. pusher-js's HTTP fallbacks instead of the WebSocket. */
   constructor(
     readonly port: number,
     user?: User,
     app = APP,
+    options: Partial<Options> = {},
   ) {
     const signer = sdk(port, app);
     this.pusher = new Pusher(app.key, {
       ...localPusherOptions(port, app, user),
+      ...options,
       userAuthentication: {
         customHandler: ({ socketId }, callback) => callback(null, signer.authenticateUser(socketId, { id: user!.id })),
       },
@@ -141,8 +144,8 @@ export class Client {
     this.pusher.connection.bind('error', () => undefined);
   }
 
-  static async connect(port: number, user?: User, app = APP): Promise<Client> {
-    const client = new Client(port, user, app);
+  static async connect(port: number, user?: User, app = APP, options: Partial<Options> = {}): Promise<Client> {
+    const client = new Client(port, user, app, options);
     await client.connected();
     return client;
   }

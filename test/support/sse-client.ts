@@ -1,0 +1,154 @@
+// /broadcasty/sse and /broadcasty/poll as a script reads them (docs/PROTOCOL.md §15): Node's fetch
+// reading the event stream line by line the way EventSource parses it (id, event, data fields,
+// comments, a blank line dispatches), and a poll that returns the page.
+import type { Frame } from './frame-log.js';
+
+export interface SseEvent {
+  /** The `id:` field; undefined when the event had none. */
+  id: string | undefined;
+  event: string;
+  data: string;
+  /** The data parsed: the Pusher frame. */
+  frame: Frame & Record<string, unknown>;
+}
+
+export type Query = Record<string, string | string[]>;
+
+export function searchOf(query: Query): string {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) for (const v of Array.isArray(value) ? value : [value]) search.append(name, v);
+  return search.toString();
+}
+
+/** A refused request: its status, body and headers. */
+export interface Refused {
+  status: number;
+  body: Record<string, unknown>;
+  headers: Headers;
+}
+
+export class SseStream {
+  /** Events received and not yet taken by next(). */
+  readonly events: SseEvent[] = [];
+  /** Every byte received, in order. */
+  raw = '';
+  comments = 0;
+  /** Resolves when the server ended the stream (or the client closed it). */
+  readonly ended: Promise<void>;
+  private waiters: { predicate: (e: SseEvent) => boolean; resolve: (e: SseEvent) => void }[] = [];
+  private pending = '';
+  private fields: { id?: string; event?: string; data?: string } = {};
+
+  private constructor(
+    readonly headers: Headers,
+    body: ReadableStream<Uint8Array>,
+    private readonly abort: AbortController,
+  ) {
+    this.ended = this.read(body);
+  }
+
+  /** Opens the stream: the SseStream on 200, else the refusal. */
+  static async open(port: number, query: Query, headers: Record<string, string> = {}): Promise<SseStream | Refused> {
+    const abort = new AbortController();
+    const response = await fetch(`http://127.0.0.1:${port}/broadcasty/sse?${searchOf(query)}`, { headers, signal: abort.signal });
+    if (response.status === 200) return new SseStream(response.headers, response.body!, abort);
+    return { status: response.status, body: (await response.json()) as Record<string, unknown>, headers: response.headers };
+  }
+
+  /** Resolves with the first event (already received or arriving) that matches, and takes it. */
+  next(predicate: (e: SseEvent) => boolean = () => true, timeoutMs = 5000): Promise<SseEvent> {
+    const seen = this.events.find(predicate);
+    if (seen !== undefined) {
+      this.events.splice(this.events.indexOf(seen), 1);
+      return Promise.resolve(seen);
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no matching SSE event within ${timeoutMs} ms; got ${JSON.stringify(this.events.map((e) => e.data))}`)), timeoutMs);
+      this.waiters.push({
+        predicate,
+        resolve: (e) => {
+          clearTimeout(timer);
+          resolve(e);
+        },
+      });
+    });
+  }
+
+  /** The next event named `event` (on `channel` when given). */
+  named(event: string, channel?: string, timeoutMs?: number): Promise<SseEvent> {
+    return this.next((e) => e.event === event && (channel === undefined || e.frame.channel === channel), timeoutMs);
+  }
+
+  close(): void {
+    this.abort.abort();
+  }
+
+  private async read(body: ReadableStream<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of body) this.received(decoder.decode(chunk, { stream: true }));
+    } catch {
+      // Aborted by close(): the stream ended for this client.
+    }
+  }
+
+  private received(text: string): void {
+    this.raw += text;
+    const lines = (this.pending + text).split(/\r\n|\r|\n/);
+    this.pending = lines.pop()!;
+    for (const line of lines) this.line(line);
+  }
+
+  private line(line: string): void {
+    if (line === '') return this.dispatch();
+    if (line.startsWith(':')) {
+      this.comments += 1;
+      return;
+    }
+    const colon = line.indexOf(':');
+    const name = colon === -1 ? line : line.slice(0, colon);
+    const value = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /, '');
+    if (name === 'id') this.fields.id = value;
+    else if (name === 'event') this.fields.event = value;
+    else if (name === 'data') this.fields.data = this.fields.data === undefined ? value : `${this.fields.data}\n${value}`;
+  }
+
+  private dispatch(): void {
+    const { id, event = 'message', data } = this.fields;
+    this.fields = {};
+    if (data === undefined) return;
+    const received: SseEvent = { id, event, data, frame: JSON.parse(data) as SseEvent['frame'] };
+    const waiter = this.waiters.find((w) => w.predicate(received));
+    if (waiter === undefined) {
+      this.events.push(received);
+      return;
+    }
+    this.waiters.splice(this.waiters.indexOf(waiter), 1);
+    waiter.resolve(received);
+  }
+}
+
+export function isRefused(answer: SseStream | Refused): answer is Refused {
+  return !(answer instanceof SseStream);
+}
+
+/** Opens a stream that must answer 200. */
+export async function openStream(port: number, query: Query, headers: Record<string, string> = {}): Promise<SseStream> {
+  const answer = await SseStream.open(port, query, headers);
+  if (isRefused(answer)) throw new Error(`SSE refused with ${answer.status}: ${JSON.stringify(answer.body)}`);
+  return answer;
+}
+
+export interface PollPage {
+  cursor: string;
+  events: (Frame & Record<string, unknown>)[];
+  reset?: boolean;
+  closed?: { code: number; reason: string };
+}
+
+/** One poll: the page on 200, else the refusal. */
+export async function poll(port: number, query: Query): Promise<{ status: number; page: PollPage; body: Record<string, unknown> }> {
+  const response = await fetch(`http://127.0.0.1:${port}/broadcasty/poll?${searchOf(query)}`);
+  const body = (await response.json()) as Record<string, unknown>;
+  return { status: response.status, page: body as unknown as PollPage, body };
+}
