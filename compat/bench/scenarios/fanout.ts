@@ -4,7 +4,7 @@
 import { runTriggerLoad } from '../http-client.js';
 import type { BenchOptions } from '../options.js';
 import { clientCpuNote, type Row, type ScenarioResult } from '../report.js';
-import { readUserCpuMs } from '../servers.js';
+import { readCpuMs, readUserCpuMs } from '../servers.js';
 import { checkDelivery, connectAll, drain, latencyColumns, latencyValues, newResult, channelStats, triggerTarget, type Scenario, type ScenarioContext } from './common.js';
 
 const CHANNEL = 'bench-fanout';
@@ -16,6 +16,7 @@ export const fanoutColumns = [
   ...latencyColumns,
   { key: 'lost', title: 'lost', better: 'exact' },
   { key: 'serverUsPerDelivery', title: 'server user µs/delivery', better: 'lower', digits: 2 },
+  { key: 'serverCpuUsPerDelivery', title: 'user+kernel µs/delivery', better: 'lower', digits: 2 },
 ] as const satisfies ScenarioResult['columns'];
 
 export const fanoutParams = (opts: BenchOptions): Record<string, unknown> => ({ subs: opts.subs ?? 1000, rate: opts.rate ?? 100, durationS: opts.durationS, payloadBytes: opts.payloadBytes, step: opts.step });
@@ -67,6 +68,7 @@ async function runStep(ctx: ScenarioContext, channel: string, label: string, rat
   const { opts, pool } = ctx;
   await pool.reset();
   const cpuBefore = readUserCpuMs(ctx.target.pid);
+  const totalBefore = readCpuMs(ctx.target.pid);
   const load = await runTriggerLoad(triggerTarget(ctx.target), {
     channel,
     event: 'bench',
@@ -81,8 +83,12 @@ async function runStep(ctx: ScenarioContext, channel: string, label: string, rat
   });
   const t = channelStats(stats, channel);
   const cpuAfter = readUserCpuMs(ctx.target.pid);
+  const totalAfter = readCpuMs(ctx.target.pid);
   // Everything the server did in the window (HTTP, JSON, fan-out syscalls' user part) over what arrived.
-  const serverUsPerDelivery = cpuBefore === null || cpuAfter === null || t.received === 0 ? null : ((cpuAfter - cpuBefore) * 1000) / t.received;
+  const perDelivery = (before: number | null, after: number | null): number | null => (before === null || after === null || t.received === 0 ? null : ((after - before) * 1000) / t.received);
+  const serverUsPerDelivery = perDelivery(cpuBefore, cpuAfter);
+  // With the kernel's part: the writes themselves, which differ most between the subscriber kinds.
+  const serverCpuUsPerDelivery = perDelivery(totalBefore, totalAfter);
   const expected = load.ok * t.members;
   const lost = expected - t.received;
   const latency = stats.latency.summary();
@@ -100,7 +106,7 @@ async function runStep(ctx: ScenarioContext, channel: string, label: string, rat
   return {
     row: {
       label,
-      values: { rate, published: load.ok, deliveriesPerS: t.received / windowS, ...latencyValues(latency), lost, serverUsPerDelivery },
+      values: { rate, published: load.ok, deliveriesPerS: t.received / windowS, ...latencyValues(latency), lost, serverUsPerDelivery, serverCpuUsPerDelivery },
     },
     sustained: why === '',
     why,
