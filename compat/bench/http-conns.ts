@@ -4,7 +4,7 @@
 import { randomInt } from 'node:crypto';
 import { KeepAliveConnection } from './http-client.js';
 import { HttpStream } from './http-stream.js';
-import { Counters, MARK, subscribeFrame, Subscriber } from './conn.js';
+import { MARK, subscribeFrame, Subscriber, type Counters } from './conn.js';
 import type { ConnectCommand } from './ipc.js';
 import { now } from './stats.js';
 

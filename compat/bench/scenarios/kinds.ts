@@ -10,7 +10,7 @@ import { idleColumns, measureIdle } from './idle.js';
 const spreadNote = (ctx: ScenarioContext): string =>
   `HTTP sessions spread at ≤ ${ctx.opts.sessionsPerIp} per source address (127.0.0.x; --sessions-per-ip), under the server's maxHttpSessionsPerIp`;
 
-/** Opens this kind's sessions, runs `measure`, closes them; a kind that fails does not stop the next. */
+/** Runs each kind in turn and closes its sessions after it, whether it measured or threw. */
 async function eachKind(ctx: ScenarioContext, run: (kind: Transport, label: string) => Promise<void>): Promise<void> {
   for (const kind of ctx.opts.kinds) {
     ctx.log(` ${TRANSPORT_LABELS[kind]}:`);
