@@ -9,8 +9,8 @@ import { rawSubscriber, sdk, until } from './support/cluster.js';
 import { startTestServer } from './support/in-process.js';
 import { newSessionPath, post, XhrSession } from './support/xhr-session.js';
 
-/** Small timings so heartbeats, held polls and session timeouts happen within a test. */
-const TIMING = { httpHeartbeatSeconds: 1, pollTimeoutSeconds: 1, httpSessionTimeoutSeconds: 2 };
+/** Small timings so heartbeats, held polls and session timeouts happen within a test, and shutdowns do not wait. */
+const TIMING = { httpHeartbeatSeconds: 1, pollTimeoutSeconds: 1, httpSessionTimeoutSeconds: 2, shutdownGraceMs: 0 };
 
 async function subscribe(session: XhrSession, channel: string, socketId: string, userId?: string) {
   const signer = sdk(session.port);
@@ -201,9 +201,39 @@ describe('pusher-js HTTP fallbacks: closes, timeouts and bad input', () => {
   });
 });
 
+describe('pusher-js HTTP fallbacks: the server closes the connection', () => {
+  const quick = { id: 'app-id', key: 'app-key', secret: 'app-secret', activityTimeout: 1, pongTimeout: 1 };
+  let server: RunningServer;
+  before(async () => (server = await startTestServer({ ...TIMING, apps: [quick] })));
+  after(() => server.shutdown());
+
+  it('pusher:ping unanswered: pusher:error 4201 then c[4201,…]; answered through xhr_send: the session stays', async () => {
+    const [{ session: silent }, { session: answering }] = await Promise.all([opened(server.port, 'xhr_streaming'), opened(server.port, 'xhr_streaming')]);
+    await answering.next((f) => f.event === 'pusher:ping', 4000);
+    await answering.send({ event: 'pusher:pong', data: {} });
+    await silent.next((f) => f.event === 'pusher:ping', 4000);
+    const error = await silent.next((f) => f.event === 'pusher:error', 4000);
+    assert.equal((error.data as { code: number }).code, 4201);
+    assert.equal((await silent.closed).code, 4201);
+    // Pinged again instead of closed: the pong counted.
+    await answering.next((f) => f.event === 'pusher:ping', 4000);
+    assert.equal(answering.lines.some((l) => l.startsWith('c')), false);
+    answering.stop();
+  });
+
+  it('shutdown: pusher:error 4200 then c[4200,…] on a stream', async () => {
+    const stopping = await startTestServer(TIMING);
+    const { session } = await opened(stopping.port, 'xhr_streaming');
+    await stopping.shutdown();
+    const error = await session.next((f) => f.event === 'pusher:error');
+    assert.equal((error.data as { code: number }).code, 4200);
+    assert.equal((await session.closed).code, 4200);
+  });
+});
+
 describe('pusher-js HTTP fallbacks: per-IP cap and slow consumers', () => {
-  it('past maxHttpSessionsPerIp the next session gets 429 with Retry-After; another address still opens', async () => {
-    const server = await startTestServer({ ...TIMING, maxHttpSessionsPerIp: 2 });
+  it('past maxHttpSessionsPerIp the next session gets 429 with Retry-After; another address still opens (`o` names httpSessionHost)', async () => {
+    const server = await startTestServer({ ...TIMING, maxHttpSessionsPerIp: 2, httpSessionHost: 'localhost' });
     try {
       const held = [await opened(server.port, 'xhr'), await opened(server.port, 'xhr')];
       const refused = await post(server.port, `/pusher/app/app-key/${newSessionPath()}/xhr?protocol=7`);
@@ -211,7 +241,7 @@ describe('pusher-js HTTP fallbacks: per-IP cap and slow consumers', () => {
       assert.equal(refused.headers['retry-after'], '1');
       assert.match(refused.body, /Too many HTTP sessions from 127\.0\.0\.1: at most 2/);
       const elsewhere = await post(server.port, `/pusher/app/app-key/${newSessionPath()}/xhr?protocol=7`, '', '127.0.0.2');
-      assert.deepEqual([elsewhere.status, elsewhere.body], [200, 'o\n']);
+      assert.deepEqual([elsewhere.status, elsewhere.body], [200, 'o{"hostname":"localhost"}\n']);
       for (const { session } of held) session.stop();
     } finally {
       await server.shutdown();

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import type PusherServer from 'pusher';
 import type { RunningServer } from '../src/server.js';
 import { APP, sdk, until } from './support/cluster.js';
 import { RawClient, startTestServer } from './support/in-process.js';
@@ -14,6 +15,7 @@ import { JWT_APP, jwtApp, mintToken } from './support/jwt.js';
 import { isRefused, openStream, SseStream, type Query, type SseEvent } from './support/sse-client.js';
 
 const HISTORY = 'history.orders';
+const PARTS = 'parts.orders';
 const NEWS = 'tenant.acme.news';
 const CHAT = 'private-tenant.acme.chat';
 const ROOM = 'presence-tenant.acme.room';
@@ -42,7 +44,7 @@ describe('/broadcasty/sse', () => {
   const member = (sub: string) => mintToken({ sub, roles: ['member'] });
 
   before(async () => {
-    const apps = [{ ...APP, history: [{ channels: ['history.*'] }] }, jwtApp({ history: [{ channels: [NEWS] }] }), DISABLED, ORIGINS];
+    const apps = [{ ...APP, history: [{ channels: ['history.*'] }, { channels: ['parts.*'], partitions: 2 }] }, jwtApp({ history: [{ channels: [NEWS] }] }), DISABLED, ORIGINS];
     server = await startTestServer({ apps, httpHeartbeatSeconds: 1 });
     port = server.port;
   });
@@ -105,33 +107,62 @@ describe('/broadcasty/sse', () => {
     await byQuery.named(SUCCEEDED);
     await sdk(port).trigger(HISTORY, 'placed', { i: 7 });
     assert.equal((JSON.parse((await byQuery.named('placed')).frame.data as string) as { i: number }).i, 7, 'lastEventId in the query resumes too');
+
+    const lost = await stream({ app: APP.key, channel: HISTORY }, { 'Last-Event-ID': `${HISTORY}:0:gone-epoch:3` });
+    const failed = await lost.named('broadcasty:resume_failed');
+    assert.equal((JSON.parse(failed.frame.data as string) as { reason: string }).reason, 'epoch_changed');
+    assert.equal(failed.id, `${HISTORY}:0:${encodeURIComponent(epoch)}:${start + 7}`, 'the cursor moves to where the stream stands');
   });
 
-  it('private and presence channels take a JWT in the header or the query; presence members are shared with WebSocket clients', async () => {
+  it('a partitioned history channel has one cursor entry per partition, and resumes each', async () => {
+    const entry = (p: { partition?: number; epoch: string; offset: number }) => `${PARTS}:${p.partition ?? 0}:${encodeURIComponent(p.epoch)}:${p.offset}`;
+    const publish = (i: number) => sdk(port).trigger(PARTS, 'placed', { i }, { partition_key: `key-${i}` } as PusherServer.TriggerParams);
+    const s = await stream({ app: APP.key, channel: PARTS });
+    const succeeded = await s.named(SUCCEEDED);
+    const positions = succeeded.frame.positions as { partition: number; epoch: string; offset: number }[];
+    assert.equal(succeeded.id, positions.map(entry).join(','));
+    for (const i of [1, 2, 3]) await publish(i);
+    let last: SseEvent | undefined;
+    for (let n = 0; n < 3; n++) {
+      last = await s.named('placed');
+      const frame = last.frame as unknown as { partition: number; epoch: string; offset: number };
+      assert.ok(last.id!.split(',').includes(entry(frame)), `${last.id} names ${entry(frame)}`);
+    }
+    s.close();
+    for (const i of [4, 5, 6, 7]) await publish(i);
+    const resumed = await stream({ app: APP.key, channel: PARTS }, { 'Last-Event-ID': last!.id! });
+    const replayed = await Promise.all([0, 1, 2, 3].map(() => resumed.named('placed')));
+    assert.deepEqual(replayed.map((e) => (JSON.parse(e.frame.data as string) as { i: number }).i).sort(), [4, 5, 6, 7]);
+    assert.deepEqual(resumed.events.filter((e) => e.event === 'broadcasty:resume_failed'), []);
+  });
+
+  it('private and presence channels take a JWT in the header or the query; SSE and WebSocket members see each other come and go', async () => {
+    const userOf = (data: unknown) => (JSON.parse(data as string) as { user_id: string }).user_id;
+    const s = await stream({ app: JWT_APP.key, channel: [CHAT, ROOM, NEWS] }, { Authorization: `Bearer ${await member('sse-user')}` });
+    const roster = JSON.parse((await s.named(SUCCEEDED, ROOM)).frame.data as string) as { presence: { ids: string[] } };
+    assert.deepEqual(roster.presence.ids, ['sse-user']);
+    assert.ok(s.raw.includes('event: pusher:signin_success\n'), 'the token signed the session in');
+
     const ws = await RawClient.connect(port, JWT_APP.key);
     sockets.push(ws);
     await ws.established();
-    assert.equal((await subscribeRaw(ws, ROOM, await member('ws-user'))).event, SUCCEEDED);
+    const joined = await subscribeRaw(ws, ROOM, await member('ws-user'));
+    assert.deepEqual((JSON.parse(joined.data as string) as { presence: { ids: string[] } }).presence.ids.sort(), ['sse-user', 'ws-user']);
+    assert.equal(userOf((await s.named('pusher_internal:member_added')).frame.data), 'ws-user');
+
     await subscribeRaw(ws, CHAT, await member('ws-user'));
-
-    const s = await stream({ app: JWT_APP.key, channel: [CHAT, ROOM, NEWS] }, { Authorization: `Bearer ${await member('sse-user')}` });
-    const roster = JSON.parse((await s.named(SUCCEEDED, ROOM)).frame.data as string) as { presence: { ids: string[] } };
-    assert.deepEqual(roster.presence.ids.sort(), ['sse-user', 'ws-user']);
-    assert.equal(JSON.parse((await ws.next((f) => f.event === 'pusher_internal:member_added')).data as string).user_id, 'sse-user');
-    assert.ok(s.raw.includes('event: pusher:signin_success\n'), 'the token signed the session in');
-
     await sdk(port, JWT_APP).trigger(CHAT, 'said', { text: 'hi' });
-    const said = await s.named('said', CHAT);
-    assert.equal(said.data, ws.text(await ws.next((f) => f.event === 'said')));
+    assert.equal((await s.named('said', CHAT)).data, ws.text(await ws.next((f) => f.event === 'said')));
 
     const second = await stream({ app: JWT_APP.key, channel: ROOM, token: await member('query-user') });
     await second.named(SUCCEEDED, ROOM);
-    assert.equal(JSON.parse((await s.named('pusher_internal:member_added')).frame.data as string).user_id, 'query-user');
+    assert.equal(userOf((await ws.next((f) => f.event === 'pusher_internal:member_added')).data), 'query-user');
     second.close();
-    assert.equal(JSON.parse((await s.named('pusher_internal:member_removed')).frame.data as string).user_id, 'query-user', 'the stream closed: the member left');
+    assert.equal(userOf((await ws.next((f) => f.event === 'pusher_internal:member_removed')).data), 'query-user', 'the stream ended: its member left');
+    assert.deepEqual([userOf((await s.named('pusher_internal:member_added')).frame.data), userOf((await s.named('pusher_internal:member_removed')).frame.data)], ['query-user', 'query-user']);
 
     ws.close();
-    assert.equal(JSON.parse((await s.named('pusher_internal:member_removed')).frame.data as string).user_id, 'ws-user');
+    assert.equal(userOf((await s.named('pusher_internal:member_removed')).frame.data), 'ws-user');
     s.close();
   });
 
@@ -142,9 +173,11 @@ describe('/broadcasty/sse', () => {
     assert.match(s.raw, /\n\n: heartbeat\n\n/);
   });
 
-  it('terminate_connections for the signed-in user: the pusher:error event, then the stream ends', async () => {
+  it('the token signs the session in: sendToUser reaches it, terminate_connections sends pusher:error and ends the stream', async () => {
     const s = await stream({ app: JWT_APP.key, channel: NEWS, token: await member('leaving') });
     await s.named(SUCCEEDED);
+    await sdk(port, JWT_APP).sendToUser('acme.leaving', 'notice', { n: 1 });
+    assert.equal((await s.named('notice')).frame.channel, '#server-to-user-acme.leaving');
     await sdk(port, JWT_APP).terminateUserConnections('acme.leaving');
     const error = await s.named('pusher:error');
     assert.deepEqual(error.frame.data, { code: 4009, message: 'You got disconnected by the app.' });

@@ -1,7 +1,7 @@
 // What the SSE and poll kinds read of a frame: its event name, channel and stream position. The
-// hub hands every member of a channel the SAME frame string, so a one-entry cache keyed by that
-// string decodes each frame once per publish on this node, not once per subscriber; what a wire
-// format builds from it (the SSE event block) is kept on the entry for the same reason.
+// hub hands every member of a channel the SAME frame string, so a cache keyed by that string
+// decodes each frame once per publish on this node, not once per subscriber; what a wire format
+// builds from it (the SSE event block) is kept on the entry for the same reason.
 import type { FramePosition } from '../../protocol/index.js';
 
 export interface DecodedFrame {
@@ -17,14 +17,21 @@ export interface DecodedFrame {
   sse?: string;
 }
 
-let lastFrame: string | undefined;
-let lastDecoded: DecodedFrame | undefined;
+/**
+ * The frames decoded last, oldest first. One entry would do for streams, which take each frame as
+ * it is delivered; held polls take theirs in batches, one session after the other in the same
+ * turn (F1 F2 for one, then F1 F2 for the next), so a burst must still be there for the next.
+ */
+const RECENT = 64;
+const recent = new Map<string, DecodedFrame>();
 
 export function decodeFrame(frame: string): DecodedFrame {
-  if (frame === lastFrame) return lastDecoded!;
-  const decoded = decode(frame);
-  lastFrame = frame;
-  lastDecoded = decoded;
+  let decoded = recent.get(frame);
+  if (decoded === undefined) {
+    decoded = decode(frame);
+    if (recent.size === RECENT) recent.delete(recent.keys().next().value!);
+    recent.set(frame, decoded);
+  }
   return decoded;
 }
 

@@ -132,11 +132,12 @@ function subscribe(session: HttpSession, watch: OpeningWatch, app: App, query: S
   if (app.authMode === 'hmac' && tokenChannels.length > 0) {
     return watch.fail(401, `App ${query.appKey} takes Pusher signatures only (authMode hmac): private and presence channels need a JWT app here`, tokenChannels[0]);
   }
-  const history = query.channels.filter((c) => historyFor(app, c) !== undefined);
-  const streams = history.reduce((sum, c) => sum + historyFor(app, c)!.partitions, 0);
+  const history = new Set(query.channels.filter((c) => historyFor(app, c) !== undefined));
+  let streams = 0;
+  for (const channel of history) streams += historyFor(app, channel)!.partitions;
   if (streams > MAX_CURSOR_ENTRIES) return watch.fail(400, `Too many history streams: a cursor holds at most ${MAX_CURSOR_ENTRIES} positions, these channels have ${streams}`);
   watch.errorFrames = app.subscriptionErrorFrames;
-  const resumed = points.filter((p) => history.includes(p.channel));
+  const resumed = points.filter((p) => history.has(p.channel));
   wire.positions.startFrom(resumed);
   for (const channel of query.channels) {
     const resume = resumed.filter((p) => p.channel === channel).map(({ partition, epoch, offset }) => ({ partition, epoch, offset }));

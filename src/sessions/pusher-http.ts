@@ -51,12 +51,12 @@ function open(input: SessionRequest, delivery: 'stream' | 'poll'): HttpAnswer {
     atCapacity: false,
   }, delivery === 'poll' ? POLLING_WIRE : STREAMING_WIRE);
   if (!opened.ok) return { ...text(opened.status, opened.message), headers: { 'Retry-After': '1' } };
-  const open = openFrame(ctx.config.httpSessionHost);
+  const opening = openFrame(ctx.config.httpSessionHost);
   // A poll's first answer is `o` alone: pusher-js opens on it and polls again for the frames.
-  if (delivery === 'poll') return receiveReply(open);
+  if (delivery === 'poll') return receiveReply(opening);
   const { session } = opened;
   return streamReply((out) => {
-    out.write(open);
+    out.write(opening);
     session.receive(out);
   });
 }
