@@ -79,7 +79,10 @@ export class KeepAliveConnection {
     const bodyStart = headerEnd + 4;
     let body: string;
     let consumed: number;
-    if (lengthMatch) {
+    if (status === 204 || status === 304) {
+      body = ''; // no body by definition, whatever the headers say (xhr_send answers 204)
+      consumed = bodyStart;
+    } else if (lengthMatch) {
       const length = Number(lengthMatch[1]);
       if (this.buffer.length < bodyStart + length) return;
       body = this.buffer.toString('utf8', bodyStart, bodyStart + length);

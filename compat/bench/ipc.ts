@@ -6,6 +6,13 @@ import type { HistogramData } from './stats.js';
 export type ChannelKind = 'public' | 'private' | 'presence';
 
 /**
+ * What carries a client's frames: a WebSocket, an SSE stream (`GET /broadcasty/sse`, PROTOCOL
+ * §15.2) or a pusher-js xhr_streaming session (§7.2).
+ */
+export const TRANSPORTS = ['ws', 'sse', 'xhr'] as const;
+export type Transport = (typeof TRANSPORTS)[number];
+
+/**
  * Which channel connection #index joins: `${base}-${floor(index / perChannel)}`, or just
  * `base` for everyone when perChannel is 0. On presence channels the first `stable`
  * positions of each channel stay put and the rest are churners (presence scenario).
@@ -21,6 +28,8 @@ export interface ChannelPlan {
 
 export interface ConnectCommand {
   type: 'connect';
+  transport: Transport;
+  /** ws: the WebSocket URL; sse: the stream URL without `channel`; xhr: pusher-js's `{httpPath}/app/{key}?…` base. */
   url: string;
   key: string;
   secret: string;

@@ -2,10 +2,16 @@
 // (a value of undefined here means "use the scenario's default").
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
+import { TRANSPORTS, type Transport } from './ipc.js';
 
 // idle first: with --scenario all it then measures RSS over a server that has not served load yet.
 export const SCENARIOS = ['idle', 'connect', 'fanout', 'publish', 'presence', 'whisper', 'resume-storm'] as const;
-export type ScenarioName = (typeof SCENARIOS)[number];
+/**
+ * Broadcasty's HTTP subscriber kinds (SSE, pusher-js xhr_streaming) beside WebSockets on one server.
+ * Not in `all`, which any Pusher-compatible server (and the limit server) can run.
+ */
+export const KIND_SCENARIOS = ['fanout-kinds', 'idle-kinds'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number] | (typeof KIND_SCENARIOS)[number];
 
 export interface BenchOptions {
   host: string;
@@ -40,6 +46,12 @@ export interface BenchOptions {
   members?: number;
   /** whisper: client events per second per connection (servers default to a 10/s limit). */
   clientRate: number;
+  /** fanout-kinds, idle-kinds: the transports measured, in this order. */
+  kinds: Transport[];
+  /** pusher-js's httpPath, where the server serves xhr_streaming (its setting of the same name). */
+  httpPath: string;
+  /** HTTP sessions per source address: at most the server's maxHttpSessionsPerIp (default 100). */
+  sessionsPerIp: number;
   timeoutMs: number;
   quiet: boolean;
 }
@@ -53,7 +65,12 @@ Target:   --host H (127.0.0.1) --port P (6001) --app-id ID --key K --secret S
           --server-pid PID       target pid for RSS (idle scenario) when the bench did not start it
           --cluster 1,2          with --start-broadcasty: start redis-server, then run once per entry
                                  with Broadcasty on that many workers (one port, SO_REUSEPORT) on it
-Scenarios: ${SCENARIOS.join(', ')}
+Scenarios: ${SCENARIOS.join(', ')} (all = these)
+          ${KIND_SCENARIOS.join(', ')}: the same over each of --kinds on one server
+          (Broadcasty only: SSE and pusher-js xhr_streaming; not with --vs-limit)
+Kinds:    --kinds ws,sse,xhr (all three)  --http-path P (/pusher, pusher-js httpPath)
+          --sessions-per-ip N (100: HTTP sessions per source address, at most the
+                                 server's maxHttpSessionsPerIp)
 Load:     --subs N (resume-storm 10000)  --rate R  --duration S (5)  --concurrency N  --payload BYTES (100)
           --members N (presence 100, whisper 10)  --client-rate R (9 per connection)
           --step [--step-factor 2] [--max-steps 8] [--max-p99 1000]   (fanout peak search)
@@ -92,6 +109,9 @@ export function parseOptions(argv: string[]): BenchOptions {
       payload: { type: 'string', default: '100' },
       members: { type: 'string' },
       'client-rate': { type: 'string', default: '9' },
+      kinds: { type: 'string', default: TRANSPORTS.join(',') },
+      'http-path': { type: 'string', default: '/pusher' },
+      'sessions-per-ip': { type: 'string', default: '100' },
       timeout: { type: 'string', default: '10000' },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -99,7 +119,16 @@ export function parseOptions(argv: string[]): BenchOptions {
   });
   if (values.help || !values.scenario) throw new UsageError(USAGE);
   const names = values.scenario === 'all' ? [...SCENARIOS] : values.scenario.split(',').map((s) => s.trim());
-  for (const name of names) if (!(SCENARIOS as readonly string[]).includes(name)) throw new UsageError(`unknown scenario "${name}"\n\n${USAGE}`);
+  const known: readonly string[] = [...SCENARIOS, ...KIND_SCENARIOS];
+  for (const name of names) if (!known.includes(name)) throw new UsageError(`unknown scenario "${name}"\n\n${USAGE}`);
+  const kindScenarios = names.filter((n) => (KIND_SCENARIOS as readonly string[]).includes(n));
+  if (kindScenarios.length > 0 && (values['vs-limit'] || values['limit-only'])) {
+    throw new UsageError(`${kindScenarios.join(', ')} cannot run --vs-limit/--limit-only: the limit server speaks WebSocket only`);
+  }
+  const kinds = values.kinds!.split(',').map((k) => k.trim());
+  for (const kind of kinds) if (!(TRANSPORTS as readonly string[]).includes(kind)) throw new UsageError(`--kinds takes ${TRANSPORTS.join(', ')}; got "${kind}"`);
+  const httpPath = values['http-path']!;
+  if (!/^\/[^?#]*[^/?#]$/.test(httpPath)) throw new UsageError(`--http-path must start with / and not end with one, got ${httpPath}`);
   const host = values.host!;
   // Traffic only ever goes to loopback; the source-address spreading relies on it too.
   if (!/^127\.\d+\.\d+\.\d+$/.test(host) && host !== 'localhost') throw new UsageError(`--host must be a loopback address (127.x.x.x), got ${host}`);
@@ -131,6 +160,9 @@ export function parseOptions(argv: string[]): BenchOptions {
     payloadBytes: int(values.payload!, 'payload'),
     members: optInt(values.members, 'members'),
     clientRate: num(values['client-rate']!, 'client-rate'),
+    kinds: kinds as Transport[],
+    httpPath,
+    sessionsPerIp: int(values['sessions-per-ip']!, 'sessions-per-ip'),
     timeoutMs: int(values.timeout!, 'timeout'),
     quiet: values.quiet!,
   };

@@ -3,7 +3,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { LoadResult, LoadSpec, TriggerTarget } from './http-client.js';
-import type { ActionResult, ChannelPlan, ChannelStats, Command, ConnectResult, ReplyEnvelope, StatsResult } from './ipc.js';
+import type { ActionResult, ChannelPlan, ChannelStats, Command, ConnectResult, ReplyEnvelope, StatsResult, Transport } from './ipc.js';
 import { emptyChannelStats } from './ipc.js';
 import { BENCH_DIR, spawnNode, stopChild } from './servers.js';
 import { Histogram, now } from './stats.js';
@@ -17,6 +17,7 @@ import { Histogram, now } from './stats.js';
 const PER_ADDRESS = 2_000;
 
 export interface ConnectOptions {
+  transport: Transport;
   url: string;
   key: string;
   secret: string;
@@ -24,6 +25,8 @@ export interface ConnectOptions {
   concurrency: number;
   timeoutMs: number;
   plan?: ChannelPlan;
+  /** Connections per source address (default PER_ADDRESS): below a server's per-IP limit for HTTP sessions. */
+  perAddress?: number;
 }
 
 export interface MergedConnect {
@@ -113,7 +116,7 @@ export class Pool {
 
   /** Opens `total` connections split evenly over the workers; wall time measured here. */
   async connect(opts: ConnectOptions): Promise<MergedConnect> {
-    const addressCount = Math.max(1, Math.ceil(opts.total / PER_ADDRESS));
+    const addressCount = Math.max(1, Math.ceil(opts.total / (opts.perAddress ?? PER_ADDRESS)));
     const addresses = Array.from({ length: addressCount }, () => {
       const address = `127.0.0.${this.nextAddress}`;
       this.nextAddress = (this.nextAddress % 250) + 1;
@@ -125,7 +128,7 @@ export class Pool {
     const parts = await Promise.all(
       this.workers.map((_, i) => {
         const count = Math.floor(opts.total / n) + (i < opts.total % n ? 1 : 0);
-        const cmd: Command = { type: 'connect', url: opts.url, key: opts.key, secret: opts.secret, from, count, addresses, concurrency: Math.ceil(opts.concurrency / n), timeoutMs: opts.timeoutMs, plan: opts.plan };
+        const cmd: Command = { type: 'connect', transport: opts.transport, url: opts.url, key: opts.key, secret: opts.secret, from, count, addresses, concurrency: Math.ceil(opts.concurrency / n), timeoutMs: opts.timeoutMs, plan: opts.plan };
         from += count;
         const rounds = Math.ceil(count / Math.max(1, Math.ceil(opts.concurrency / n))) + 1;
         return this.request<ConnectResult>(i, cmd, rounds * opts.timeoutMs * 2 + 10_000);

@@ -7,13 +7,24 @@ import { connect } from './scenarios/connect.js';
 import type { Scenario } from './scenarios/common.js';
 import { fanout } from './scenarios/fanout.js';
 import { idle } from './scenarios/idle.js';
+import { fanoutKinds, idleKinds } from './scenarios/kinds.js';
 import { presence } from './scenarios/presence.js';
 import { publish } from './scenarios/publish.js';
 import { resumeStorm } from './scenarios/resume-storm.js';
 import { whisper } from './scenarios/whisper.js';
 import { pinCpus, startBroadcasty, startLimitServer, startRedis, type Target } from './servers.js';
 
-export const scenarios: Record<ScenarioName, Scenario> = { idle, connect, fanout, publish, presence, whisper, 'resume-storm': resumeStorm };
+export const scenarios: Record<ScenarioName, Scenario> = {
+  idle,
+  connect,
+  fanout,
+  publish,
+  presence,
+  whisper,
+  'resume-storm': resumeStorm,
+  'fanout-kinds': fanoutKinds,
+  'idle-kinds': idleKinds,
+};
 
 export interface BenchReport {
   startedAt: string;

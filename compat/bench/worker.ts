@@ -1,12 +1,17 @@
 // Load-generator process (forked by pool.ts). Holds connections, runs the per-connection
 // actions and answers the orchestrator over IPC. Every loop here ends by count or deadline.
-import { BenchConn, Counters } from './conn.js';
+import { BenchConn, Counters, type Subscriber } from './conn.js';
 import { runTriggerLoad } from './http-client.js';
-import type { ActionResult, Command, ConnectCommand, ConnectResult, Envelope, Reply, ReplyEnvelope } from './ipc.js';
+import { SseConn, XhrConn } from './http-conns.js';
+import type { ActionResult, Command, ConnectCommand, ConnectResult, Envelope, Reply, ReplyEnvelope, Transport } from './ipc.js';
 import { Histogram, now, sleep } from './stats.js';
 
 const counters = new Counters();
-let conns: BenchConn[] = [];
+let conns: Subscriber[] = [];
+
+const clients: Record<Transport, new (index: number, cmd: ConnectCommand, counters: Counters) => Subscriber> = { ws: BenchConn, sse: SseConn, xhr: XhrConn };
+/** Whisper and churn send on the socket: WebSocket clients only. */
+const sockets = (): BenchConn[] => conns.filter((c): c is BenchConn => c instanceof BenchConn);
 
 async function connectMany(cmd: ConnectCommand): Promise<ConnectResult> {
   const connectHist = new Histogram();
@@ -15,7 +20,7 @@ async function connectMany(cmd: ConnectCommand): Promise<ConnectResult> {
   let next = 0;
   const lane = async (): Promise<void> => {
     while (next < cmd.count) {
-      const conn = new BenchConn(cmd.from + next++, cmd, counters);
+      const conn = new clients[cmd.transport](cmd.from + next++, cmd, counters);
       conns.push(conn);
       try {
         connectHist.recordMs(await conn.open());
@@ -43,7 +48,7 @@ async function connectMany(cmd: ConnectCommand): Promise<ConnectResult> {
  * are evenly spaced (a server counting per-connection events per second sees a smooth rate).
  */
 async function whisper(ratePerConn: number, durationMs: number): Promise<ActionResult> {
-  const senders = conns.filter((c) => c.channel !== null);
+  const senders = sockets().filter((c) => c.channel !== null);
   const start = now();
   let sent = 0;
   if (senders.length > 0 && ratePerConn > 0) {
@@ -59,7 +64,7 @@ async function whisper(ratePerConn: number, durationMs: number): Promise<ActionR
 
 /** Every churner leaves and re-joins its presence channel back-to-back until the deadline. */
 async function churn(durationMs: number): Promise<ActionResult> {
-  const churners = conns.filter((c) => c.role === 'churn');
+  const churners = sockets().filter((c) => c.role === 'churn');
   const start = now();
   const result: ActionResult = { sent: 0, failed: 0, errors: [], elapsedMs: 0 };
   await Promise.all(

@@ -1,6 +1,6 @@
 // What every scenario gets and the helpers they share (connect-and-verify, delivery drain).
 import type { TriggerTarget } from '../http-client.js';
-import { emptyChannelStats, type ChannelPlan, type ChannelStats } from '../ipc.js';
+import { emptyChannelStats, type ChannelPlan, type ChannelStats, type Transport } from '../ipc.js';
 import type { BenchOptions } from '../options.js';
 import type { MergedConnect, MergedStats, Pool } from '../pool.js';
 import type { ScenarioResult } from '../report.js';
@@ -19,16 +19,47 @@ export type Scenario = (ctx: ScenarioContext) => Promise<ScenarioResult>;
 /** The URL pusher-js 8 would open (PROTOCOL §1.1). */
 export const wsUrl = (t: Target): string => `ws://${t.host}:${t.port}/app/${t.key}?protocol=7&client=js&version=8.4.0&flash=false`;
 
+/** Where each transport's clients connect: the WebSocket URL, the SSE endpoint (§15.1), pusher-js's HTTP base (§7.2). */
+export function transportUrl(transport: Transport, t: Target, opts: BenchOptions): string {
+  if (transport === 'sse') return `http://${t.host}:${t.port}/broadcasty/sse?app=${encodeURIComponent(t.key)}`;
+  if (transport === 'xhr') return `http://${t.host}:${t.port}${opts.httpPath}/app/${t.key}?protocol=7&client=js&version=8.4.0`;
+  return wsUrl(t);
+}
+
+/** How the transports are called in tables. */
+export const TRANSPORT_LABELS: Record<Transport, string> = { ws: 'ws', sse: 'sse', xhr: 'xhr_streaming' };
+
 export const triggerTarget = (t: Target): TriggerTarget => ({ host: t.host, port: t.port, appId: t.appId, key: t.key, secret: t.secret });
 
 export function newResult(ctx: ScenarioContext, scenario: string, params: Record<string, unknown>, columns: ScenarioResult['columns']): ScenarioResult {
   return { scenario, target: ctx.target.label, params, columns, rows: [], notes: [], failures: [] };
 }
 
-/** Opens connections (optionally subscribed) and records a failure unless every one made it. */
-export async function connectAll(ctx: ScenarioContext, result: ScenarioResult, total: number, plan?: ChannelPlan, concurrency = 256): Promise<MergedConnect> {
-  ctx.log(`  opening ${total} connections${plan ? ` on ${plan.kind} ${plan.base}${plan.perChannel ? '-*' : ''}` : ''}…`);
-  const merged = await ctx.pool.connect({ url: wsUrl(ctx.target), key: ctx.target.key, secret: ctx.target.secret, total, concurrency, timeoutMs: ctx.opts.timeoutMs, plan });
+/**
+ * Opens connections (optionally subscribed) and records a failure unless every one made it.
+ * HTTP sessions are spread so no source address holds more than --sessions-per-ip of them.
+ */
+export async function connectAll(
+  ctx: ScenarioContext,
+  result: ScenarioResult,
+  total: number,
+  plan?: ChannelPlan,
+  { concurrency = 256, transport = 'ws' }: { concurrency?: number; transport?: Transport } = {},
+): Promise<MergedConnect> {
+  const what = transport === 'ws' ? 'connections' : `${TRANSPORT_LABELS[transport]} sessions`;
+  ctx.log(`  opening ${total} ${what}${plan ? ` on ${plan.kind} ${plan.base}${plan.perChannel ? '-*' : ''}` : ''}…`);
+  const { target, opts } = ctx;
+  const merged = await ctx.pool.connect({
+    transport,
+    url: transportUrl(transport, target, opts),
+    key: target.key,
+    secret: target.secret,
+    total,
+    concurrency,
+    timeoutMs: opts.timeoutMs,
+    plan,
+    perAddress: transport === 'ws' ? undefined : opts.sessionsPerIp,
+  });
   const wanted = plan ? merged.subscribed : merged.established;
   if (wanted < total) {
     result.failures.push(`${total - wanted} of ${total} connections did not ${plan ? 'subscribe' : 'get connection_established'}: ${merged.errors.join(' | ')}`);

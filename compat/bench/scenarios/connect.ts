@@ -20,7 +20,7 @@ export const connect: Scenario = async (ctx) => {
   await pool.closeAll();
   for (const subscribe of [false, true]) {
     await pool.reset();
-    const merged = await connectAll(ctx, result, subs, subscribe ? { base: 'bench-connect', kind: 'public', perChannel: 0 } : undefined, concurrency);
+    const merged = await connectAll(ctx, result, subs, subscribe ? { base: 'bench-connect', kind: 'public', perChannel: 0 } : undefined, { concurrency });
     const ok = subscribe ? merged.subscribed : merged.established;
     const handshake = merged.connect.summary();
     result.rows.push({

@@ -1,7 +1,9 @@
 // idle: memory cost of a connection. RSS of the server (needs its pid) while N connections
 // that each received connection_established stay silent.
 import { readRssKb, settledRssKb } from '../servers.js';
-import { connectAll, newResult, type Scenario } from './common.js';
+import type { MergedConnect } from '../pool.js';
+import type { ScenarioResult } from '../report.js';
+import { connectAll, newResult, type Scenario, type ScenarioContext } from './common.js';
 
 /**
  * Connections are added in this many steps and KB/conn is the least-squares slope of RSS
@@ -18,18 +20,27 @@ function slope(points: Array<[number, number]>): number | null {
   return sxx === 0 ? null : points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0) / sxx;
 }
 
+export const idleColumns = [
+  { key: 'established', title: 'established', better: 'exact' },
+  { key: 'rssBeforeMb', title: 'RSS empty MB', better: 'lower', digits: 1 },
+  { key: 'rssAfterMb', title: 'RSS loaded MB', better: 'lower', digits: 1 },
+  { key: 'kbPerConn', title: 'KB/conn', better: 'lower', digits: 2 },
+] as const satisfies ScenarioResult['columns'];
+
 export const idle: Scenario = async (ctx) => {
-  const { opts, target } = ctx;
-  const subs = opts.subs ?? 1000;
-  const result = newResult(ctx, 'idle', { subs, steps: STEPS }, [
-    { key: 'established', title: 'established', better: 'exact' },
-    { key: 'rssBeforeMb', title: 'RSS empty MB', better: 'lower', digits: 1 },
-    { key: 'rssAfterMb', title: 'RSS loaded MB', better: 'lower', digits: 1 },
-    { key: 'kbPerConn', title: 'KB/conn', better: 'lower', digits: 2 },
-  ]);
-  const pid = target.pid;
+  const subs = ctx.opts.subs ?? 1000;
+  const result = newResult(ctx, 'idle', { subs, steps: STEPS }, [...idleColumns]);
+  await measureIdle(ctx, result, `${subs} idle`, (count) => connectAll(ctx, result, count));
+  return result;
+};
+
+/** Adds --subs connections in STEPS parts with `open(count)`, reading the server's RSS after each; one row. */
+export async function measureIdle(ctx: ScenarioContext, result: ScenarioResult, label: string, open: (count: number) => Promise<MergedConnect>): Promise<void> {
+  const subs = ctx.opts.subs ?? 1000;
+  const pid = ctx.target.pid;
   const measured = readRssKb(pid) !== null;
-  if (!measured) result.notes.push(`no RSS: server pid unknown or unreadable (pass --server-pid PID, or --start-broadcasty / --vs-limit)`);
+  const noRss = `no RSS: server pid unknown or unreadable (pass --server-pid PID, or --start-broadcasty / --vs-limit)`;
+  if (!measured && !result.notes.includes(noRss)) result.notes.push(noRss);
   const before = await settledRssKb(pid);
   const points: Array<[number, number]> = before === null ? [] : [[0, before]];
   let established = 0;
@@ -37,14 +48,14 @@ export const idle: Scenario = async (ctx) => {
   for (let step = 0; step < STEPS; step++) {
     const count = Math.floor(subs / STEPS) + (step < subs % STEPS ? 1 : 0);
     if (count === 0) continue;
-    established += (await connectAll(ctx, result, count)).established;
+    established += (await open(count)).established;
     after = await settledRssKb(pid);
     if (after !== null) points.push([established, after]);
   }
   const perConn = measured && points.length > 1 ? slope(points) : null;
-  if (measured) result.notes.push(`RSS MB at ${points.map(([x, y]) => `${x}: ${(y / 1024).toFixed(1)}`).join(', ')}; KB/conn = least-squares slope`);
+  if (measured) result.notes.push(`${label}: RSS MB at ${points.map(([x, y]) => `${x}: ${(y / 1024).toFixed(1)}`).join(', ')}; KB/conn = least-squares slope`);
   result.rows.push({
-    label: `${subs} idle`,
+    label,
     values: {
       established,
       rssBeforeMb: before === null ? null : before / 1024,
@@ -52,5 +63,4 @@ export const idle: Scenario = async (ctx) => {
       kbPerConn: perConn,
     },
   });
-  return result;
-};
+}

@@ -32,7 +32,7 @@ export const presence: Scenario = async (ctx) => {
   ]);
   if (members <= churners) throw new Error('--members must be at least 2 for presence');
   // Joins are sequential-ish on purpose: member lists must be complete before churn starts.
-  const conn = await connectAll(ctx, result, subs, { base: 'presence-bench', kind: 'presence', perChannel: members, stable: members - churners }, 64);
+  const conn = await connectAll(ctx, result, subs, { base: 'presence-bench', kind: 'presence', perChannel: members, stable: members - churners }, { concurrency: 64 });
   if (conn.subscribed === 0) return result;
 
   await sleep(300); // member_added frames of the last joiners must not leak into the window

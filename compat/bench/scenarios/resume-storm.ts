@@ -57,7 +57,7 @@ export const resumeStorm: Scenario = async (ctx) => {
   await pool.reset();
   const cpuBefore = readUserCpuMs(target.pid);
   const start = now();
-  const again = await connectAll(ctx, result, subs, { ...plan, resume }, STORM_CONCURRENCY);
+  const again = await connectAll(ctx, result, subs, { ...plan, resume }, { concurrency: STORM_CONCURRENCY });
   const resubscribedMs = now() - start;
   const { stats } = await drain(pool, (s) => ({ expected: channelStats(s, CHANNEL).members * MISSED, received: channelStats(s, CHANNEL).received }), 60_000);
   const caughtUpMs = now() - start;
