@@ -163,11 +163,13 @@ describe('pusher-js HTTP fallbacks: closes, timeouts and bad input', () => {
     session.stop();
   });
 
-  it('the same session id from another address gets c[2010,…]; the session keeps working', async () => {
+  it('the same session id from another address gets c[2010,…] and its sends 404; the session keeps working', async () => {
     const { session, socketId } = await opened(server.port, 'xhr_streaming');
     await subscribe(session, 'shared', socketId);
     const intruder = await post(server.port, `${session.base}/xhr_streaming?protocol=7`, '', '127.0.0.2');
     assert.deepEqual([intruder.status, intruder.body], [200, 'c[2010,"Another connection still open"]\n']);
+    const injected = await post(server.port, `${session.base}/xhr_send`, JSON.stringify([JSON.stringify({ event: 'pusher:unsubscribe', data: { channel: 'shared' } })]), '127.0.0.2');
+    assert.deepEqual([injected.status, injected.body], [404, 'Session not found']);
     await sdk(server.port).trigger('shared', 'still-here', {});
     await session.next((f) => f.event === 'still-here');
     session.stop();

@@ -10,7 +10,6 @@ import type { App } from '../apps/registry.js';
 import { historyFor } from '../history/rules.js';
 import type { HttpReply, HttpRequest, UpgradeInfo } from '../transport/types.js';
 import { MAX_CURSOR_ENTRIES, StreamPositions, type StreamPoint } from './cursor.js';
-import { deadlines } from './deadlines.js';
 import { decodeFrame } from './event-frame.js';
 import type { SessionRequest } from './front.js';
 import type { HttpSession, SessionWire } from './http-session.js';
@@ -109,7 +108,7 @@ export async function openSubscribed(input: SessionRequest, query: SubscribeQuer
   const session = opened.session;
   session.tap = (frame) => watch.frame(frame);
   // A session nobody receives from lives httpSessionTimeoutSeconds: the opening gets no longer.
-  const cancel = deadlines.add(Date.now() + ctx.config.httpSessionTimeoutSeconds * 1000, () => watch.fail(503, 'Timed out opening the session: retry'));
+  const cancel = sessions.after(Date.now() + ctx.config.httpSessionTimeoutSeconds * 1000, () => watch.fail(503, 'Timed out opening the session: retry'));
   try {
     await watch.until(() => watch.established);
     const app = session.connection?.app;

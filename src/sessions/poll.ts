@@ -5,10 +5,10 @@
 // that resumes the cursor's history streams (`reset`).
 import type { HttpAnswer, HttpReply, ResponseStream, StreamAbortReason } from '../transport/types.js';
 import { formatPollCursor, parsePollCursor, type StreamPoint } from './cursor.js';
-import { deadlines } from './deadlines.js';
 import { decodeFrame } from './event-frame.js';
 import type { SessionRequest } from './front.js';
 import type { HttpSession } from './http-session.js';
+import type { HttpSessions } from './sessions.js';
 import { newSessionKey, openSubscribed, reachesClient, readSubscribeQuery, refusal, sessionKey, SubscribedWire } from './open-subscribed.js';
 
 const HEADERS = { 'Cache-Control': 'no-store' };
@@ -25,7 +25,7 @@ export async function pollEndpoint(input: SessionRequest): Promise<HttpAnswer> {
   const session = input.sessions.get(sessionKey('poll', params.get('app') ?? '', cursor.session));
   const wire = session?.wire;
   if (session === undefined || session.finished || !(wire instanceof PollWire)) return open(input, cursor.points, true);
-  if (cursor.delivered === wire.answered) return timeout === 0 ? answerNow(session, wire, false) : held(session, wire, timeout, maxTimeout);
+  if (cursor.delivered === wire.answered) return timeout === 0 ? answerNow(session, wire, false) : held(input.sessions, session, wire, timeout, maxTimeout);
   const lost = wire.lastPage;
   if (lost !== undefined && cursor.delivered === lost.start) {
     session.touched();
@@ -63,7 +63,7 @@ function answerNow(session: HttpSession, wire: PollWire, reset: boolean): HttpRe
 }
 
 /** Waits for frames: the session's sweep ends it at pollTimeoutSeconds, a shorter `timeout` here. */
-function held(session: HttpSession, wire: PollWire, timeout: number, maxTimeout: number): HttpAnswer {
+function held(sessions: HttpSessions, session: HttpSession, wire: PollWire, timeout: number, maxTimeout: number): HttpAnswer {
   return {
     status: 200,
     headers: HEADERS,
@@ -71,7 +71,7 @@ function held(session: HttpSession, wire: PollWire, timeout: number, maxTimeout:
       const answer = new PollAnswer(wire, false, out);
       session.receive(answer);
       if (answer.isClosed || timeout >= maxTimeout) return;
-      deadlines.add(Date.now() + timeout * 1000, () => {
+      sessions.after(Date.now() + timeout * 1000, () => {
         if (answer.isClosed) return;
         answer.end();
         // Ended outside the session: its life counts from this answer, as from the sweep's.

@@ -64,7 +64,8 @@ function open(input: SessionRequest, delivery: 'stream' | 'poll'): HttpAnswer {
 /** POST {httpPath}/app/{key}/{server}/{session}/xhr_send: a JSON array of Pusher messages. */
 export function pusherSend(input: SessionRequest): HttpReply {
   const session = input.sessions.get(sessionId(input));
-  if (session === undefined || session.isClosed) return text(404, 'Session not found');
+  // Another address may not speak for a session any more than it may receive from it.
+  if (session === undefined || session.isClosed || session.remoteAddress !== input.request.remoteAddress) return text(404, 'Session not found');
   const messages = parseMessages(input.request);
   if (typeof messages === 'string') return text(400, messages);
   session.touched();

@@ -1,6 +1,7 @@
 // This process's HTTP sessions of every kind: the table by id, the per-IP cap, and the one sweep
-// (from the server's 1 s ticker) that sends heartbeats, answers held polls at their timeout and
-// closes sessions nobody receives from — no timer per session.
+// (from the server's 1 s ticker) that sends heartbeats, answers held polls at their timeout,
+// closes sessions nobody receives from and runs the requests' own deadlines — no timer per
+// session or request.
 import type { ServerConfig } from '../config/schema.js';
 import type { Connection } from '../hub/connection.js';
 import type { SocketHandlers, UpgradeInfo } from '../transport/types.js';
@@ -8,9 +9,15 @@ import { HttpSession, type SessionTiming, type SessionWire } from './http-sessio
 
 export type OpenResult = { ok: true; session: HttpSession } | { ok: false; status: 429; message: string };
 
+interface Deadline {
+  at: number;
+  run: () => void;
+}
+
 export class HttpSessions {
   private readonly sessions = new Map<string, HttpSession>();
   private readonly perIp = new Map<string, number>();
+  private readonly deadlines = new Set<Deadline>();
   private readonly timing: SessionTiming;
   private readonly maxPerIp: number;
 
@@ -61,7 +68,22 @@ export class HttpSessions {
     else this.perIp.set(session.remoteAddress, held);
   }
 
+  /**
+   * Runs `run` at the first sweep at or after `at` (Date.now() ms), so within a second of it: a
+   * poll's own shorter `timeout`, the bound on opening a session. The returned function cancels it.
+   */
+  after(at: number, run: () => void): () => void {
+    const deadline = { at, run };
+    this.deadlines.add(deadline);
+    return () => this.deadlines.delete(deadline);
+  }
+
   sweep(now: number): void {
+    for (const deadline of this.deadlines) {
+      if (deadline.at > now) continue;
+      this.deadlines.delete(deadline);
+      deadline.run();
+    }
     for (const session of this.sessions.values()) {
       // Kinds whose client cannot send (SSE, poll) would otherwise be pinged and closed with 4201.
       if (!session.wire.answersPings && !session.isClosed && session.connection !== undefined) this.handlers.activity(session.connection);
