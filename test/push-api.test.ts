@@ -182,9 +182,9 @@ describe('push provider settings at start', () => {
         host: '127.0.0.1',
         port: 0,
         logLevel: 'silent',
-        apps: [{ ...PLAIN_APP, push: { fcm: { serviceAccountFile: '/nonexistent/service-account.json' } } }],
+        apps: [{ ...PLAIN_APP, push: { apns: { keyFile: '/nonexistent/AuthKey.p8', keyId: 'ABC123DEFG', teamId: 'DEF123GHIJ', topic: 'com.example.app' } } }],
       },
     });
-    await assert.rejects(startServer(config), /push\.fcm\.serviceAccountFile/);
+    await assert.rejects(startServer(config), /Invalid setting push\.apns\.keyFile: cannot read \/nonexistent\/AuthKey\.p8/);
   });
 });
