@@ -1,6 +1,6 @@
 // What the server uses of push (the `Push` of types.ts): the device store, each app's providers
-// (built from PROVIDER_FACTORIES once per app object, so an app edited in the registry gets new
-// ones), the lane queue (memory, or Redis when clustered) and its dispatcher.
+// (built from PROVIDER_FACTORIES on first use and again when the app's push settings change), the
+// lane queue (memory, or Redis when clustered) and its dispatcher.
 import { randomUUID } from 'node:crypto';
 import type { App, AppRegistry } from '../apps/registry.js';
 import { ConfigError } from '../config/env.js';
@@ -66,8 +66,11 @@ export async function createPush(
 ): Promise<PushService> {
   const { config, registry } = ctx;
   const log = ctx.log.child({ component: 'push' });
-  /** By app id; an app object replaced by the registry (edited) gets new providers, the old ones are closed. */
-  const built = new Map<string, { app: App; providers: Map<ProviderName, PushProvider> }>();
+  /**
+   * By app id, with the settings they were built from: registries hand out fresh app objects (a
+   * cache refresh), so only changed push settings build new providers and close the old ones.
+   */
+  const built = new Map<string, { settings: string; providers: Map<ProviderName, PushProvider> }>();
   const devices = await createDeviceStore(config, log);
   const queue = await createQueue(config, tuning, log);
   /** Lanes the maintenance looks after: config apps' from the start (a restarted node finds what was left), others' once used. */
@@ -77,11 +80,12 @@ export async function createPush(
   const closeAll = (map: Map<ProviderName, PushProvider>) => Promise.all([...map.values()].map((provider) => provider.close()));
   /** Built on first use; throws ProviderSettingError on every use while the settings cannot work. */
   const providers = (app: App): Map<ProviderName, PushProvider> => {
+    const settings = JSON.stringify(app.push ?? null);
     const entry = built.get(app.id);
-    if (entry?.app === app) return entry.providers;
+    if (entry?.settings === settings) return entry.providers;
     if (entry !== undefined) void closeAll(entry.providers);
     const map = buildProviders(app);
-    built.set(app.id, { app, providers: map });
+    built.set(app.id, { settings, providers: map });
     return map;
   };
   /** The app's providers; none (and an error log naming the setting) when one cannot be built. */
