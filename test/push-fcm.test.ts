@@ -107,15 +107,15 @@ describe('push/fcm', () => {
 
     const stubborn = fcm.register();
     fcm.script(stubborn, () => ({ status: 401, body: { error: { code: 401, message: 'Request had invalid authentication credentials.', status: 'UNAUTHENTICATED' } } }));
-    assert.deepEqual(await provider.send(deviceOf(stubborn), { title: 'Hi' }, signal()), { kind: 'failed', reason: '401 UNAUTHENTICATED' });
+    assert.deepEqual(await provider.send(deviceOf(stubborn), { title: 'Hi' }, signal()), { kind: 'failed', reason: 'fcm: 401 UNAUTHENTICATED' });
     assert.equal(fcm.received.filter((send) => send.token === stubborn).length, 2);
   });
 
   it('says a token is dead on 404 UNREGISTERED and on 400 INVALID_ARGUMENT about message.token', async () => {
     const token = fcm.register();
     fcm.unregister(token);
-    assert.deepEqual(await provider.send(deviceOf(token), { title: 'Hi' }, signal()), { kind: 'dead', reason: '404 UNREGISTERED' });
-    assert.deepEqual(await provider.send(deviceOf('never-issued'), { title: 'Hi' }, signal()), { kind: 'dead', reason: '400 INVALID_ARGUMENT token' });
+    assert.deepEqual(await provider.send(deviceOf(token), { title: 'Hi' }, signal()), { kind: 'dead', reason: 'fcm: 404 UNREGISTERED' });
+    assert.deepEqual(await provider.send(deviceOf('never-issued'), { title: 'Hi' }, signal()), { kind: 'dead', reason: 'fcm: 400 INVALID_ARGUMENT (token)' });
   });
 
   it('retries 429 and 5xx after Retry-After; fails a bad message or the wrong project', async () => {
@@ -125,13 +125,13 @@ describe('push/fcm', () => {
       { status: 429, body: { error: { code: 429, status: 'RESOURCE_EXHAUSTED', details: [{ '@type': 'type.googleapis.com/google.firebase.fcm.v1.FcmError', errorCode: 'QUOTA_EXCEEDED' }] } } },
     ];
     fcm.script(token, (n) => answers[n - 1]);
-    assert.deepEqual(await provider.send(deviceOf(token), { title: 'Hi' }, signal()), { kind: 'retry', reason: '503 UNAVAILABLE', afterMs: 7000 });
-    assert.deepEqual(await provider.send(deviceOf(token), { title: 'Hi' }, signal()), { kind: 'retry', reason: '429 QUOTA_EXCEEDED' });
+    assert.deepEqual(await provider.send(deviceOf(token), { title: 'Hi' }, signal()), { kind: 'retry', reason: 'fcm: 503 UNAVAILABLE', afterMs: 7000 });
+    assert.deepEqual(await provider.send(deviceOf(token), { title: 'Hi' }, signal()), { kind: 'retry', reason: 'fcm: 429 QUOTA_EXCEEDED' });
 
     const bogus = await provider.send(deviceOf(token), { title: 'Hi', fcm: { android: { bogus: 1 } } }, signal());
-    assert.deepEqual(bogus, { kind: 'failed', reason: '400 INVALID_ARGUMENT' });
+    assert.deepEqual(bogus, { kind: 'failed', reason: 'fcm: 400 INVALID_ARGUMENT' });
     const otherProject = createFcmProvider(settings(fcm, { serviceAccount: fcm.serviceAccount({ project_id: 'someone-else' }) }));
-    assert.deepEqual(await otherProject.send(deviceOf(token), { title: 'Hi' }, signal()), { kind: 'failed', reason: '403 SENDER_ID_MISMATCH' });
+    assert.deepEqual(await otherProject.send(deviceOf(token), { title: 'Hi' }, signal()), { kind: 'failed', reason: 'fcm: 403 SENDER_ID_MISMATCH' });
   });
 
   it('fails sends when the token endpoint refuses the assertion; retries when it does not answer', async () => {
@@ -139,10 +139,10 @@ describe('push/fcm', () => {
     const otherKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' });
     for (const account of [{ private_key: otherKey }, { client_email: 'intruder@elsewhere.iam.gserviceaccount.com' }]) {
       const refused = createFcmProvider(settings(fcm, { serviceAccount: fcm.serviceAccount(account) }));
-      assert.deepEqual(await refused.send(deviceOf(token), { title: 'Hi' }, signal()), { kind: 'failed', reason: 'token 400 invalid_grant' });
+      assert.deepEqual(await refused.send(deviceOf(token), { title: 'Hi' }, signal()), { kind: 'failed', reason: 'fcm token: 400 invalid_grant' });
     }
     const unreachable = createFcmProvider(settings(fcm, { tokenUrl: `http://127.0.0.1:${await freePort()}/token` }));
-    assert.deepEqual(await unreachable.send(deviceOf(token), { title: 'Hi' }, signal()), { kind: 'retry', reason: 'token: network error ECONNREFUSED' });
+    assert.deepEqual(await unreachable.send(deviceOf(token), { title: 'Hi' }, signal()), { kind: 'retry', reason: 'fcm token: network error ECONNREFUSED' });
     assert.equal(fcm.received.filter((send) => send.token === token).length, 0);
   });
 

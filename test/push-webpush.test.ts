@@ -100,9 +100,9 @@ describe('push/webpush', () => {
     const subscription = service.subscribe();
     service.unsubscribe(subscription.endpoint);
     const gone = await provider.send(deviceOf(subscription), { title: 'Hi' }, signal());
-    assert.deepEqual(gone, { kind: 'dead', reason: `410 from ${service.origin}` });
+    assert.deepEqual(gone, { kind: 'dead', reason: `webpush: 410 from ${service.origin}` });
     const unknown = await provider.send(deviceOf({ ...service.subscribe(), endpoint: `${service.origin}/wpush/v2/never-subscribed` }), { title: 'Hi' }, signal());
-    assert.deepEqual(unknown, { kind: 'dead', reason: `404 from ${service.origin}` });
+    assert.deepEqual(unknown, { kind: 'dead', reason: `webpush: 404 from ${service.origin}` });
   });
 
   it('retries 429 after its Retry-After (seconds or a date) and 5xx; fails other 4xx', async () => {
@@ -116,11 +116,11 @@ describe('push/webpush', () => {
     service.script(subscription.endpoint, (n) => answers[n - 1]);
     const outcomes = [];
     for (let i = 0; i < answers.length; i++) outcomes.push(await provider.send(deviceOf(subscription), { title: `try ${i}` }, signal()));
-    assert.deepEqual(outcomes[0], { kind: 'retry', reason: `429 from ${service.origin}`, afterMs: 2000 });
-    assert.deepEqual(outcomes[1], { kind: 'retry', reason: `500 from ${service.origin}` });
+    assert.deepEqual(outcomes[0], { kind: 'retry', reason: `webpush: 429 from ${service.origin}`, afterMs: 2000 });
+    assert.deepEqual(outcomes[1], { kind: 'retry', reason: `webpush: 500 from ${service.origin}` });
     const dated = outcomes[2]!;
     assert.ok(dated.kind === 'retry' && dated.afterMs !== undefined && dated.afterMs > 0 && dated.afterMs <= 30_000, JSON.stringify(dated));
-    assert.deepEqual(outcomes[3], { kind: 'failed', reason: `413 from ${service.origin}` });
+    assert.deepEqual(outcomes[3], { kind: 'failed', reason: `webpush: 413 from ${service.origin}` });
     // Every one of them was a push the service could verify and decrypt.
     assert.equal(service.delivered(subscription.endpoint).length, answers.length);
   });
@@ -129,23 +129,23 @@ describe('push/webpush', () => {
     const subscription = service.subscribe();
     const closed = { ...subscription, endpoint: `http://127.0.0.1:${await freePort()}/wpush/v2/x` };
     const refused = await provider.send(deviceOf(closed), { title: 'Hi' }, signal());
-    assert.deepEqual(refused, { kind: 'retry', reason: 'network error ECONNREFUSED' });
+    assert.deepEqual(refused, { kind: 'retry', reason: 'webpush: network error ECONNREFUSED' });
     const cut = await provider.send(deviceOf(subscription), { title: 'Hi' }, AbortSignal.abort());
-    assert.deepEqual(cut, { kind: 'retry', reason: 'no answer in time' });
+    assert.deepEqual(cut, { kind: 'retry', reason: 'webpush: aborted' });
   });
 
   it("is refused by the service for another subscription's keys or another VAPID key: failed, not retried", async () => {
     const subscription = service.subscribe();
     const strangerKeys = { ...subscription, keys: service.subscribe().keys };
-    assert.deepEqual(await provider.send(deviceOf(strangerKeys), { title: 'Hi' }, signal()), { kind: 'failed', reason: `400 from ${service.origin}` });
+    assert.deepEqual(await provider.send(deviceOf(strangerKeys), { title: 'Hi' }, signal()), { kind: 'failed', reason: `webpush: 400 from ${service.origin}` });
     const impostor = createWebPushProvider(settings(vapidPair()));
-    assert.deepEqual(await impostor.send(deviceOf(subscription), { title: 'Hi' }, signal()), { kind: 'failed', reason: `403 from ${service.origin}` });
+    assert.deepEqual(await impostor.send(deviceOf(subscription), { title: 'Hi' }, signal()), { kind: 'failed', reason: `webpush: 403 from ${service.origin}` });
     assert.deepEqual(
       service.received.filter((push) => push.endpoint === subscription.endpoint).map((push) => push.refused),
       ['record 0 does not decrypt', 'k is not the applicationServerKey of the subscription'],
     );
     const keyless = { ...deviceOf(subscription), keys: undefined };
-    assert.deepEqual(await provider.send(keyless, { title: 'Hi' }, signal()), { kind: 'failed', reason: 'subscription without keys' });
+    assert.deepEqual(await provider.send(keyless, { title: 'Hi' }, signal()), { kind: 'failed', reason: 'webpush: subscription without keys' });
   });
 
   it('refuses settings that cannot work, naming the setting', () => {

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { SignJWT } from 'jose';
 import type { PushConfig } from '../../config/schema.js';
 import type { SendOutcome } from '../types.js';
-import { statusOutcome, unanswered } from './outcome.js';
+import { SEND_TIMEOUT_MS, transientOutcome, unansweredOutcome } from './outcome.js';
 import { ProviderSettingError } from './setting-error.js';
 
 const SCOPE = 'https://www.googleapis.com/auth/firebase.messaging';
@@ -17,8 +17,6 @@ const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
 const ASSERTION_SECONDS = 3600;
 /** A token this close to its expiry is renewed before use, so no send carries one that lapses in flight. */
 const RENEW_BEFORE_MS = 60_000;
-/** The refresh is shared by every waiting send, so it has its own deadline instead of one send's signal. */
-const TOKEN_TIMEOUT_MS = 10_000;
 
 export interface ServiceAccount {
   projectId: string;
@@ -114,7 +112,8 @@ export class AccessTokens {
       .setIssuedAt(now)
       .setExpirationTime(now + ASSERTION_SECONDS)
       .sign(key);
-    const signal = AbortSignal.any([AbortSignal.timeout(TOKEN_TIMEOUT_MS), this.closed.signal]);
+    // Shared by every waiting send, so not bound to one send's signal.
+    const signal = AbortSignal.any([AbortSignal.timeout(SEND_TIMEOUT_MS), this.closed.signal]);
     let response: Response;
     let answer: Record<string, unknown>;
     try {
@@ -127,7 +126,7 @@ export class AccessTokens {
       });
       answer = (await response.json().catch(() => ({}))) as Record<string, unknown>;
     } catch (error) {
-      throw new TokenUnavailable(prefixed(unanswered(signal, error)));
+      throw new TokenUnavailable(unansweredOutcome('fcm token', error, this.closed.signal));
     }
     const { access_token: token, expires_in: expiresIn } = answer;
     if (response.ok && typeof token === 'string' && typeof expiresIn === 'number') {
@@ -135,10 +134,10 @@ export class AccessTokens {
       this.current = { token, renewAt };
       return token;
     }
-    // invalid_grant and friends: the account's key was revoked or the clock is off; retrying cannot help.
+    // 4xx (invalid_grant: the key was revoked, or this clock is off) fails the sends; 429 and 5xx retry them.
     const code = typeof answer.error === 'string' ? ` ${answer.error.slice(0, 64)}` : '';
-    throw new TokenUnavailable(response.ok ? { kind: 'failed', reason: 'token answer without access_token' } : statusOutcome(response, `token ${response.status}${code}`));
+    const reason = `fcm token: ${response.status}${code}`;
+    if (response.ok) throw new TokenUnavailable({ kind: 'failed', reason: `${reason} without access_token` });
+    throw new TokenUnavailable(transientOutcome(response.status, response.headers.get('retry-after'), reason) ?? { kind: 'failed', reason });
   }
 }
-
-const prefixed = (outcome: SendOutcome): SendOutcome => (outcome.kind === 'sent' ? outcome : { ...outcome, reason: `token: ${outcome.reason}` });

@@ -5,7 +5,7 @@
 import type { PushConfig } from '../../config/schema.js';
 import type { Notification, PushProvider, SendOutcome } from '../types.js';
 import { AccessTokens, serviceAccountOf, TokenUnavailable } from './fcm-token.js';
-import { deepMerge, defined, statusOutcome, unanswered } from './outcome.js';
+import { deepMerge, defined, SEND_TIMEOUT_MS, transientOutcome, unansweredOutcome } from './outcome.js';
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -14,7 +14,7 @@ const stringValues = (data: Record<string, unknown>): Record<string, string> =>
   Object.fromEntries(Object.entries(data).map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)]));
 
 /** The v1 `message` for one device: what the neutral fields make, `fcm` deep-merged over it. */
-export function fcmMessage(token: string, notification: Notification, defaultTtlSeconds: number): Record<string, unknown> {
+function fcmMessage(token: string, notification: Notification, defaultTtlSeconds: number): Record<string, unknown> {
   const { title, body, icon, url, data, urgency, collapseKey } = notification;
   const shown = defined({ title, body, image: icon });
   const made = defined({
@@ -61,10 +61,11 @@ function fcmError(text: string): FcmError {
 function outcomeOf(response: Response, text: string): SendOutcome {
   if (response.ok) return { kind: 'sent' };
   const error = fcmError(text);
-  const reason = [response.status, error.errorCode ?? error.status].filter((part) => part !== undefined).join(' ');
-  if (error.errorCode === 'UNREGISTERED') return { kind: 'dead', reason };
-  if (response.status === 400 && (error.errorCode ?? error.status) === 'INVALID_ARGUMENT' && error.aboutToken) return { kind: 'dead', reason: `${reason} token` };
-  return statusOutcome(response, reason);
+  const code = error.errorCode ?? error.status;
+  const reason = code === undefined ? `fcm: ${response.status}` : `fcm: ${response.status} ${code}`;
+  if (code === 'UNREGISTERED') return { kind: 'dead', reason };
+  if (response.status === 400 && code === 'INVALID_ARGUMENT' && error.aboutToken) return { kind: 'dead', reason: `${reason} (token)` };
+  return transientOutcome(response.status, response.headers.get('retry-after'), reason) ?? { kind: 'failed', reason };
 }
 
 export function createFcmProvider(push: PushConfig): PushProvider {
@@ -84,7 +85,7 @@ export function createFcmProvider(push: PushConfig): PushProvider {
           token = await tokens.get();
         } catch (error) {
           if (error instanceof TokenUnavailable) return error.outcome;
-          return { kind: 'failed', reason: 'token: signing failed' };
+          return { kind: 'failed', reason: 'fcm: signing the token assertion failed' };
         }
         let response: Response;
         let text: string;
@@ -94,11 +95,11 @@ export function createFcmProvider(push: PushConfig): PushProvider {
             headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
             body,
             redirect: 'manual',
-            signal,
+            signal: AbortSignal.any([signal, AbortSignal.timeout(SEND_TIMEOUT_MS)]),
           });
           text = await response.text();
         } catch (error) {
-          return unanswered(signal, error);
+          return unansweredOutcome('fcm', error, signal);
         }
         if (response.status === 401 && attempt === 1) {
           tokens.drop(token);

@@ -1,53 +1,50 @@
-// What every provider's HTTP answer has in common (docs/PROTOCOL.md §16.6): 2xx is sent, 429 and
-// 5xx are retried (after Retry-After when given), no answer at all is retried, and the per-provider
-// objects of a notification are deep-merged over what its neutral fields make (§16.3). Each
-// provider decides which answers mean a dead token before falling back to these.
+// What the providers share: how an answer or a failed request becomes a
+// SendOutcome (docs/PROTOCOL.md §16.6), and how a per-provider object is merged over the neutral
+// fields (§16.3).
 import type { SendOutcome } from '../types.js';
 
-/** Retry-After as delay-seconds or an HTTP-date (RFC 9110 §10.2.3); undefined when absent or unreadable. */
-export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
-  if (header === null) return undefined;
-  const value = header.trim();
-  if (/^\d+$/.test(value)) return Number(value) * 1000;
-  const at = Date.parse(value);
+/** A provider that neither answers nor fails within this is treated as "no answer" and retried. */
+export const SEND_TIMEOUT_MS = 30_000;
+
+/** Retry-After as seconds or an HTTP date, in ms from now; undefined when absent or unreadable. */
+export function retryAfterMs(value: string | null | undefined, now = Date.now()): number | undefined {
+  if (value === null || value === undefined || value.trim() === '') return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const at = Date.parse(trimmed);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
-/** `reason` names the provider's status and error code (never a token). */
-export function statusOutcome(response: Response, reason: string): SendOutcome {
-  const { status } = response;
-  if (status >= 200 && status < 300) return { kind: 'sent' };
-  if (status === 429 || status >= 500) {
-    const afterMs = retryAfterMs(response.headers.get('retry-after'));
-    return afterMs === undefined ? { kind: 'retry', reason } : { kind: 'retry', reason, afterMs };
+/** 429 and 5xx: the provider may take it later. Undefined for every other status. */
+export function transientOutcome(status: number, retryAfter: string | null | undefined, reason: string): SendOutcome | undefined {
+  if (status !== 429 && status < 500) return undefined;
+  const afterMs = retryAfterMs(retryAfter);
+  return afterMs === undefined ? { kind: 'retry', reason } : { kind: 'retry', reason, afterMs };
+}
+
+/** A request that got no answer (network error, timeout, the caller's abort): always worth another try. */
+export function unansweredOutcome(provider: string, error: unknown, signal: AbortSignal): SendOutcome {
+  if (signal.aborted) return { kind: 'retry', reason: `${provider}: aborted` };
+  const name = error instanceof Error ? error.name : '';
+  if (name === 'TimeoutError') return { kind: 'retry', reason: `${provider}: no answer in ${SEND_TIMEOUT_MS / 1000} s` };
+  // The cause's code (ECONNREFUSED, ERR_HTTP2_…) says enough and carries no token.
+  const cause = error instanceof Error ? ((error.cause as { code?: unknown } | undefined)?.code ?? (error as { code?: unknown }).code) : undefined;
+  return { kind: 'retry', reason: `${provider}: network error${typeof cause === 'string' ? ` ${cause}` : ''}` };
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** `over` merged into a copy of `base`: objects merge key by key, anything else (arrays too) replaces. */
+export function deepMerge(base: Record<string, unknown>, over: Record<string, unknown> | undefined): Record<string, unknown> {
+  if (over === undefined) return base;
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    // A JSON body can carry an own "__proto__"; assigning it would swap the copy's prototype.
+    if (key === '__proto__') continue;
+    const current = merged[key];
+    merged[key] = isObject(current) && isObject(value) ? deepMerge(current, value) : value;
   }
-  return { kind: 'failed', reason };
-}
-
-/** A request that got no answer: the caller's signal ended it (timeout, shutdown) or the network did. */
-export function unanswered(signal: AbortSignal, error: unknown): SendOutcome {
-  if (signal.aborted) return { kind: 'retry', reason: 'no answer in time' };
-  const cause = (error as { cause?: { code?: unknown } }).cause?.code;
-  return { kind: 'retry', reason: typeof cause === 'string' ? `network error ${cause}` : 'network error' };
-}
-
-const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
-
-/**
- * `override` over `base`: objects merge key by key, anything else (arrays too) replaces. Built
- * with Object.fromEntries so a `__proto__` key from parsed JSON stays an ordinary property.
- */
-export function deepMerge(base: Record<string, unknown>, override: Record<string, unknown> | undefined): Record<string, unknown> {
-  if (override === undefined) return base;
-  const keys = new Set([...Object.keys(base), ...Object.keys(override)]);
-  return Object.fromEntries(
-    [...keys].map((key) => {
-      const mine = Object.hasOwn(base, key) ? base[key] : undefined;
-      if (!Object.hasOwn(override, key)) return [key, mine];
-      const theirs = override[key];
-      return [key, isPlainObject(mine) && isPlainObject(theirs) ? deepMerge(mine, theirs) : theirs];
-    }),
-  );
+  return merged;
 }
 
 /** The object without its undefined values, so JSON bodies carry only what was set. */

@@ -6,7 +6,7 @@ import { createECDH, createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { PushConfig } from '../../config/schema.js';
 import type { Device, Notification, PushProvider, SendOutcome } from '../types.js';
-import { deepMerge, defined, statusOutcome, unanswered } from './outcome.js';
+import { deepMerge, defined, SEND_TIMEOUT_MS, transientOutcome, unansweredOutcome } from './outcome.js';
 import { ProviderSettingError } from './setting-error.js';
 
 interface VapidDetails {
@@ -40,12 +40,14 @@ export const generateVapidKeys = (): { publicKey: string; privateKey: string } =
 /** RFC 8030 §5.4: a Topic is at most 32 characters of the base64url alphabet. */
 const MAX_TOPIC = 32;
 
+const TOPIC = new RegExp(`^[A-Za-z0-9_-]{1,${MAX_TOPIC}}$`);
+
 /**
- * collapse_key (≤ 64 of [A-Za-z0-9_-]) as a Topic: short keys as they are, longer ones hashed so
- * the same key still names the same topic.
+ * collapse_key (≤ 64 of [A-Za-z0-9_-]) as a Topic: a key that fits as it is, a longer one hashed
+ * so the same key still names the same topic.
  */
-export function topicOf(collapseKey: string): string {
-  return collapseKey.length <= MAX_TOPIC ? collapseKey : createHash('sha256').update(collapseKey).digest('base64url').slice(0, MAX_TOPIC);
+function topicOf(collapseKey: string): string {
+  return TOPIC.test(collapseKey) ? collapseKey : createHash('sha256').update(collapseKey).digest('base64url').slice(0, MAX_TOPIC);
 }
 
 function vapidOf(push: PushConfig): VapidDetails {
@@ -77,7 +79,7 @@ export function createWebPushProvider(push: PushConfig): PushProvider {
   const vapidDetails = vapidOf(push);
 
   function request(device: Device, notification: Notification): RequestDetails | SendOutcome {
-    if (device.keys === undefined) return { kind: 'failed', reason: 'subscription without keys' };
+    if (device.keys === undefined) return { kind: 'failed', reason: 'webpush: subscription without keys' };
     try {
       const topic = notification.collapseKey === undefined ? undefined : topicOf(notification.collapseKey);
       return webPush.generateRequestDetails({ endpoint: device.token, keys: device.keys }, payloadOf(notification), {
@@ -89,7 +91,7 @@ export function createWebPushProvider(push: PushConfig): PushProvider {
       });
     } catch {
       // The subscription's p256dh is no point on the curve: no payload can ever be encrypted for it.
-      return { kind: 'failed', reason: 'subscription keys unusable' };
+      return { kind: 'failed', reason: 'webpush: subscription keys unusable' };
     }
   }
 
@@ -103,21 +105,29 @@ export function createWebPushProvider(push: PushConfig): PushProvider {
       try {
         origin = new URL(details.endpoint).origin;
       } catch {
-        return { kind: 'failed', reason: 'endpoint not a URL' };
+        return { kind: 'failed', reason: 'webpush: endpoint not a URL' };
       }
       const headers = Object.fromEntries(Object.entries(details.headers).map(([name, value]) => [name, String(value)]));
       let response: Response;
       try {
-        response = await fetch(details.endpoint, { method: details.method, headers, body: details.body, redirect: 'manual', signal });
+        response = await fetch(details.endpoint, {
+          method: details.method,
+          headers,
+          body: details.body,
+          redirect: 'manual',
+          signal: AbortSignal.any([signal, AbortSignal.timeout(SEND_TIMEOUT_MS)]),
+        });
         // Read the (small) answer so the connection goes back to the pool.
         await response.arrayBuffer();
       } catch (error) {
-        return unanswered(signal, error);
+        return unansweredOutcome('webpush', error, signal);
       }
-      const reason = `${response.status} from ${origin}`;
+      const { status } = response;
+      if (status >= 200 && status < 300) return { kind: 'sent' };
+      const reason = `webpush: ${status} from ${origin}`;
       // 404/410: the browser unsubscribed or the subscription expired (RFC 8030 §7.3).
-      if (response.status === 404 || response.status === 410) return { kind: 'dead', reason };
-      return statusOutcome(response, reason);
+      if (status === 404 || status === 410) return { kind: 'dead', reason };
+      return transientOutcome(status, response.headers.get('retry-after'), reason) ?? { kind: 'failed', reason };
     },
 
     async close() {},
