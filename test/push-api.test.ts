@@ -143,6 +143,18 @@ describe('push endpoints', () => {
     await until(() => onesignal.deliveredTo(token).length === 1, 5000, 'delivered');
   });
 
+  it("sends with a JWT to its own tenant's users, never to another tenant's (§14.3)", async () => {
+    const token = randomUUID();
+    onesignal.subscribe(token);
+    await registerOwn(bob, { provider: 'onesignal', token });
+    const notification = { title: 'Hello', body: 'Bob' };
+    const other = await broadcasty(port, 'POST', 'push', { token: publisher, body: { users: ['other.bob'], notification } });
+    assert.deepEqual([other.status, other.body.error], [403, 'channel belongs to another tenant']);
+    const reply = await broadcasty(port, 'POST', 'push', { token: publisher, body: { users: ['acme.bob'], notification } });
+    assert.equal(reply.status, 202, reply.text);
+    await until(() => onesignal.deliveredTo(token).length === 1, 5000, 'delivered to bob');
+  });
+
   it('answers bad sends with 400 naming the field', async () => {
     const cases: [unknown, RegExp][] = [
       [{ notification: { title: 't' } }, /"users" or "interests"/],

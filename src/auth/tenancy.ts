@@ -1,6 +1,6 @@
 // Tenants (docs/PROTOCOL.md §14.3): a tenant channel names its tenant right after the kind
 // prefix, `tenant.{tid}.`; a principal never touches another tenant's channels, whatever the rules.
-import { channelType, withoutKindPrefix } from '../../protocol/channels.js';
+import { channelType, SERVER_TO_USER_PREFIX, withoutKindPrefix } from '../../protocol/channels.js';
 import type { App } from '../apps/registry.js';
 import type { PolicyAction } from '../config/schema.js';
 import { compilePattern, type ChannelPattern } from './channel-patterns.js';
@@ -11,8 +11,15 @@ const SEGMENT = 'tenant.';
 /**
  * The tenant a channel belongs to, or undefined for a channel of no tenant. The word `tenant.` is
  * matched in any case, so `private-Tenant.b.x` is tenant b's and cannot pass as a shared channel.
+ * `#server-to-user-{tid}.{sub}` belongs to the user's tenant.
  */
 export function tenantOf(channel: string): string | undefined {
+  // A tenant's users are `{tid}.{sub}` (signedInUserId): their own channel is the tenant's too.
+  if (channel.startsWith(SERVER_TO_USER_PREFIX)) {
+    const user = channel.slice(SERVER_TO_USER_PREFIX.length);
+    const dot = user.indexOf('.');
+    return dot === -1 ? undefined : user.slice(0, dot);
+  }
   if (channel.startsWith('#')) return undefined;
   const rest = withoutKindPrefix(channel);
   if (rest.length < SEGMENT.length || rest.slice(0, SEGMENT.length).toLowerCase() !== SEGMENT) return undefined;
