@@ -7,6 +7,7 @@ import type { ChannelObserver } from './publish/observer.js';
 import type { PublishPipeline } from './publish/pipeline.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics/metrics.js';
+import type { PushService } from './push/service.js';
 
 /**
  * What channels/ and publish/ work with: no hub, no transport, no process state. Channels get
@@ -25,6 +26,8 @@ export interface ChannelContext {
 export interface ServerContext extends ChannelContext {
   hub: Hub;
   metrics: Metrics;
+  /** Push notifications (docs/PROTOCOL.md §16): devices, providers, the send queue. */
+  push: PushService;
   /** Sockets this process holds before refusing more with 4100. */
   socketLimit: number;
   /** True once SIGTERM started the drain: /ready answers 503 and new sockets get 4200. */

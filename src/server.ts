@@ -33,6 +33,7 @@ import type { SocketHandlers } from './transport/types.js';
 import { withSessions } from './sessions/front.js';
 import { HttpSessions } from './sessions/sessions.js';
 import { createWebhooks } from './webhooks/index.js';
+import { checkProviderSettings, createPush, type PushTuning } from './push/service.js';
 
 export interface ServerDeps {
   engine?: Engine;
@@ -43,6 +44,8 @@ export interface ServerDeps {
   log?: Logger;
   /** Names settings in startup errors as the operator wrote them (config/load.ts Setup). */
   settingName?: SettingName;
+  /** Push queue and store overrides (tests). */
+  push?: PushTuning;
 }
 
 export interface RunningServer {
@@ -67,11 +70,13 @@ const COUNT_FLUSH_MS = 5000;
 export async function startServer(config: ServerConfig, deps: ServerDeps = {}): Promise<RunningServer> {
   const log = deps.log ?? createLogger(config.logLevel);
   await checkJwtSettings(config.apps, log, deps.settingName);
+  checkProviderSettings(config.apps);
   const metrics = new Metrics();
   const engine =
     deps.engine ?? (await createEngine(config, log, { outageEventsDropped: (appId, count) => metrics.outageEventsDropped.labels(appId).inc(count) }));
   const ownRegistry = deps.registry === undefined ? await createRegistry(config, log) : undefined;
   const registry = deps.registry ?? ownRegistry!;
+  const push = await createPush({ config, registry, log, outcomes: metrics.push }, deps.push);
   const webhooks = await createWebhooks({ config, log, metrics: metrics.webhooks });
   const observer = new ObserverFanout([...(deps.observers ?? []), webhooks.observer]);
   const hub = new Hub(metrics, new SlowConsumers(config.maxBackpressureBytes, metrics, log));
@@ -88,6 +93,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     pipeline,
     log,
     metrics,
+    push,
     socketLimit: config.maxSocketsPerProcess ?? fds.socketLimit,
     draining: false,
   };
@@ -148,6 +154,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       transport.stopListening();
       await new Promise((resolve) => setTimeout(resolve, 50));
       await webhooks.stop();
+      await push.stop();
       await engine.stop();
       await metricsServer?.close();
       await ownRegistry?.close();

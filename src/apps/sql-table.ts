@@ -49,7 +49,7 @@ const COLUMNS: Column[] = [
 const FIELD_COLUMNS = COLUMNS.filter((c): c is Column & { field: keyof App } => c.field !== undefined);
 
 /** `schema.table` → `"schema"."table"`; the name was already checked against an identifier pattern. */
-function quoteTable(dialect: Dialect, table: string): string {
+export function quoteTable(dialect: Dialect, table: string): string {
   return table.split('.').map(DIALECTS[dialect].quote).join('.');
 }
 

@@ -1,7 +1,7 @@
 // Prometheus instruments (prom-client), labelled by app id. The per-app instruments of the hot
 // paths are plain tallies (tallies.ts) bound once per app: an increment is a property access plus
 // an add, and the prom-client instruments copy them when scraped (collect).
-import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import { Buckets, Tally } from './tallies.js';
 
 export interface AppMetrics {
@@ -67,6 +67,21 @@ export class Metrics {
     observeDepth: (depth: () => Promise<number>) => {
       this.webhookDepth = depth;
     },
+  };
+
+  /** Push sends by outcome (docs/PROTOCOL.md §16.6); see src/push/delivery.ts. */
+  readonly push = {
+    sent: this.pushCounter('sent', 'Push notifications the provider accepted'),
+    failed: this.pushCounter('failed', 'Push sends refused for good, or still failing when the notification expired'),
+    retried: this.pushCounter('retried', 'Push send attempts that failed and will be retried'),
+    removed: this.pushCounter('removed', 'Devices removed because their provider said the token is dead'),
+    sendSeconds: new Histogram({
+      name: 'broadcasty_push_send_seconds',
+      help: 'Time one push send took at the provider, whatever its outcome',
+      labelNames: ['provider'],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [this.registry],
+    }),
   };
 
   constructor() {
@@ -150,6 +165,10 @@ export class Metrics {
         for (const [appId, m] of apps) this.inc({ app_id: appId }, m[tally].value);
       },
     });
+  }
+
+  private pushCounter(outcome: string, help: string): Counter<'app_id' | 'provider'> {
+    return new Counter({ name: `broadcasty_push_${outcome}_total`, help, labelNames: ['app_id', 'provider'], registers: [this.registry] });
   }
 
   private perAppGauge(name: string, help: string, tally: TallyName): void {

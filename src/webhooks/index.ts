@@ -6,7 +6,8 @@ import type { Logger } from '../logger.js';
 import type { ChannelObserver } from '../publish/observer.js';
 import { Dispatcher, type WebhookOutcomes } from './delivery.js';
 import { WebhookObserver } from './observer.js';
-import { MemoryQueue, type WebhookQueue } from './queue.js';
+import { MemoryLaneQueue } from '../queue/lane-queue.js';
+import type { Job, WebhookQueue } from './queue.js';
 import { TargetTable } from './targets.js';
 
 const SWEEP_MS = 100;
@@ -31,10 +32,11 @@ export interface WebhookTuning {
 const REDIS_READY_WAIT_MS = 1000;
 
 async function redisQueue(config: ServerConfig, url: string, tuning: WebhookTuning, log: Logger): Promise<WebhookQueue> {
-  const { RedisQueue } = await import('./redis-queue.js');
-  const queue = new RedisQueue({
+  const { RedisLaneQueue } = await import('../queue/redis-lane-queue.js');
+  const queue = new RedisLaneQueue<Job>({
     url,
     prefix: config.redisPrefix,
+    namespace: 'webhooks',
     // Outlives one POST timeout plus a missed renewal, so a live node never loses a lane.
     leaseMs: tuning.leaseMs ?? Math.max(5000, 2 * config.webhookTimeoutMs + 2000),
     log,
@@ -56,7 +58,7 @@ export async function createWebhooks(ctx: { config: ServerConfig; log: Logger; m
   // Apps known up front, so a restarted node finds the lanes and delayed events left in Redis.
   for (const app of config.apps) if (app.webhooks.length > 0) targets.register(app);
 
-  const queue: WebhookQueue = config.redisUrl === undefined ? new MemoryQueue() : await redisQueue(config, config.redisUrl, tuning, log);
+  const queue: WebhookQueue = config.redisUrl === undefined ? new MemoryLaneQueue<Job>() : await redisQueue(config, config.redisUrl, tuning, log);
   const dispatcher = new Dispatcher(
     queue,
     targets,
@@ -89,7 +91,7 @@ export async function createWebhooks(ctx: { config: ServerConfig; log: Logger; m
     observer,
     async stop() {
       clearInterval(timer);
-      const memory = queue instanceof MemoryQueue;
+      const memory = queue instanceof MemoryLaneQueue;
       // Nothing in memory outlives the process: held leaves go out now rather than never, so
       // receivers tracking presence do not keep users online forever. Redis keeps them for the
       // other nodes, where a client reconnecting within the delay still cancels them.

@@ -1,4 +1,4 @@
-// The webhook queue in Redis, so pending deliveries survive a restart and each job is sent by
+// The lane queue in Redis, so pending deliveries survive a restart and each job is sent by
 // one node. A lane is a list; the node holding the lane's lease (`<lane>:lease`, SET NX PX with
 // its node id) is the only one that delivers from it. The head is removed only after delivery
 // (or giving up), so a node that dies mid-delivery leaves it for whoever claims the lease next:
@@ -6,14 +6,15 @@
 // into an idle lane usually claims it and sends at once, without polling.
 // Delayed events are a sorted set (member = cancel key, score = due time) plus a hash with the
 // job and its lanes; every script is atomic, so a cancel and a release can never both win.
-// Keys: {<redisPrefix>}:<appId>:webhooks:… (every key is named by its app id; the braces are the
-// deployment's Redis Cluster hash tag, src/redis/keys.ts).
+// Keys: {<redisPrefix>}:<appId>:<namespace>:… (every key is named by its app id; the braces are the
+// deployment's Redis Cluster hash tag, src/redis/keys.ts). Lane names come from the user of the
+// queue and start with `<appId>:<namespace>:` too.
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { connectRedis } from '../redis/connect.js';
 import { taggedPrefix } from '../redis/keys.js';
 import type { Logger } from '../logger.js';
-import { MAX_LANE_JOBS, type Job, type WebhookQueue } from './queue.js';
+import { MAX_LANE_JOBS, type LaneQueue } from './lane-queue.js';
 
 const PUSH = `
 if ARGV[1] ~= '' and redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
@@ -91,43 +92,47 @@ end`;
 
 type Run = (...args: (string | number)[]) => Promise<unknown>;
 interface Scripts {
-  whPush: Run;
-  whDelay: Run;
-  whReleaseDue: Run;
-  whAck: Run;
-  whRelease: Run;
-  whMaintain: Run;
-  whHandBack: Run;
+  lanePush: Run;
+  laneDelay: Run;
+  laneReleaseDue: Run;
+  laneAck: Run;
+  laneRelease: Run;
+  laneMaintain: Run;
+  laneHandBack: Run;
 }
 
-export interface RedisQueueOptions {
+export interface RedisLaneQueueOptions {
   url: string;
   /** The deployment's redisPrefix; keys use it as a hash tag, like the engine's. */
   prefix: string;
+  /** Names this queue's keys after the app id (`webhooks`, `push`) and its log lines. */
+  namespace: string;
   /** How long a claim outlives its last renewal; renewed about every second while draining. */
   leaseMs: number;
   log: Logger;
 }
 
-export class RedisQueue implements WebhookQueue {
+export class RedisLaneQueue<J> implements LaneQueue<J> {
   onOwned: (lanes: string[]) => void = () => {};
   onFull: (lane: string) => void = () => {};
   private readonly redis: Redis;
   private readonly scripts: Scripts;
   private readonly nodeId = randomUUID();
   private readonly prefix: string;
+  private readonly namespace: string;
   private readonly leaseMs: number;
   private readonly log: Logger;
 
-  constructor(options: RedisQueueOptions) {
+  constructor(options: RedisLaneQueueOptions) {
     this.prefix = `${taggedPrefix(options.prefix)}:`;
+    this.namespace = options.namespace;
     this.leaseMs = options.leaseMs;
     this.log = options.log;
     // No request retry limit: a push issued during a Redis blip waits for the reconnect
     // instead of failing, and commands keep their issue order on this one connection.
     this.redis = connectRedis(options.url, { maxRetriesPerRequest: null });
-    this.redis.on('error', (err: Error) => this.log.warn({ err: err.message }, 'webhook queue: redis error'));
-    const scripts = { whPush: PUSH, whDelay: DELAY, whReleaseDue: RELEASE_DUE, whAck: ACK, whRelease: RELEASE, whMaintain: MAINTAIN, whHandBack: HAND_BACK };
+    this.redis.on('error', (err: Error) => this.log.warn({ err: err.message }, `${this.namespace} queue: redis error`));
+    const scripts = { lanePush: PUSH, laneDelay: DELAY, laneReleaseDue: RELEASE_DUE, laneAck: ACK, laneRelease: RELEASE, laneMaintain: MAINTAIN, laneHandBack: HAND_BACK };
     for (const [name, lua] of Object.entries(scripts)) this.redis.defineCommand(name, { lua });
     this.scripts = this.redis as unknown as Scripts;
   }
@@ -152,43 +157,43 @@ export class RedisQueue implements WebhookQueue {
   }
 
   private delayedKeys(appId: string): [string, string] {
-    const base = `${this.prefix}${appId}:webhooks:delayed`;
+    const base = `${this.prefix}${appId}:${this.namespace}:delayed`;
     return [base, `${base}:jobs`];
   }
 
-  push(appId: string, lanes: string[], job: Job, cancelKey?: string): void {
+  push(appId: string, lanes: string[], job: J, cancelKey?: string): void {
     const keys = [...this.delayedKeys(appId), ...lanes.map((l) => this.prefix + l), ...lanes.map((l) => `${this.prefix}${l}:lease`)];
     this.scripts
-      .whPush(keys.length, ...keys, cancelKey ?? '', JSON.stringify(job), this.nodeId, this.leaseMs, MAX_LANE_JOBS)
+      .lanePush(keys.length, ...keys, cancelKey ?? '', JSON.stringify(job), this.nodeId, this.leaseMs, MAX_LANE_JOBS)
       .then((owned) => this.claimed(lanes, owned as number[]))
-      .catch((err: Error) => this.log.error({ err: err.message, appId }, 'webhook queue: push failed; event dropped'));
+      .catch((err: Error) => this.log.error({ err: err.message, appId }, `${this.namespace} queue: push failed; job dropped`));
   }
 
-  delay(appId: string, cancelKey: string, dueAt: number, lanes: string[], job: Job): void {
+  delay(appId: string, cancelKey: string, dueAt: number, lanes: string[], job: J): void {
     const entry = JSON.stringify({ lanes, job: JSON.stringify(job) });
     this.scripts
-      .whDelay(2, ...this.delayedKeys(appId), cancelKey, dueAt, entry)
-      .catch((err: Error) => this.log.error({ err: err.message, appId }, 'webhook queue: delay failed; event dropped'));
+      .laneDelay(2, ...this.delayedKeys(appId), cancelKey, dueAt, entry)
+      .catch((err: Error) => this.log.error({ err: err.message, appId }, `${this.namespace} queue: delay failed; job dropped`));
   }
 
   async releaseDue(appIds: string[], now: number): Promise<void> {
     for (const appId of appIds) {
-      const owned = (await this.scripts.whReleaseDue(2, ...this.delayedKeys(appId), now, this.nodeId, this.leaseMs, this.prefix, MAX_LANE_JOBS)) as string[];
+      const owned = (await this.scripts.laneReleaseDue(2, ...this.delayedKeys(appId), now, this.nodeId, this.leaseMs, this.prefix, MAX_LANE_JOBS)) as string[];
       if (owned.length > 0) this.onOwned(owned);
     }
   }
 
-  async head(lane: string, max: number): Promise<Job[]> {
+  async head(lane: string, max: number): Promise<J[]> {
     const raw = await this.redis.lrange(this.prefix + lane, 0, max - 1);
-    return raw.map((r) => JSON.parse(r) as Job);
+    return raw.map((r) => JSON.parse(r) as J);
   }
 
   async ack(lane: string, count: number): Promise<boolean> {
-    return (await this.scripts.whAck(2, this.prefix + lane, `${this.prefix}${lane}:lease`, count, this.nodeId, this.leaseMs)) === 1;
+    return (await this.scripts.laneAck(2, this.prefix + lane, `${this.prefix}${lane}:lease`, count, this.nodeId, this.leaseMs)) === 1;
   }
 
   async release(lane: string): Promise<boolean> {
-    return (await this.scripts.whRelease(2, this.prefix + lane, `${this.prefix}${lane}:lease`, this.nodeId)) === 1;
+    return (await this.scripts.laneRelease(2, this.prefix + lane, `${this.prefix}${lane}:lease`, this.nodeId)) === 1;
   }
 
   async depth(lanes: string[]): Promise<number> {
@@ -203,7 +208,7 @@ export class RedisQueue implements WebhookQueue {
     if (lanes.length === 0) return;
     const keys = [...lanes.map((l) => this.prefix + l), ...lanes.map((l) => `${this.prefix}${l}:lease`)];
     const flags = lanes.map((l) => (draining.has(l) ? '1' : '0'));
-    const owned = (await this.scripts.whMaintain(keys.length, ...keys, this.nodeId, this.leaseMs, ...flags)) as number[];
+    const owned = (await this.scripts.laneMaintain(keys.length, ...keys, this.nodeId, this.leaseMs, ...flags)) as number[];
     this.claimed(lanes, owned);
   }
 
@@ -211,7 +216,7 @@ export class RedisQueue implements WebhookQueue {
     try {
       if (drainingLanes.length > 0) {
         const keys = drainingLanes.map((l) => `${this.prefix}${l}:lease`);
-        await this.scripts.whHandBack(keys.length, ...keys, this.nodeId);
+        await this.scripts.laneHandBack(keys.length, ...keys, this.nodeId);
       }
       await this.redis.quit();
     } catch {

@@ -1,0 +1,157 @@
+// What the server uses of push (the `Push` of types.ts): the device store, each app's providers
+// (built from PROVIDER_FACTORIES once per app object, so an app edited in the registry gets new
+// ones), the lane queue (memory, or Redis when clustered) and its dispatcher.
+import { randomUUID } from 'node:crypto';
+import type { App, AppRegistry } from '../apps/registry.js';
+import { ConfigError } from '../config/env.js';
+import type { ServerConfig } from '../config/schema.js';
+import type { Logger } from '../logger.js';
+import { MemoryLaneQueue } from '../queue/lane-queue.js';
+import { appLanes, laneOf, PushDispatcher, type PushJob, type PushOutcomes, type PushQueue } from './delivery.js';
+import { createDeviceStore } from './devices/index.js';
+import { PROVIDER_FACTORIES } from './providers/index.js';
+import { ProviderSettingError } from './providers/setting-error.js';
+import { PROVIDERS, type Device, type DeviceStore, type Notification, type Push, type ProviderName, type PushProvider } from './types.js';
+
+/** Claims are renewed and orphaned lanes looked for this often (Redis queue only). */
+const MAINTAIN_MS = 1000;
+
+export interface PushTuning {
+  /** Redis claim lifetime, ms; tests shorten it to see crash recovery quickly. */
+  leaseMs?: number;
+  /** The store to use instead of the configured one (tests). */
+  devices?: DeviceStore;
+}
+
+export interface PushService extends Push {
+  /**
+   * The app's providers, built on first use. Throws ProviderSettingError when a provider's
+   * settings cannot work (every use throws again, so the error is not lost behind a cache).
+   */
+  providers(app: App): Map<ProviderName, PushProvider>;
+  /** Like `notify`, and says which publish the sends belong to (the answer's publish_id). */
+  send(app: App, devices: readonly Device[], notification: Notification): Promise<{ publishId: string; devices: number }>;
+  stop(): Promise<void>;
+}
+
+function buildProviders(app: App): Map<ProviderName, PushProvider> {
+  const providers = new Map<ProviderName, PushProvider>();
+  const push = app.push;
+  if (push === undefined) return providers;
+  for (const name of PROVIDERS) if (push[name] !== undefined) providers.set(name, PROVIDER_FACTORIES[name](push));
+  return providers;
+}
+
+/**
+ * Builds every config app's providers once and closes them, so a key that does not parse stops
+ * the start with the setting named (§16.1), before anything connects; registry apps are built on
+ * first use and log the same error.
+ */
+export function checkProviderSettings(apps: readonly App[]): void {
+  const problems: string[] = [];
+  for (const [index, app] of apps.entries()) {
+    try {
+      for (const provider of buildProviders(app).values()) void provider.close();
+    } catch (error) {
+      if (!(error instanceof ProviderSettingError)) throw error;
+      problems.push(`${error.message} (apps[${index}], id ${app.id})`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems.join('\n'));
+}
+
+async function createQueue(config: ServerConfig, tuning: PushTuning, log: Logger): Promise<PushQueue> {
+  if (config.redisUrl === undefined) return new MemoryLaneQueue<PushJob>();
+  const { RedisLaneQueue } = await import('../queue/redis-lane-queue.js');
+  // Outlives one send's timeout plus a missed renewal, so a live node never loses a lane.
+  return new RedisLaneQueue<PushJob>({ url: config.redisUrl, prefix: config.redisPrefix, namespace: 'push', leaseMs: tuning.leaseMs ?? 20_000, log });
+}
+
+export async function createPush(
+  ctx: { config: ServerConfig; registry: AppRegistry; log: Logger; outcomes: PushOutcomes },
+  tuning: PushTuning = {},
+): Promise<PushService> {
+  const { config, registry } = ctx;
+  const log = ctx.log.child({ component: 'push' });
+  /** By app id; an app object replaced by the registry (edited) gets new providers, the old ones are closed. */
+  const built = new Map<string, { app: App; providers: Map<ProviderName, PushProvider> }>();
+  const devices = tuning.devices ?? (await createDeviceStore(config, log));
+  const queue = await createQueue(config, tuning, log);
+  /** Lanes the maintenance looks after: config apps' from the start (a restarted node finds what was left), others' once used. */
+  const lanes = new Set<string>();
+  for (const app of config.apps) if (app.push !== undefined) for (const lane of appLanes(app.id, PROVIDERS.filter((p) => app.push![p] !== undefined))) lanes.add(lane);
+
+  const closeAll = (map: Map<ProviderName, PushProvider>) => Promise.all([...map.values()].map((provider) => provider.close()));
+  const providers = (app: App): Map<ProviderName, PushProvider> => {
+    const entry = built.get(app.id);
+    if (entry?.app === app) return entry.providers;
+    if (entry !== undefined) void closeAll(entry.providers);
+    const map = buildProviders(app);
+    built.set(app.id, { app, providers: map });
+    return map;
+  };
+  const providerOf = async (appId: string, name: ProviderName): Promise<PushProvider | undefined> => {
+    const app = await registry.findById(appId);
+    if (app === undefined) return undefined;
+    try {
+      return providers(app).get(name);
+    } catch (error) {
+      log.error({ appId, err: (error as Error).message }, 'push provider settings cannot work');
+      return undefined;
+    }
+  };
+  const dispatcher = new PushDispatcher({ queue, provider: providerOf, remove: (appId, id) => devices.remove(appId, id), outcomes: ctx.outcomes, log });
+
+  const enqueue = (app: App, list: readonly Device[], notification: Notification, publishId: string): number => {
+    const configured = providers(app);
+    const deadline = Date.now() + (notification.ttlSeconds ?? app.push?.ttlSeconds ?? 0) * 1000;
+    const seen = new Set<string>();
+    for (const device of list) {
+      if (seen.has(device.id) || !configured.has(device.provider)) continue;
+      seen.add(device.id);
+      const lane = laneOf(app.id, device.provider, device.id);
+      lanes.add(lane);
+      queue.push(app.id, [lane], { device, notification, publishId, deadline });
+    }
+    return seen.size;
+  };
+
+  let maintaining = false;
+  const maintain = async () => {
+    if (maintaining) return;
+    maintaining = true;
+    try {
+      await queue.maintain([...lanes], dispatcher.draining);
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'push queue maintenance failed');
+    } finally {
+      maintaining = false;
+    }
+  };
+  const timer = config.redisUrl === undefined ? undefined : setInterval(() => void maintain(), MAINTAIN_MS);
+  timer?.unref();
+  void maintain();
+
+  return {
+    devices,
+    providers,
+    async notify(appId, list, notification) {
+      const app = await registry.findById(appId);
+      return app === undefined ? 0 : enqueue(app, list, notification, randomUUID());
+    },
+    async send(app, list, notification) {
+      const publishId = randomUUID();
+      return { publishId, devices: enqueue(app, list, notification, publishId) };
+    },
+    async stop() {
+      clearInterval(timer);
+      const memory = queue instanceof MemoryLaneQueue;
+      const held = [...dispatcher.draining];
+      await dispatcher.stop(config.shutdownGraceMs, memory);
+      if (memory && queue.pending() > 0) log.warn({ pending: queue.pending() }, 'push sends still queued in memory are dropped at shutdown');
+      await queue.close(held);
+      await devices.close();
+      await Promise.all([...built.values()].map((entry) => closeAll(entry.providers)));
+    },
+  };
+}
