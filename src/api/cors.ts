@@ -21,7 +21,7 @@ const OPEN_TO_EVERY_MODE = new Set(['/broadcasty/sse', '/broadcasty/poll']);
 
 /** What a preflight may ask for: the API's methods and the headers its clients send. */
 const PREFLIGHT: Record<string, string> = {
-  'Access-Control-Allow-Methods': 'GET, POST',
+  'Access-Control-Allow-Methods': 'GET, POST, DELETE',
   'Access-Control-Allow-Headers': 'Authorization, Content-Type, Last-Event-ID, X-Requested-With, Idempotency-Key, X-Broadcasty-Nonce, X-Broadcasty-Timestamp',
   // Short enough that an allowedOrigins change reaches browsers within minutes.
   'Access-Control-Max-Age': '600',

@@ -8,6 +8,8 @@ import type { HttpReply } from '../transport/types.js';
 export interface RouteParams {
   channel?: string;
   userId?: string;
+  /** A push device (docs/PROTOCOL.md §16.2). */
+  deviceId?: string;
 }
 
 export interface EndpointInput {

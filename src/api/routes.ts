@@ -7,12 +7,13 @@ import { replay } from './broadcasty/replay.js';
 import { channelUsers, listChannels, showChannel } from './channels.js';
 import type { Endpoint, RouteParams } from './endpoint.js';
 import { triggerBatch, triggerEvent } from './events.js';
+import { listOwnDevices, listUserDevices, registerDevice, registerOwnDevice, removeDevice, removeOwnDevice, sendOwnPush, sendPush } from './push.js';
 import { channelHistory } from './history.js';
 import { revokeToken } from './revoked-tokens.js';
 import { terminateConnections } from './users.js';
 
 export interface Route {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   /**
    * `pusher`: the Pusher HTTP API (§5), the first group of the pattern is the app id, errors are
    * plain text. `broadcasty`: the JWT endpoints (§14.5), the app is `?app=<key>`, apps in hmac
@@ -36,12 +37,14 @@ export const isBroadcastyPath = (path: string) => path.startsWith('/broadcasty/'
 const none = (): RouteParams => ({});
 const channel = (m: RegExpMatchArray): RouteParams => ({ channel: segment(m[2]) });
 
-const broadcasty = (method: Route['method'], path: string, endpoint: Endpoint): Route => ({
+const device = (m: RegExpMatchArray): RouteParams => ({ deviceId: segment(m[2]) });
+
+const broadcasty = (method: Route['method'], path: string, endpoint: Endpoint, params: Route['params'] = none): Route => ({
   method,
   api: 'broadcasty',
   pattern: new RegExp(`^/broadcasty/${path}$`),
   auth: 'bearer-jwt',
-  params: none,
+  params,
   endpoint,
 });
 
@@ -62,6 +65,24 @@ export const ROUTES: readonly Route[] = [
   },
   // §14.6: the app's own servers revoke a token's jti, signed like every §5 request.
   { method: 'POST', api: 'pusher', pattern: /^\/apps\/([^/]+)\/revoked_tokens$/, auth: 'pusher-hmac', params: none, endpoint: revokeToken },
+  // §16.2, §16.3: push devices and sends.
+  { method: 'POST', api: 'pusher', pattern: /^\/apps\/([^/]+)\/push$/, auth: 'pusher-hmac', params: none, endpoint: sendPush },
+  { method: 'POST', api: 'pusher', pattern: /^\/apps\/([^/]+)\/push\/devices$/, auth: 'pusher-hmac', params: none, endpoint: registerDevice },
+  { method: 'DELETE', api: 'pusher', pattern: /^\/apps\/([^/]+)\/push\/devices\/([^/]+)$/, auth: 'pusher-hmac', params: device, endpoint: removeDevice },
+  {
+    method: 'GET',
+    api: 'pusher',
+    pattern: /^\/apps\/([^/]+)\/users\/([^/]+)\/push\/devices$/,
+    auth: 'pusher-hmac',
+    params: (m) => ({ userId: segment(m[2]) }),
+    endpoint: listUserDevices,
+  },
+  broadcasty('POST', 'push', sendOwnPush),
+  broadcasty('POST', 'push/devices', registerOwnDevice),
+  broadcasty('GET', 'push/devices', listOwnDevices),
+  // The pattern's group 1 is the whole path for /broadcasty routes; the device id is group 2.
+  broadcasty('DELETE', '(push/devices/([^/]+))', removeOwnDevice, device),
+  // §16.4: the Beams publish API; the instance id is the app id.
   { method: 'POST', api: 'beams', pattern: /^\/publish_api\/v1\/instances\/([^/]+)\/publishes\/users$/, auth: 'beams-secret', params: none, endpoint: publishToUsers },
   { method: 'POST', api: 'beams', pattern: /^\/publish_api\/v1\/instances\/([^/]+)\/publishes\/interests$/, auth: 'beams-secret', params: none, endpoint: publishToInterests },
   broadcasty('POST', 'publish', publish),

@@ -1,25 +1,42 @@
-// `broadcasty migrate`: creates the SQL registry's apps table if it does not exist. Safe to rerun.
+// `broadcasty migrate`: creates the SQL registry's apps table and the push devices table
+// (pushDevices postgres or mysql, docs/PROTOCOL.md §16.1) if they do not exist. Safe to rerun.
 import { ConfigError } from '../config/env.js';
 import type { ServerConfig } from '../config/schema.js';
+import { createPushDevicesTable } from '../push/devices/sql.js';
 import { connectSql } from './sql-clients.js';
-import { createAppsTable } from './sql-table.js';
+import { createAppsTable, type Dialect, type SqlClient } from './sql-table.js';
 
-/** Returns a line for the operator; throws ConfigError when no SQL registry is configured. */
+const isSql = (value: string): value is Dialect => value === 'postgres' || value === 'mysql';
+
+/** Returns lines for the operator; throws ConfigError when nothing is kept in SQL. */
 export async function migrate(config: ServerConfig): Promise<string> {
-  if (config.appRegistry !== 'postgres' && config.appRegistry !== 'mysql') {
+  const lines: string[] = [];
+  if (isSql(config.appRegistry)) {
+    await withClient(config, config.appRegistry, `apps table ${config.appsTable}`, (client) => createAppsTable(client, config.appsTable));
+    lines.push(`apps table ${config.appsTable} is ready (${config.appRegistry})`);
+  }
+  if (isSql(config.pushDevices)) {
+    const table = config.pushDevicesTable;
+    await withClient(config, config.pushDevices, `push devices table ${table}`, (client) => createPushDevicesTable(client, table));
+    lines.push(`push devices table ${table} is ready (${config.pushDevices})`);
+  }
+  if (lines.length === 0) {
     throw new ConfigError(
-      `Invalid setting appRegistry: got ${JSON.stringify(config.appRegistry)}; migrate needs "postgres" or "mysql" (BROADCASTY_APP_REGISTRY) and databaseUrl (BROADCASTY_DATABASE_URL)`,
+      `Invalid setting appRegistry: got ${JSON.stringify(config.appRegistry)}; migrate needs "postgres" or "mysql" (BROADCASTY_APP_REGISTRY), or pushDevices "postgres" or "mysql" (BROADCASTY_PUSH_DEVICES), and databaseUrl (BROADCASTY_DATABASE_URL)`,
     );
   }
-  const client = await connectSql(config.appRegistry, config.databaseUrl!);
+  return lines.join('\n');
+}
+
+async function withClient(config: ServerConfig, dialect: Dialect, what: string, create: (client: SqlClient) => Promise<void>): Promise<void> {
+  const client = await connectSql(dialect, config.databaseUrl!);
   try {
-    await createAppsTable(client, config.appsTable);
+    await create(client);
   } catch (error) {
-    throw new Error(`cannot create apps table ${config.appsTable} at ${where(config.databaseUrl!)}: ${(error as Error).message}`);
+    throw new Error(`cannot create ${what} at ${where(config.databaseUrl!)}: ${(error as Error).message}`);
   } finally {
     await client.end();
   }
-  return `apps table ${config.appsTable} is ready (${config.appRegistry})`;
 }
 
 /** Host and database only: the URL may carry a password, which must not reach the terminal or logs. */

@@ -62,11 +62,11 @@ export interface BroadcastyCall {
   appKey?: string;
 }
 
-/** A /broadcasty/* request as a browser or mobile client sends it; POSTs get fresh anti-replay headers. */
-export async function broadcasty(port: number, method: 'GET' | 'POST' | 'OPTIONS', endpoint: string, call: BroadcastyCall = {}): Promise<BroadcastyReply> {
+/** A /broadcasty/* request as a browser or mobile client sends it; POSTs and DELETEs get fresh anti-replay headers. */
+export async function broadcasty(port: number, method: 'GET' | 'POST' | 'DELETE' | 'OPTIONS', endpoint: string, call: BroadcastyCall = {}): Promise<BroadcastyReply> {
   const { token, body, query = {}, appKey = JWT_APP.key } = call;
   const search = new URLSearchParams({ app: appKey, ...query }).toString();
-  const headers: Record<string, string> = { 'content-type': 'application/json', ...(call.headers ?? (method === 'POST' ? replayHeaders() : {})) };
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...(call.headers ?? (method === 'POST' || method === 'DELETE' ? replayHeaders() : {})) };
   if (token !== undefined) headers.authorization = `Bearer ${token}`;
   const response = await fetch(`http://127.0.0.1:${port}/broadcasty/${endpoint}?${search}`, {
     method,

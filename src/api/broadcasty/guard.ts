@@ -16,7 +16,8 @@ const NODE_CLOCK_SPREAD_SECONDS = 60;
 export async function guardRequest(ctx: ServerContext, app: App, principal: Principal, request: HttpRequest): Promise<void> {
   const now = Date.now();
   const { clockSkewSeconds, requireNonce, rateLimits } = app.jwt;
-  const nonce = request.method === 'POST' && requireNonce ? freshNonce(request.headers, clockSkewSeconds, now) : undefined;
+  // DELETE changes state as a POST does (push devices, §16.2): it carries a nonce too.
+  const nonce = request.method !== 'GET' && requireNonce ? freshNonce(request.headers, clockSkewSeconds, now) : undefined;
   // Counted before the nonce is claimed: a 429'd request may be retried with the same nonce.
   await withinRate(ctx, app, userBucket(principal), rateLimits.perUser, now, 'this user');
   // Twice the skew covers what this node's clock accepts; the minute more covers nodes whose

@@ -25,8 +25,9 @@ export function transientOutcome(status: number, retryAfter: string | null | und
 /** A request that got no answer (network error, timeout, the caller's abort): always worth another try. */
 export function unansweredOutcome(provider: string, error: unknown, signal: AbortSignal): SendOutcome {
   if (signal.aborted) return { kind: 'retry', reason: `${provider}: aborted` };
-  const name = error instanceof Error ? error.name : '';
-  if (name === 'TimeoutError') return { kind: 'retry', reason: `${provider}: no answer in ${SEND_TIMEOUT_MS / 1000} s` };
+  // fetch rejects with the timeout itself, an HTTP/2 stream with an AbortError caused by it.
+  const timedOut = error instanceof Error && (error.name === 'TimeoutError' || (error.cause as { name?: unknown } | undefined)?.name === 'TimeoutError');
+  if (timedOut) return { kind: 'retry', reason: `${provider}: no answer in ${SEND_TIMEOUT_MS / 1000} s` };
   // The cause's code (ECONNREFUSED, ERR_HTTP2_…) says enough and carries no token.
   const cause = error instanceof Error ? ((error.cause as { code?: unknown } | undefined)?.code ?? (error as { code?: unknown }).code) : undefined;
   return { kind: 'retry', reason: `${provider}: network error${typeof cause === 'string' ? ` ${cause}` : ''}` };

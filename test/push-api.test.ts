@@ -1,0 +1,190 @@
+// The push endpoints (docs/PROTOCOL.md §16.2, §16.3) over HTTP: registration with a JWT and
+// signed, tenancy and the policy, maxDevicesPerUser, bad input, and sends that reach the fake
+// OneSignal API through the real OneSignal provider — retried after a 503 with Retry-After, and
+// a dead subscription removed from the registry.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { loadConfig } from '../src/config/load.js';
+import { startServer, type RunningServer } from '../src/server.js';
+import { until } from './support/cluster.js';
+import { startTestServer } from './support/in-process.js';
+import { broadcasty, JWT_APP, jwtApp, mintToken } from './support/jwt.js';
+import { FakeOneSignal } from './support/push-fakes/onesignal.js';
+import { signed } from './support/push.js';
+
+const PLAIN_APP = { id: 'plain-app', key: 'plain-key', secret: 'plain-secret' };
+
+describe('push endpoints', () => {
+  let server: RunningServer;
+  let onesignal: FakeOneSignal;
+  let port: number;
+  let alice: string;
+  let bob: string;
+  let publisher: string;
+
+  before(async () => {
+    onesignal = await FakeOneSignal.start(randomUUID(), 'rest-api-key');
+    const push = { onesignal: { appId: onesignal.appId, restApiKey: onesignal.restApiKey, baseUrl: onesignal.baseUrl }, maxDevicesPerUser: 2 };
+    server = await startTestServer({ apps: [jwtApp({ push }), PLAIN_APP], logLevel: process.env.LOGLEVEL ?? 'silent' });
+    port = server.port;
+    alice = await mintToken({ sub: 'alice' });
+    bob = await mintToken({ sub: 'bob' });
+    publisher = await mintToken({ sub: 'backend', roles: ['publisher'] });
+  });
+  after(async () => {
+    await server.shutdown();
+    await onesignal.close();
+  });
+
+  const registerOwn = (token: string, body: unknown) => broadcasty(port, 'POST', 'push/devices', { token, body });
+  const listOwn = async (token: string) => (await broadcasty(port, 'GET', 'push/devices', { token })).body.devices as { id: string; interests: string[] }[];
+  const metric = async (name: string) => (await server.ctx.metrics.registry.getSingleMetricAsString(name)).split('\n').find((l) => l.startsWith(`${name}{`));
+
+  it('registers a device for the token user (201, then 200), lists it, and deletes it (204, then 404)', async () => {
+    const token = randomUUID();
+    const first = await registerOwn(alice, { provider: 'onesignal', token, interests: ['tenant.acme.news'] });
+    assert.equal(first.status, 201, first.text);
+    assert.deepEqual(first.body, { id: first.body.id, provider: 'onesignal', user_id: 'acme.alice', interests: ['tenant.acme.news'] });
+    const again = await registerOwn(alice, { provider: 'onesignal', token, interests: [] });
+    assert.equal(again.status, 200);
+    assert.equal(again.body.id, first.body.id);
+    const listed = await listOwn(alice);
+    assert.deepEqual(listed.map((d) => [d.id, d.interests]), [[first.body.id, []]]);
+    assert.equal(JSON.stringify(listed).includes(token), false, 'tokens are not echoed');
+    assert.deepEqual(await listOwn(bob), []);
+    assert.equal((await broadcasty(port, 'DELETE', `push/devices/${first.body.id as string}`, { token: bob })).status, 404);
+    assert.equal((await broadcasty(port, 'DELETE', `push/devices/${first.body.id as string}`, { token: alice })).status, 204);
+    assert.equal((await broadcasty(port, 'DELETE', `push/devices/${first.body.id as string}`, { token: alice })).status, 404);
+  });
+
+  it("refuses an interest of another tenant (403) and a DELETE without a nonce (401)", async () => {
+    const reply = await registerOwn(alice, { provider: 'onesignal', token: randomUUID(), interests: ['tenant.other.news'] });
+    assert.equal(reply.status, 403);
+    assert.match(reply.body.error as string, /another tenant/);
+    assert.equal((await broadcasty(port, 'DELETE', 'push/devices/x', { token: alice, headers: {} })).status, 401);
+  });
+
+  it('keeps maxDevicesPerUser devices, dropping the oldest', async () => {
+    const carol = await mintToken({ sub: 'carol' });
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await registerOwn(carol, { provider: 'onesignal', token: randomUUID() })).body.id as string);
+    assert.deepEqual((await listOwn(carol)).map((d) => d.id), ids.slice(1));
+  });
+
+  it('answers bad registrations with 400 naming the field', async () => {
+    const cases: [unknown, RegExp][] = [
+      [{ provider: 'pigeon', token: 'x' }, /"provider"/],
+      [{ provider: 'webpush', subscription: {} }, /webpush is not configured for this app \(push\.webpush\)/],
+      [{ provider: 'onesignal', token: 'not-a-uuid' }, /"token": a OneSignal subscription id/],
+      [{ provider: 'onesignal', token: randomUUID(), interests: ['bad interest'] }, /"interests"/],
+      [{ provider: 'onesignal', token: randomUUID(), interests: 'news' }, /"interests"/],
+    ];
+    for (const [body, message] of cases) {
+      const reply = await registerOwn(alice, body);
+      assert.equal(reply.status, 400, JSON.stringify(body));
+      assert.match(reply.body.error as string, message);
+    }
+    const unsigned = await signed(port, JWT_APP, 'POST', 'push/devices', { provider: 'onesignal', token: randomUUID(), user_id: 7 });
+    assert.equal(unsigned.status, 400);
+    assert.match(unsigned.body.error as string, /"user_id"/);
+  });
+
+  it('answers 404 for apps without push', async () => {
+    assert.equal((await signed(port, PLAIN_APP, 'POST', 'push/devices', { provider: 'onesignal', token: randomUUID() })).status, 404);
+    assert.equal((await signed(port, PLAIN_APP, 'POST', 'push', { users: ['1'], notification: { title: 't' } })).status, 404);
+  });
+
+  it('registers, lists and deletes for the backend, signed (DELETE too)', async () => {
+    const created = await signed(port, JWT_APP, 'POST', 'push/devices', { provider: 'onesignal', token: randomUUID(), user_id: 'u-9', interests: ['news'] });
+    assert.equal(created.status, 201);
+    assert.equal(created.body.user_id, 'u-9');
+    const listed = await signed(port, JWT_APP, 'GET', 'users/u-9/push/devices');
+    assert.deepEqual((listed.body.devices as { id: string }[]).map((d) => d.id), [created.body.id]);
+    assert.equal((await signed(port, JWT_APP, 'DELETE', `push/devices/${created.body.id as string}`)).status, 204);
+    assert.equal((await signed(port, JWT_APP, 'DELETE', `push/devices/${created.body.id as string}`)).status, 404);
+    const interestOnly = await signed(port, JWT_APP, 'POST', 'push/devices', { provider: 'onesignal', token: randomUUID(), interests: ['news'] });
+    assert.equal(interestOnly.status, 201);
+    assert.equal(interestOnly.body.user_id, null);
+  });
+
+  it('sends to users and interests through OneSignal, each device once (202)', async () => {
+    const [phone, tablet] = [randomUUID(), randomUUID()];
+    for (const token of [phone, tablet]) onesignal.subscribe(token);
+    await signed(port, JWT_APP, 'POST', 'push/devices', { provider: 'onesignal', token: phone, user_id: 'dave', interests: ['tenant.acme.orders'] });
+    await signed(port, JWT_APP, 'POST', 'push/devices', { provider: 'onesignal', token: tablet, interests: ['tenant.acme.orders'] });
+    const notification = { title: 'Order shipped', body: 'Your order #7 is on its way', url: 'https://shop.example/orders/7', data: { order: 7 } };
+    const reply = await signed(port, JWT_APP, 'POST', 'push', { users: ['dave'], interests: ['tenant.acme.orders'], notification });
+    assert.equal(reply.status, 202);
+    assert.equal(reply.body.devices, 2);
+    assert.match(reply.body.publish_id as string, /./);
+    await until(() => onesignal.deliveredTo(phone).length > 0, 5000, 'the phone got it');
+    const [sent] = onesignal.deliveredTo(phone);
+    assert.deepEqual([sent!.headings, sent!.contents, sent!.url], [{ en: 'Order shipped' }, { en: 'Your order #7 is on its way' }, 'https://shop.example/orders/7']);
+    await until(() => onesignal.deliveredTo(tablet).length === 1, 5000, 'the tablet got it');
+    assert.equal(onesignal.deliveredTo(phone).length, 1);
+  });
+
+  it('sends with a JWT when the policy allows push there (403 otherwise)', async () => {
+    const token = randomUUID();
+    onesignal.subscribe(token);
+    await registerOwn(alice, { provider: 'onesignal', token, interests: ['tenant.acme.sale'] });
+    const body = { interests: ['tenant.acme.sale'], notification: { title: 'Sale', body: 'Today only' } };
+    assert.equal((await broadcasty(port, 'POST', 'push', { token: alice, body })).status, 403);
+    assert.equal((await broadcasty(port, 'POST', 'push', { token: publisher, body: { ...body, interests: ['tenant.other.sale'] } })).status, 403);
+    const reply = await broadcasty(port, 'POST', 'push', { token: publisher, body });
+    assert.equal(reply.status, 202, reply.text);
+    assert.equal(reply.body.devices, 1);
+    await until(() => onesignal.deliveredTo(token).length === 1, 5000, 'delivered');
+  });
+
+  it('answers bad sends with 400 naming the field', async () => {
+    const cases: [unknown, RegExp][] = [
+      [{ notification: { title: 't' } }, /"users" or "interests"/],
+      [{ users: ['1'], notification: { urgency: 'now' } }, /"notification\.urgency"/],
+      [{ users: ['1'], notification: { url: 'ftp://x' } }, /"notification\.url"/],
+      [{ users: ['1'], notification: { collapse_key: 'a b' } }, /"notification\.collapse_key"/],
+      [{ users: ['1'], notification: { ttl_seconds: -1 } }, /"notification\.ttl_seconds"/],
+      [{ users: ['1'] }, /"notification"/],
+    ];
+    for (const [body, message] of cases) {
+      const reply = await signed(port, JWT_APP, 'POST', 'push', body);
+      assert.equal(reply.status, 400, JSON.stringify(body));
+      assert.match(reply.body.error as string, message);
+    }
+    const large = await signed(port, JWT_APP, 'POST', 'push', { users: ['1'], notification: { body: 'x'.repeat(4096) } });
+    assert.equal(large.status, 413);
+  });
+
+  it('retries after a 503 with Retry-After, and removes a device whose subscription is gone', async () => {
+    const token = randomUUID();
+    onesignal.subscribe(token);
+    await signed(port, JWT_APP, 'POST', 'push/devices', { provider: 'onesignal', token, user_id: 'erin' });
+    onesignal.answerNext({ status: 503, headers: { 'Retry-After': '1' }, body: { errors: ['busy'] } });
+    assert.equal((await signed(port, JWT_APP, 'POST', 'push', { users: ['erin'], notification: { title: 'Hi', body: 'there' } })).body.devices, 1);
+    await until(() => onesignal.deliveredTo(token).length === 1, 8000, 'delivered after the retry');
+    assert.match((await metric('broadcasty_push_retried_total')) ?? '', /app_id="jwt-app",provider="onesignal"\} 1$/);
+
+    const gone = randomUUID();
+    const device = await signed(port, JWT_APP, 'POST', 'push/devices', { provider: 'onesignal', token: gone, user_id: 'frank' });
+    await signed(port, JWT_APP, 'POST', 'push', { users: ['frank'], notification: { title: 'Hi', body: 'there' } });
+    await until(async () => (await signed(port, JWT_APP, 'GET', 'users/frank/push/devices')).body.devices?.toString() === '', 5000, 'the dead device removed');
+    assert.equal((await signed(port, JWT_APP, 'DELETE', `push/devices/${device.body.id as string}`)).status, 404);
+    assert.match((await metric('broadcasty_push_removed_total')) ?? '', /\} 1$/);
+  });
+});
+
+describe('push provider settings at start', () => {
+  it('refuses to start when a provider setting cannot work, naming it', async () => {
+    const config = loadConfig({
+      env: {},
+      overrides: {
+        host: '127.0.0.1',
+        port: 0,
+        logLevel: 'silent',
+        apps: [{ ...PLAIN_APP, push: { apns: { keyFile: '/nonexistent/AuthKey.p8', keyId: 'ABC123DEFG', teamId: 'DEF123GHIJ', topic: 'com.example.app' } } }],
+      },
+    });
+    await assert.rejects(startServer(config), /Invalid setting push\.apns\.keyFile: cannot read \/nonexistent\/AuthKey\.p8/);
+  });
+});
