@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `broadcasty [start] [options]` serves; `broadcasty migrate` creates the SQL apps table;
-// `--help` lists every setting, `--version` prints the version.
+// `broadcasty keygen --vapid` prints a Web Push key pair; `--help` lists every setting,
+// `--version` prints the version.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { migrate } from './apps/migrate.js';
@@ -10,6 +11,7 @@ import { helpText, USAGE } from './config/help.js';
 import { ConfigError, loadSetup, type Setup } from './config/load.js';
 import { DebugObserver } from './debug-observer.js';
 import { createLogger, type Logger } from './logger.js';
+import { generateVapidKeys } from './push/providers/webpush.js';
 import { startServer, type RunningServer } from './server.js';
 import { welcomeText } from './welcome.js';
 
@@ -31,7 +33,26 @@ const integerOption = (name: string, value: string, allowed: string): number => 
   return Number(value);
 };
 
+/** `keygen --vapid`: the pair as the env lines that set it (docs/PROTOCOL.md §16.1). It has options of its own. */
+function keygen(args: string[]): number {
+  let vapid: boolean | undefined;
+  try {
+    ({ vapid } = parseArgs({ args, options: { vapid: { type: 'boolean' } } }).values);
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (!vapid) {
+    console.error(`keygen needs the kind of key: --vapid\n${USAGE}`);
+    return 2;
+  }
+  const { publicKey, privateKey } = generateVapidKeys();
+  console.log(`BROADCASTY_PUSH_VAPID_PUBLIC_KEY=${publicKey}\nBROADCASTY_PUSH_VAPID_PRIVATE_KEY=${privateKey}`);
+  return 0;
+}
+
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'keygen') return keygen(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs({
@@ -63,6 +84,11 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const command = positionals[0] ?? 'start';
+  if (command === 'keygen') {
+    // Options before the command belong to start and migrate: `broadcasty --debug keygen`.
+    console.error(`keygen takes only its own options: broadcasty keygen --vapid\n${USAGE}`);
+    return 2;
+  }
   if (command !== 'start' && command !== 'migrate') {
     console.error(`Unknown command ${JSON.stringify(command)}\n${USAGE}`);
     return 2;

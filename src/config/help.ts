@@ -5,6 +5,7 @@ import { FOREIGN_SETTINGS, REDIS_OPT_IN, SHAPE_LISTEN } from './laravel.js';
 
 export const USAGE = `usage: broadcasty [start] [--config FILE] [--env-file FILE] [--port N] [--host HOST] [--path-prefix /PATH] [--workers N] [--debug]
        broadcasty migrate [--config FILE] [--env-file FILE]
+       broadcasty keygen --vapid
        broadcasty --help | --version`;
 
 export function helpText(): string {
@@ -20,6 +21,7 @@ export function helpText(): string {
     'Commands:',
     '  start      serve (the default)',
     '  migrate    create the apps table of the postgres/mysql app registry',
+    '  keygen     --vapid: print a new Web Push (VAPID) key pair as BROADCASTY_PUSH_VAPID_* lines',
     '',
     'Options:',
     '  --config FILE       JSON settings file (keys as in src/config/schema.ts)',

@@ -1,4 +1,4 @@
-// What the OneSignal and APNs providers share: how an answer or a failed request becomes a
+// What the providers share: how an answer or a failed request becomes a
 // SendOutcome (docs/PROTOCOL.md §16.6), and how a per-provider object is merged over the neutral
 // fields (§16.3).
 import type { SendOutcome } from '../types.js';
@@ -46,4 +46,9 @@ export function deepMerge(base: Record<string, unknown>, over: Record<string, un
     merged[key] = isObject(current) && isObject(value) ? deepMerge(current, value) : value;
   }
   return merged;
+}
+
+/** The object without its undefined values, so JSON bodies carry only what was set. */
+export function defined(fields: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
 }
