@@ -41,6 +41,9 @@ const postSigned = (port: number, path: string, body: object, app = APP) => sdk(
 /** trigger's params: the SDKs pass every field into the body, beyond the two their types name. */
 const withPush = (push: Record<string, unknown>) => ({ push }) as PusherServer.TriggerParams;
 
+/** A notification OneSignal delivers: it refuses one without English contents (a body). */
+const note = (title: string) => ({ title, body: `About: ${title}` });
+
 /** A OneSignal subscription of `userId`, registered by the app's backend (§16.2). */
 async function registerDevice(port: number, fake: FakeOneSignal, userId: string, app = APP): Promise<string> {
   const token = randomUUID();
@@ -64,7 +67,7 @@ async function notifyUser(port: number, userId: string, title: string): Promise<
  * and its trigger refuses "#" in channel names, so the body is posted as sendToUser builds it.
  */
 async function sendToUserWithPush(port: number, channels: string[], title: string): Promise<PublishAnswer> {
-  const reply = await postSigned(port, '/events', { name: 'note', channels, data: JSON.stringify({ title }), push: { title } });
+  const reply = await postSigned(port, '/events', { name: 'note', channels, data: JSON.stringify({ title }), push: note(title) });
   return (await reply.json()) as PublishAnswer;
 }
 
@@ -146,20 +149,20 @@ describe('offline fallback on one node: Echo on private-App.Models.User.{id}, pu
   it('batch_events items push each for its own channels; channels that name no user push nothing', async () => {
     const device = await registerDevice(port, fake, '8');
     const batch = [
-      { name: 'note', channel: USER_CHANNEL('8'), data: '{}', push: { title: 'first' } },
-      { name: 'note', channel: 'private-orders', data: '{}', push: { title: 'nobody' } },
-      { name: 'note', channel: '#server-to-user-8', data: '{}', push: { title: 'second' } },
+      { name: 'note', channel: USER_CHANNEL('8'), data: '{}', push: note('first') },
+      { name: 'note', channel: 'private-orders', data: '{}', push: note('nobody') },
+      { name: 'note', channel: '#server-to-user-8', data: '{}', push: note('second') },
       { name: 'note', channel: USER_CHANNEL('8'), data: '{}' },
     ];
     const reply = await postSigned(port, '/batch_events', { batch });
     assert.deepEqual(await reply.json(), { push: { queued: 2 } });
     assert.deepEqual((await pushedTitles(fake, device, 2)).sort(), ['first', 'second']);
-    assert.deepEqual(await (await sdk(port).trigger('private-orders', 'note', {}, withPush({ title: 'nobody' }))).json(), { push: { queued: 0 } });
+    assert.deepEqual(await (await sdk(port).trigger('private-orders', 'note', {}, withPush(note('nobody')))).json(), { push: { queued: 0 } });
   });
 
   it("POST /broadcasty/publish with push: the policy's push is needed, and an offline user is pushed once", async () => {
     const device = await registerDevice(port, fake, '9', JWT_APP);
-    const body = { channel: TENANT_USER_CHANNEL.replace('{id}', '9'), event: 'note', data: '{}', push: { title: 'from a JWT publisher' } };
+    const body = { channel: TENANT_USER_CHANNEL.replace('{id}', '9'), event: 'note', data: '{}', push: note('from a JWT publisher') };
     const memberToken = await mintToken({ roles: ['member'] });
     const member = await broadcasty(port, 'POST', 'publish', { token: memberToken, body });
     assert.equal(member.status, 403, member.text);
