@@ -8,8 +8,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RunningServer } from '../src/server.js';
-import { APP, sdk } from './support/cluster.js';
+import { APP, sdk, until } from './support/cluster.js';
 import { startTestServer } from './support/in-process.js';
+import { signed } from './support/push.js';
+import { FakeFcm, type FcmReceived } from './support/push-fakes/fcm.js';
 
 const SECRET_KEY = 'beams-secret-key-0123456789';
 const SDK_VERSION = '1.2.7';
@@ -100,5 +102,75 @@ describe('Beams publish API: errors as Beams sends them', () => {
     assert.equal(reply.status, 401);
     assert.equal(reply.headers.get('content-type'), 'text/plain; charset=utf-8');
     assert.ok((await sdk(port).get({ path: '/channels' })).ok);
+  });
+});
+
+describe('Beams publish API: publishes reach the registered devices through the providers', () => {
+  let fcm: FakeFcm;
+  let server: RunningServer;
+  let port: number;
+  let phoneOf42: string;
+  let phoneOf7: string;
+
+  /** An FCM device registered by the app's backend (§16.2): Beams' users and interests are these. */
+  async function registerPhone(userId: string, interests: string[]): Promise<string> {
+    const token = fcm.register();
+    const reply = await signed(port, APP, 'POST', 'push/devices', { provider: 'fcm', token, user_id: userId, interests });
+    assert.equal(reply.status, 201, JSON.stringify(reply.body));
+    return token;
+  }
+
+  async function deliveredTo(token: string, count: number): Promise<FcmReceived[]> {
+    await until(() => fcm.delivered(token).length >= count, 10_000, `${count} FCM message(s)`);
+    return fcm.delivered(token);
+  }
+
+  before(async () => {
+    fcm = await FakeFcm.start();
+    server = await startTestServer({ apps: [{ ...APP, push: { beams: { secretKey: SECRET_KEY }, fcm: { serviceAccount: fcm.serviceAccount(), baseUrl: fcm.baseUrl } } }] });
+    port = server.port;
+    phoneOf42 = await registerPhone('42', ['news']);
+    phoneOf7 = await registerPhone('7', ['sports']);
+  });
+
+  after(async () => {
+    await server.shutdown();
+    await fcm.close();
+  });
+
+  it('publishToUsers: the fcm payload (Beams\' legacy FCM shape) reaches the user\'s FCM devices as an HTTP v1 message', async () => {
+    const answer = await beamsPublish(port, 'users', ['42'], {
+      fcm: {
+        notification: { title: 'Order shipped', body: 'Your order #7 is on its way', icon: 'ic_stat_box', android_channel_id: 'orders' },
+        data: { order: 7, status: 'shipped' },
+        time_to_live: 3600,
+        collapse_key: 'order-7',
+        priority: 'high',
+      },
+      // Payloads for platforms the user has no device on (and the app no provider for) go nowhere.
+      apns: { aps: { alert: { title: 'Order shipped', body: '…' } } },
+      webhookUrl: 'https://example.com/beams-webhook',
+    });
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    assert.deepEqual(Object.keys(answer.body), ['publishId']);
+    assert.match(answer.body.publishId as string, /^pubid-[0-9a-f-]{36}$/);
+    const [received] = await deliveredTo(phoneOf42, 1);
+    assert.deepEqual(received.message, {
+      token: phoneOf42,
+      notification: { title: 'Order shipped', body: 'Your order #7 is on its way' },
+      data: { order: '7', status: 'shipped' },
+      android: { ttl: '3600s', collapse_key: 'order-7', priority: 'high', notification: { icon: 'ic_stat_box', channel_id: 'orders' } },
+    });
+    assert.equal(fcm.delivered(phoneOf7).length, 0, "another user's device got nothing");
+  });
+
+  it('publishToInterests: devices following the interest get it, once each', async () => {
+    const answer = await beamsPublish(port, 'interests', ['sports', 'sports', 'weather'], { fcm: { notification: { title: 'Goal!' } } });
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    const received = await deliveredTo(phoneOf7, 1);
+    assert.equal(received.length, 1);
+    assert.deepEqual(received[0].message.notification, { title: 'Goal!' });
+    assert.equal((received[0].message.android as { priority?: string }).priority, 'normal', "Beams' default priority");
+    assert.equal(fcm.delivered(phoneOf42).length, 1, 'the news follower got only the earlier publish');
   });
 });
