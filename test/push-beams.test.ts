@@ -79,10 +79,10 @@ describe('Beams publish API: errors as Beams sends them', () => {
   it('400 for a body Beams would refuse, naming what is wrong; 413 for a platform payload over 4 KB', async () => {
     const cases: [string, 'users' | 'interests', unknown, Record<string, unknown>, RegExp, string?][] = [
       ['not JSON', 'users', [], {}, /JSON/, '{"users": ['],
-      ['no users', 'users', [], WEB, /"users" must be a non-empty array/],
+      ['no users', 'users', [], WEB, /Missing "users"/],
       ['a user id that is not a string', 'users', [42], WEB, /user ids are strings/],
       ['too many users', 'users', Array.from({ length: 1001 }, (_, i) => String(i)), WEB, /at most 1000/],
-      ['an interest with a forbidden character', 'interests', ['bad|interest'], WEB, /interests are 1 to 164 characters/],
+      ['an interest with a forbidden character', 'interests', ['bad|interest'], WEB, /Invalid "interests": names of 1-164 characters/],
       ['no platform payload', 'interests', ['news'], {}, /at least one of "web", "fcm" and "apns"/],
       ['web that is not an object', 'interests', ['news'], { web: 'hello' }, /"web" must be a JSON object/],
       ['a deep_link that is not a URL', 'interests', ['news'], { web: { notification: { deep_link: 'javascript:alert(1)' } } }, /web\.notification\.deep_link/],

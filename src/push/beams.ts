@@ -9,13 +9,12 @@ import type { Endpoint, EndpointInput } from '../api/endpoint.js';
 import { parseJsonObject } from '../api/event-input.js';
 import { HttpError, json } from '../api/reply.js';
 import type { HttpReply } from '../transport/types.js';
+import { parseInterests } from './registration.js';
 import type { Notification, ProviderName } from './types.js';
 
-/** Beams' limits (its server SDKs check the same). */
+/** Beams' limits on user ids (its server SDKs check the same); interests follow §16.2's rule, which is Beams'. */
 const MAX_USERS = 1000;
-const MAX_INTERESTS = 100;
-const MAX_NAME = 164;
-const INTEREST = /^[A-Za-z0-9_\-=@,.;]+$/;
+const MAX_USER_ID = 164;
 /** One platform's payload, as JSON; providers cap theirs near this (APNs: 4 KB). */
 const MAX_PAYLOAD_BYTES = 4096;
 const MAX_TTL_SECONDS = 2_419_200;
@@ -30,7 +29,8 @@ export const publishToInterests: Endpoint = (input) => publish(input, 'interests
 
 async function publish({ app, body, ctx }: EndpointInput, target: 'users' | 'interests'): Promise<HttpReply> {
   const fields = parseJsonObject(body);
-  const names = target === 'users' ? nameList(fields.users, 'users', MAX_USERS, userError) : nameList(fields.interests, 'interests', MAX_INTERESTS, interestError);
+  const names = target === 'users' ? userIds(fields.users) : parseInterests(fields.interests);
+  if (names.length === 0) throw new HttpError(400, `Missing "${target}": Beams publishes need at least one`);
   const notifications = platformNotifications(fields);
   if (notifications.size === 0) throw new HttpError(400, 'The publish has no payload: set at least one of "web", "fcm" and "apns"');
   const { push } = ctx;
@@ -42,24 +42,11 @@ async function publish({ app, body, ctx }: EndpointInput, target: 'users' | 'int
   return json({ publishId: `pubid-${randomUUID()}` });
 }
 
-function nameList(value: unknown, field: string, max: number, invalid: (name: unknown) => string | undefined): string[] {
-  if (!Array.isArray(value) || value.length === 0) throw new HttpError(400, `"${field}" must be a non-empty array`);
-  if (value.length > max) throw new HttpError(400, `Too many ${field}: at most ${max}`);
-  for (const name of value) {
-    const problem = invalid(name);
-    if (problem !== undefined) throw new HttpError(400, `Invalid entry in "${field}": ${problem}`);
-  }
+function userIds(value: unknown): string[] {
+  if (!Array.isArray(value)) throw new HttpError(400, 'Invalid "users": an array of user ids');
+  if (value.length > MAX_USERS) throw new HttpError(400, `Too many users: at most ${MAX_USERS}`);
+  if (value.some((id) => typeof id !== 'string' || id === '' || id.length > MAX_USER_ID)) throw new HttpError(400, `Invalid "users": user ids are strings of 1 to ${MAX_USER_ID} characters`);
   return [...new Set(value as string[])];
-}
-
-function userError(name: unknown): string | undefined {
-  if (typeof name !== 'string' || name === '' || name.length > MAX_NAME) return `user ids are strings of 1 to ${MAX_NAME} characters`;
-  return undefined;
-}
-
-function interestError(name: unknown): string | undefined {
-  if (typeof name !== 'string' || name.length > MAX_NAME || !INTEREST.test(name)) return `interests are 1 to ${MAX_NAME} characters of A-Z a-z 0-9 _-=@,.;`;
-  return undefined;
 }
 
 type Json = Record<string, unknown>;
