@@ -33,7 +33,7 @@ import type { SocketHandlers } from './transport/types.js';
 import { withSessions } from './sessions/front.js';
 import { HttpSessions } from './sessions/sessions.js';
 import { createWebhooks } from './webhooks/index.js';
-import { checkProviderSettings, createPush, type PushTuning } from './push/service.js';
+import { checkProviderSettings, createPush } from './push/service.js';
 
 export interface ServerDeps {
   engine?: Engine;
@@ -44,8 +44,6 @@ export interface ServerDeps {
   log?: Logger;
   /** Names settings in startup errors as the operator wrote them (config/load.ts Setup). */
   settingName?: SettingName;
-  /** Push queue and store overrides (tests). */
-  push?: PushTuning;
 }
 
 export interface RunningServer {
@@ -76,7 +74,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     deps.engine ?? (await createEngine(config, log, { outageEventsDropped: (appId, count) => metrics.outageEventsDropped.labels(appId).inc(count) }));
   const ownRegistry = deps.registry === undefined ? await createRegistry(config, log) : undefined;
   const registry = deps.registry ?? ownRegistry!;
-  const push = await createPush({ config, registry, log, outcomes: metrics.push }, deps.push);
+  const push = await createPush({ config, registry, log, outcomes: metrics.push });
   const webhooks = await createWebhooks({ config, log, metrics: metrics.webhooks });
   const observer = new ObserverFanout([...(deps.observers ?? []), webhooks.observer]);
   const hub = new Hub(metrics, new SlowConsumers(config.maxBackpressureBytes, metrics, log));

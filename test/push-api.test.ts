@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { HttpError } from '../src/api/reply.js';
 import { loadConfig } from '../src/config/load.js';
+import { parseRegistration } from '../src/push/registration.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import { until } from './support/cluster.js';
 import { startTestServer } from './support/in-process.js';
@@ -63,6 +65,9 @@ describe('push endpoints', () => {
     assert.equal(reply.status, 403);
     assert.match(reply.body.error as string, /another tenant/);
     assert.equal((await broadcasty(port, 'DELETE', 'push/devices/x', { token: alice, headers: {} })).status, 401);
+    const preflight = await broadcasty(port, 'OPTIONS', 'push/devices/x', { headers: { origin: 'https://app.example', 'access-control-request-method': 'DELETE' } });
+    assert.equal(preflight.status, 204);
+    assert.match(preflight.headers.get('access-control-allow-methods') ?? '', /DELETE/);
   });
 
   it('keeps maxDevicesPerUser devices, dropping the oldest', async () => {
@@ -186,5 +191,49 @@ describe('push provider settings at start', () => {
       },
     });
     await assert.rejects(startServer(config), /Invalid setting push\.apns\.keyFile: cannot read \/nonexistent\/AuthKey\.p8/);
+  });
+});
+
+describe('registration bodies per provider', () => {
+  // Every provider configured (the settings are only looked at, no provider is built).
+  const push = {
+    webpush: { publicKey: 'B'.repeat(87), privateKey: 'k'.repeat(43), subject: 'mailto:ops@example.com' },
+    fcm: { serviceAccount: '{}', baseUrl: 'https://fcm.googleapis.com' },
+    apns: { key: 'k', keyId: 'ABC123DEFG', teamId: 'DEF123GHIJ', topic: 'com.example.app', baseUrl: 'https://a', sandboxBaseUrl: 'https://b' },
+    onesignal: { appId: randomUUID(), restApiKey: 'k', baseUrl: 'https://api.onesignal.com' },
+  };
+  const app = loadConfig({ env: {}, overrides: { apps: [{ ...PLAIN_APP, push }] } }).apps[0]!;
+  const p256dh = Buffer.concat([Buffer.from([4]), Buffer.alloc(64, 7)]).toString('base64url');
+  const auth = Buffer.alloc(16, 1).toString('base64url');
+
+  it('takes what each provider gives, one device per token', () => {
+    const web = parseRegistration(app, { provider: 'webpush', subscription: { endpoint: 'https://push.example/e/1', expirationTime: null, keys: { p256dh, auth } } }, 'u');
+    assert.deepEqual([web.token, web.keys, web.userId], ['https://push.example/e/1', { p256dh, auth }, 'u']);
+    const apns = parseRegistration(app, { provider: 'apns', token: 'AB'.repeat(32), sandbox: true }, undefined);
+    assert.deepEqual([apns.token, apns.sandbox, apns.userId], ['ab'.repeat(32), true, undefined]);
+    assert.equal(parseRegistration(app, { provider: 'fcm', token: 'abc:DEF_1-2.3' }, 'u').id, parseRegistration(app, { provider: 'fcm', token: 'abc:DEF_1-2.3' }, 'v').id);
+  });
+
+  it('refuses a bad token or subscription with 400 naming the field', () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ provider: 'webpush', subscription: { endpoint: 'http://push.example/e', keys: { p256dh, auth } } }, /"subscription\.endpoint": an https: URL/],
+      [{ provider: 'webpush', subscription: { endpoint: `https://push.example/${'e'.repeat(2048)}`, keys: { p256dh, auth } } }, /"subscription\.endpoint"/],
+      [{ provider: 'webpush', subscription: { endpoint: 'https://push.example/e', keys: { p256dh: auth, auth } } }, /"subscription\.keys\.p256dh": base64url of a 65-byte/],
+      [{ provider: 'webpush', subscription: { endpoint: 'https://push.example/e', keys: { p256dh, auth: p256dh } } }, /"subscription\.keys\.auth": base64url of 16 bytes/],
+      [{ provider: 'webpush', token: 'x' }, /"subscription"/],
+      [{ provider: 'fcm', token: 'has space' }, /"token": an FCM registration token/],
+      [{ provider: 'fcm', token: 'x'.repeat(4097) }, /"token": an FCM registration token/],
+      [{ provider: 'apns', token: 'ab'.repeat(20) }, /"token": an APNs device token \(64-200 hex/],
+      [{ provider: 'apns', token: 'zz'.repeat(32) }, /"token": an APNs device token/],
+      [{ provider: 'apns', token: 'ab'.repeat(32), sandbox: 'yes' }, /"sandbox"/],
+      [{ provider: 'onesignal', token: 'player-1' }, /"token": a OneSignal subscription id \(a UUID\)/],
+    ];
+    for (const [body, message] of cases) {
+      assert.throws(
+        () => parseRegistration(app, body, 'u'),
+        (error: unknown) => error instanceof HttpError && error.status === 400 && message.test(error.message),
+        JSON.stringify(body).slice(0, 100),
+      );
+    }
   });
 });

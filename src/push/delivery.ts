@@ -81,12 +81,19 @@ export class PushDispatcher {
   private readonly stopper = new AbortController();
   /** Resolvers of the loops' backoff waits, so stop() can cut them short. */
   private readonly wake = new Set<() => void>();
+  /** Lanes that refused a job since they were last empty. */
+  private readonly full = new Set<string>();
 
   constructor(private readonly deps: DispatcherDeps) {
     deps.queue.onOwned = (lanes) => {
       for (const lane of lanes) this.own(lane);
     };
-    deps.queue.onFull = (lane) => deps.log.error({ lane }, 'push lane full (provider too slow or down); a send was dropped');
+    deps.queue.onFull = (lane) => {
+      // One line per lane per episode: a flood of identical lines would bury the cause.
+      if (this.full.has(lane)) return;
+      this.full.add(lane);
+      deps.log.error({ lane }, 'push lane full (provider too slow or down); new sends for it are dropped');
+    };
   }
 
   own(lane: string): void {
@@ -141,6 +148,7 @@ export class PushDispatcher {
         this.rekicked.delete(lane);
         const jobs = await queue.head(lane, LANE_BATCH);
         if (jobs.length === 0) {
+          this.full.delete(lane);
           if ((await queue.release(lane)) && !this.rekicked.has(lane)) return;
           continue;
         }

@@ -1,6 +1,6 @@
 // What the server uses of push (the `Push` of types.ts): the device store, each app's providers
-// (built from PROVIDER_FACTORIES once per app object, so an app edited in the registry gets new
-// ones), the lane queue (memory, or Redis when clustered) and its dispatcher.
+// (built from PROVIDER_FACTORIES on first use and again when the app's push settings change), the
+// lane queue (memory, or Redis when clustered) and its dispatcher.
 import { randomUUID } from 'node:crypto';
 import type { App, AppRegistry } from '../apps/registry.js';
 import { ConfigError } from '../config/env.js';
@@ -11,7 +11,7 @@ import { appLanes, laneOf, PushDispatcher, type PushJob, type PushOutcomes, type
 import { createDeviceStore } from './devices/index.js';
 import { PROVIDER_FACTORIES } from './providers/index.js';
 import { ProviderSettingError } from './providers/setting-error.js';
-import { PROVIDERS, type Device, type DeviceStore, type Notification, type Push, type ProviderName, type PushProvider } from './types.js';
+import { PROVIDERS, type Device, type Notification, type Push, type ProviderName, type PushProvider } from './types.js';
 
 /** Claims are renewed and orphaned lanes looked for this often (Redis queue only). */
 const MAINTAIN_MS = 1000;
@@ -19,16 +19,9 @@ const MAINTAIN_MS = 1000;
 export interface PushTuning {
   /** Redis claim lifetime, ms; tests shorten it to see crash recovery quickly. */
   leaseMs?: number;
-  /** The store to use instead of the configured one (tests). */
-  devices?: DeviceStore;
 }
 
 export interface PushService extends Push {
-  /**
-   * The app's providers, built on first use. Throws ProviderSettingError when a provider's
-   * settings cannot work (every use throws again, so the error is not lost behind a cache).
-   */
-  providers(app: App): Map<ProviderName, PushProvider>;
   /** Like `notify`, and says which publish the sends belong to (the answer's publish_id). */
   send(app: App, devices: readonly Device[], notification: Notification): Promise<{ publishId: string; devices: number }>;
   stop(): Promise<void>;
@@ -73,37 +66,46 @@ export async function createPush(
 ): Promise<PushService> {
   const { config, registry } = ctx;
   const log = ctx.log.child({ component: 'push' });
-  /** By app id; an app object replaced by the registry (edited) gets new providers, the old ones are closed. */
-  const built = new Map<string, { app: App; providers: Map<ProviderName, PushProvider> }>();
-  const devices = tuning.devices ?? (await createDeviceStore(config, log));
+  /**
+   * By app id, with the settings they were built from: registries hand out fresh app objects (a
+   * cache refresh), so only changed push settings build new providers and close the old ones.
+   */
+  const built = new Map<string, { settings: string; providers: Map<ProviderName, PushProvider> }>();
+  const devices = await createDeviceStore(config, log);
   const queue = await createQueue(config, tuning, log);
   /** Lanes the maintenance looks after: config apps' from the start (a restarted node finds what was left), others' once used. */
   const lanes = new Set<string>();
   for (const app of config.apps) if (app.push !== undefined) for (const lane of appLanes(app.id, PROVIDERS.filter((p) => app.push![p] !== undefined))) lanes.add(lane);
 
   const closeAll = (map: Map<ProviderName, PushProvider>) => Promise.all([...map.values()].map((provider) => provider.close()));
+  /** Built on first use; throws ProviderSettingError on every use while the settings cannot work. */
   const providers = (app: App): Map<ProviderName, PushProvider> => {
+    const settings = JSON.stringify(app.push ?? null);
     const entry = built.get(app.id);
-    if (entry?.app === app) return entry.providers;
+    if (entry?.settings === settings) return entry.providers;
     if (entry !== undefined) void closeAll(entry.providers);
     const map = buildProviders(app);
-    built.set(app.id, { app, providers: map });
+    built.set(app.id, { settings, providers: map });
     return map;
+  };
+  /** The app's providers; none (and an error log naming the setting) when one cannot be built. */
+  const usableProviders = (app: App): Map<ProviderName, PushProvider> => {
+    try {
+      return providers(app);
+    } catch (error) {
+      if (!(error instanceof ProviderSettingError)) throw error;
+      log.error({ appId: app.id, err: error.message }, 'push provider settings cannot work; nothing is sent for this app');
+      return new Map();
+    }
   };
   const providerOf = async (appId: string, name: ProviderName): Promise<PushProvider | undefined> => {
     const app = await registry.findById(appId);
-    if (app === undefined) return undefined;
-    try {
-      return providers(app).get(name);
-    } catch (error) {
-      log.error({ appId, err: (error as Error).message }, 'push provider settings cannot work');
-      return undefined;
-    }
+    return app === undefined ? undefined : usableProviders(app).get(name);
   };
   const dispatcher = new PushDispatcher({ queue, provider: providerOf, remove: (appId, id) => devices.remove(appId, id), outcomes: ctx.outcomes, log });
 
   const enqueue = (app: App, list: readonly Device[], notification: Notification, publishId: string): number => {
-    const configured = providers(app);
+    const configured = usableProviders(app);
     const deadline = Date.now() + (notification.ttlSeconds ?? app.push?.ttlSeconds ?? 0) * 1000;
     const seen = new Set<string>();
     for (const device of list) {
@@ -134,7 +136,6 @@ export async function createPush(
 
   return {
     devices,
-    providers,
     async notify(appId, list, notification) {
       const app = await registry.findById(appId);
       return app === undefined ? 0 : enqueue(app, list, notification, randomUUID());
