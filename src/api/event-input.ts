@@ -2,6 +2,8 @@
 import { channelNameError, channelType, parseClientJson, SERVER_TO_USER_PREFIX, SOCKET_ID } from '../../protocol/index.js';
 import type { App } from '../apps/registry.js';
 import type { ServerEvent } from '../publish/pipeline.js';
+import { parseNotification } from '../push/notification.js';
+import type { Notification } from '../push/types.js';
 import { HttpError } from './reply.js';
 
 export const MAX_CHANNELS_PER_TRIGGER = 100;
@@ -12,6 +14,8 @@ const MAX_PARTITION_KEY = 200;
 
 export interface TriggerInput extends ServerEvent {
   info: string[];
+  /** For the offline users the channels name (docs/PROTOCOL.md §16.5). */
+  push?: Notification;
 }
 
 export function parseJsonObject(body: Buffer): Record<string, unknown> {
@@ -39,7 +43,15 @@ export function parseTrigger(app: App, input: unknown): TriggerInput {
   const dataBytes = checkDataSize(app, data);
   const info = typeof body.info === 'string' && body.info !== '' ? body.info.split(',').map((s) => s.trim()) : [];
   const partitionKey = partitionKeyOf(body.partition_key, 'partition_key');
-  return { name, data, dataBytes, channels, socketId: typeof socketId === 'string' ? socketId : undefined, partitionKey, info };
+  const push = pushOf(app, body.push);
+  return { name, data, dataBytes, channels, socketId: typeof socketId === 'string' ? socketId : undefined, partitionKey, info, push };
+}
+
+/** A publish's `push` notification (§16.5); null is absent. 400 on apps without push settings: it would go nowhere. */
+export function pushOf(app: App, value: unknown): Notification | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (app.push === undefined) throw new HttpError(400, 'Invalid "push": this app has no push settings (docs/PROTOCOL.md §16.1)');
+  return parseNotification(value, 'push');
 }
 
 /** An event name from the body field `field` (`name` in §5.3, `event` in §14.5). */

@@ -1,9 +1,12 @@
 // POST /apps/{id}/events and /batch_events (docs/PROTOCOL.md §5.3, §5.4), with the history
-// extension's positions and idempotency keys (§13.4, §13.5).
+// extension's positions and idempotency keys (§13.4, §13.5) and the push offline fallback (§16.5).
+import type { App } from '../apps/registry.js';
+import type { ServerContext } from '../context.js';
 import type { PublishPositions } from '../publish/types.js';
+import { offlineFallback, type PushAnswer } from '../push/offline.js';
 import type { Endpoint } from './endpoint.js';
 import { channelAttributes } from './channel-info.js';
-import { parseJsonObject, parseTrigger } from './event-input.js';
+import { parseJsonObject, parseTrigger, type TriggerInput } from './event-input.js';
 import { idempotencyKey, idempotent } from './idempotency.js';
 import { byChannel, HttpError, json } from './reply.js';
 
@@ -20,13 +23,14 @@ export const triggerEvent: Endpoint = async ({ app, body, headers, ctx }) => {
     if (ctx.log.isLevelEnabled('debug')) {
       ctx.log.debug({ appId: app.id, channels: trigger.channels, event: trigger.name, bytes: trigger.dataBytes, exceptSocketId: trigger.socketId }, 'API publish');
     }
-    const answer: { channels?: Record<string, Record<string, number>>; positions?: PublishPositions } = {};
+    const answer: { channels?: Record<string, Record<string, number>>; positions?: PublishPositions; push?: PushAnswer } = {};
     if (trigger.info.length > 0) {
       const channels = byChannel<Record<string, number>>();
       for (const channel of trigger.channels) channels[channel] = await channelAttributes(ctx.engine, app.id, channel, trigger.info);
       answer.channels = channels;
     }
     if (hasPositions(positions)) answer.positions = positions;
+    if (trigger.push !== undefined) answer.push = await offlineFallback(ctx, app, trigger.channels, trigger.push);
     return json(answer);
   });
 };
@@ -43,11 +47,20 @@ export const triggerBatch: Endpoint = async ({ app, body, headers, ctx }) => {
     if (ctx.log.isLevelEnabled('debug')) {
       ctx.log.debug({ appId: app.id, events: triggers.map((t) => `${t.name}@${t.channels.join(',')}`), bytes: triggers.reduce((n, t) => n + t.dataBytes, 0) }, 'API batch publish');
     }
-    const answer: { batch?: Record<string, number>[]; positions?: PublishPositions[] } = {};
+    const answer: { batch?: Record<string, number>[]; positions?: PublishPositions[]; push?: PushAnswer } = {};
     if (triggers.some((t) => t.info.length > 0)) {
       answer.batch = await Promise.all(triggers.map((t) => (t.info.length === 0 ? {} : channelAttributes(ctx.engine, app.id, t.channels[0], t.info))));
     }
     if (positions.some(hasPositions)) answer.positions = positions;
+    if (triggers.some((t) => t.push !== undefined)) answer.push = await batchPush(ctx, app, triggers);
     return json(answer);
   });
 };
+
+/** One answer for the batch: each item's push is its own publish (§16.5); their counts add up. */
+async function batchPush(ctx: ServerContext, app: App, triggers: readonly TriggerInput[]): Promise<PushAnswer> {
+  const answers = await Promise.all(triggers.map((t): PushAnswer | Promise<PushAnswer> => (t.push === undefined ? { queued: 0 } : offlineFallback(ctx, app, t.channels, t.push))));
+  const error = answers.find((a) => a.error !== undefined)?.error;
+  const queued = answers.reduce((sum, a) => sum + a.queued, 0);
+  return error === undefined ? { queued } : { queued, error };
+}

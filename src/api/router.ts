@@ -1,11 +1,12 @@
 // The HTTP API front door: probes, then the route table (routes.ts) — app lookup, the JWT
 // endpoints' per-IP window, the route's authentication (src/auth/), app state and rate limit, the
-// JWT endpoints' guard step, then the route's handler (docs/PROTOCOL.md §5, §14.5, §14.6).
+// JWT endpoints' guard step, then the route's handler (docs/PROTOCOL.md §5, §14.5, §14.6, §16.4).
 import { parseQuery } from '../../protocol/index.js';
 import type { App } from '../apps/registry.js';
 import type { ServerContext } from '../context.js';
 import { authenticate } from '../auth/request-auth.js';
 import { EngineUnavailableError } from '../engine/types.js';
+import { beamsError, isBeamsPath } from '../push/beams.js';
 import { readiness } from '../readiness.js';
 import type { HttpReply, HttpRequest } from '../transport/types.js';
 import { countPerIp, guardRequest } from './broadcasty/guard.js';
@@ -26,8 +27,8 @@ export function createApiRouter(ctx: ServerContext): (request: HttpRequest) => P
   };
 }
 
-/** How a path answers its errors: JSON on /broadcasty/* (§14.7), plain text as Pusher's API (§5.8). */
-const errorReply = (path: string) => (isBroadcastyPath(path) ? jsonError : text);
+/** How a path answers its errors: JSON on /broadcasty/* (§14.7), Beams' JSON on its API (§16.4), plain text as Pusher's API (§5.8). */
+const errorReply = (path: string) => (isBroadcastyPath(path) ? jsonError : isBeamsPath(path) ? beamsError : text);
 
 async function answer(ctx: ServerContext, request: HttpRequest): Promise<HttpReply> {
   const { method, path } = request;
@@ -50,7 +51,7 @@ async function answer(ctx: ServerContext, request: HttpRequest): Promise<HttpRep
     return known ? fail(405, `Method ${method} not allowed on ${path}`) : fail(404, `Not found: ${method} ${path}`);
   }
   try {
-    const app = route.api === 'pusher' ? await ctx.registry.findById(segment(match[1]!)) : await broadcastyApp(ctx, request);
+    const app = route.api === 'broadcasty' ? await broadcastyApp(ctx, request) : await ctx.registry.findById(segment(match[1]!));
     if (app === undefined) return fail(404, `Unknown app id ${match[1]}`);
     if (route.api === 'broadcasty') await countPerIp(ctx, app, request);
     // HMAC answers synchronously: the SDKs' requests pay for no extra promise.

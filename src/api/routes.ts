@@ -1,5 +1,6 @@
-// The HTTP API's routes (docs/PROTOCOL.md §5.1, §14.5): path, method, how the request authenticates, handler.
+// The HTTP API's routes (docs/PROTOCOL.md §5.1, §14.5, §16.4): path, method, how the request authenticates, handler.
 import type { RouteAuth } from '../auth/request-auth.js';
+import { publishToInterests, publishToUsers } from '../push/beams.js';
 import { presenceHeartbeat, presenceJoin, presenceLeave, presenceRoster } from './broadcasty/presence.js';
 import { publish } from './broadcasty/publish.js';
 import { replay } from './broadcasty/replay.js';
@@ -16,9 +17,11 @@ export interface Route {
   /**
    * `pusher`: the Pusher HTTP API (§5), the first group of the pattern is the app id, errors are
    * plain text. `broadcasty`: the JWT endpoints (§14.5), the app is `?app=<key>`, apps in hmac
-   * mode answer 404, errors are `{"error": message}`, POSTs carry a nonce (§14.6).
+   * mode answer 404, errors are `{"error": message}`, POSTs carry a nonce (§14.6). `beams`: the
+   * Beams publish API (§16.4), the first group is the instance id (the app id), errors are
+   * `{"error", "description"}`.
    */
-  api: 'pusher' | 'broadcasty';
+  api: 'pusher' | 'broadcasty' | 'beams';
   pattern: RegExp;
   auth: RouteAuth;
   params: (match: RegExpMatchArray) => RouteParams;
@@ -79,6 +82,9 @@ export const ROUTES: readonly Route[] = [
   broadcasty('GET', 'push/devices', listOwnDevices),
   // The pattern's group 1 is the whole path for /broadcasty routes; the device id is group 2.
   broadcasty('DELETE', '(push/devices/([^/]+))', removeOwnDevice, device),
+  // §16.4: the Beams publish API; the instance id is the app id.
+  { method: 'POST', api: 'beams', pattern: /^\/publish_api\/v1\/instances\/([^/]+)\/publishes\/users$/, auth: 'beams-secret', params: none, endpoint: publishToUsers },
+  { method: 'POST', api: 'beams', pattern: /^\/publish_api\/v1\/instances\/([^/]+)\/publishes\/interests$/, auth: 'beams-secret', params: none, endpoint: publishToInterests },
   broadcasty('POST', 'publish', publish),
   broadcasty('GET', 'replay', replay),
   broadcasty('POST', 'presence/join', presenceJoin),
