@@ -72,6 +72,17 @@ describe('/broadcasty/poll', () => {
     assert.deepEqual(numbers(next.page, 'e'), [2]);
   });
 
+  it("another address's poll with a live cursor gets a session of its own (reset), not this one's events", async () => {
+    const { page } = await get({ app: APP.key, channel: 'mine' });
+    const other = await poll(port, { app: APP.key, channel: 'theirs', cursor: page.cursor, timeout: '0' }, '127.0.0.2');
+    assert.equal(other.page.reset, true);
+    assert.deepEqual(other.page.events.map((e) => [e.event, e.channel]), [[SUCCEEDED, 'theirs']]);
+    assert.doesNotMatch(other.page.cursor, new RegExp(`^${page.cursor.slice(0, 16)}`));
+    await publish('mine', 'e', 1);
+    const mine = await get({ app: APP.key, cursor: page.cursor, timeout: '0' });
+    assert.deepEqual(numbers(mine.page, 'e'), [1], 'the owner keeps its session');
+  });
+
   it('a cursor whose session timed out opens a new one (reset) that resumes history from the cursor', async () => {
     const opened = await get({ app: APP.key, channel: HISTORY });
     await publish(HISTORY, 'placed', 1);

@@ -24,7 +24,11 @@ export async function pollEndpoint(input: SessionRequest): Promise<HttpAnswer> {
   if (typeof cursor === 'string') return refusal(400, `Invalid cursor: ${cursor}`);
   const session = input.sessions.get(sessionKey('poll', params.get('app') ?? '', cursor.session));
   const wire = session?.wire;
-  if (session === undefined || session.finished || !(wire instanceof PollWire)) return open(input, cursor.points, true);
+  // A cursor travels in URLs (proxy logs): from another address it opens a session of that
+  // client's own, with its own token, instead of reading this one's channels.
+  if (session === undefined || session.finished || !(wire instanceof PollWire) || session.remoteAddress !== input.request.remoteAddress) {
+    return open(input, cursor.points, true);
+  }
   if (cursor.delivered === wire.answered) return timeout === 0 ? answerNow(session, wire, false) : held(input.sessions, session, wire, timeout, maxTimeout);
   const lost = wire.lastPage;
   if (lost !== undefined && cursor.delivered === lost.start) {

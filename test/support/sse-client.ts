@@ -1,6 +1,7 @@
 // /broadcasty/sse and /broadcasty/poll as a script reads them (docs/PROTOCOL.md §15): Node's fetch
 // reading the event stream line by line the way EventSource parses it (id, event, data fields,
 // comments, a blank line dispatches), and a poll that returns the page.
+import { get as httpGet } from 'node:http';
 import type { Frame } from './frame-log.js';
 
 export interface SseEvent {
@@ -146,9 +147,27 @@ export interface PollPage {
   closed?: { code: number; reason: string };
 }
 
-/** One poll: the page on 200, else the refusal. */
-export async function poll(port: number, query: Query): Promise<{ status: number; page: PollPage; body: Record<string, unknown> }> {
-  const response = await fetch(`http://127.0.0.1:${port}/broadcasty/poll?${searchOf(query)}`);
-  const body = (await response.json()) as Record<string, unknown>;
-  return { status: response.status, page: body as unknown as PollPage, body };
+/** One poll: the page on 200, else the refusal; `localAddress` polls from another client address (127.0.0.x). */
+export async function poll(port: number, query: Query, localAddress?: string): Promise<{ status: number; page: PollPage; body: Record<string, unknown> }> {
+  const url = `http://127.0.0.1:${port}/broadcasty/poll?${searchOf(query)}`;
+  const { status, text } = localAddress === undefined ? await fetchText(url) : await getFrom(url, localAddress);
+  const body = JSON.parse(text) as Record<string, unknown>;
+  return { status, page: body as unknown as PollPage, body };
+}
+
+async function fetchText(url: string): Promise<{ status: number; text: string }> {
+  const response = await fetch(url);
+  return { status: response.status, text: await response.text() };
+}
+
+/** fetch cannot pick its source address; node:http can. */
+function getFrom(url: string, localAddress: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    httpGet(url, { localAddress }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (text += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+    }).on('error', reject);
+  });
 }
