@@ -77,6 +77,25 @@ describe('push provider: OneSignal', () => {
     });
   });
 
+  it('sends a title-only notification with the title as its contents (OneSignal refuses one without)', async () => {
+    assert.deepEqual(await provider.send(device(SUBSCRIBED), { title: 'Order shipped' }, signal), { kind: 'sent' });
+    assert.deepEqual(fake.deliveredTo(SUBSCRIBED).at(-1), {
+      app_id: APP_ID,
+      include_subscription_ids: [SUBSCRIBED],
+      target_channel: 'push',
+      ttl: 600,
+      contents: { en: 'Order shipped' },
+    });
+    assert.deepEqual(await provider.send(device(SUBSCRIBED), { body: 'Your order is on its way' }, signal), { kind: 'sent' });
+    assert.deepEqual(fake.deliveredTo(SUBSCRIBED).at(-1), {
+      app_id: APP_ID,
+      include_subscription_ids: [SUBSCRIBED],
+      target_channel: 'push',
+      ttl: 600,
+      contents: { en: 'Your order is on its way' },
+    });
+  });
+
   it('says dead for a subscription OneSignal reports as not subscribed or invalid', async () => {
     assert.deepEqual(await provider.send(device(UNSUBSCRIBED), { title: 'Hi', body: 'there' }, signal), { kind: 'dead', reason: 'onesignal: not subscribed' });
     assert.deepEqual(fake.requests.at(-1)!.errors, ['All included players are not subscribed']);
