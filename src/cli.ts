@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `broadcasty [start] [options]` serves; `broadcasty migrate` creates the SQL apps table;
+// `broadcasty [start] [options]` serves; `broadcasty migrate` creates the SQL apps table and the
+// push devices table (whichever of appRegistry and pushDevices is postgres/mysql);
 // `broadcasty keygen --vapid` prints a Web Push key pair; `--help` lists every setting,
 // `--version` prints the version.
 import { readFileSync } from 'node:fs';

@@ -3,17 +3,15 @@
 // origin than the server (CORS). It joins private and presence channels through the page's own
 // auth endpoint, receives what the `pusher` SDK publishes and whispers with a WebSocket client.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import type { RunningServer } from '../src/server.js';
+import { chromiumMissing, launchChromium, serveSite, type Site } from './support/chromium.js';
 import { rawSubscriber, sdk } from './support/cluster.js';
 import { startTestServer } from './support/in-process.js';
-import { scratchDir } from './support/scratch.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const require = createRequire(import.meta.url);
 
 const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>fallback</title></head><body>
@@ -49,44 +47,36 @@ interface Seen {
 }
 
 let server: RunningServer;
-let site: Server;
+let site: Site;
 let context: BrowserContext;
 
 /** The page's origin: its files and an auth endpoint that signs as Laravel's /broadcasting/auth does. */
-function startSite(port: number): Promise<Server> {
+function startSite(port: number): Promise<Site> {
   const signer = sdk(port);
-  const files: Record<string, string> = { '/': PAGE, '/pusher.js': readFileSync(require.resolve('pusher-js/dist/web/pusher.js'), 'utf8') };
-  const httpServer = createServer((req, res) => {
-    const url = new URL(req.url!, 'http://site');
-    if (url.pathname !== '/auth') {
-      const body = files[url.pathname];
-      res.writeHead(body === undefined ? 404 : 200, { 'content-type': url.pathname === '/' ? 'text/html' : 'text/javascript' });
-      return res.end(body ?? '');
-    }
-    let form = '';
-    req.on('data', (chunk: Buffer) => (form += chunk.toString()));
-    req.on('end', () => {
-      const params = new URLSearchParams(form);
-      const channel = params.get('channel_name')!;
-      const presence = channel.startsWith('presence-') ? { user_id: url.searchParams.get('user')! } : undefined;
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(signer.authorizeChannel(params.get('socket_id')!, channel, presence)));
-    });
+  return serveSite({
+    '/': PAGE,
+    '/pusher.js': readFileSync(require.resolve('pusher-js/dist/web/pusher.js'), 'utf8'),
+    '/auth': (req, res, url) => {
+      let form = '';
+      req.on('data', (chunk: Buffer) => (form += chunk.toString()));
+      req.on('end', () => {
+        const params = new URLSearchParams(form);
+        const channel = params.get('channel_name')!;
+        const presence = channel.startsWith('presence-') ? { user_id: url.searchParams.get('user')! } : undefined;
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(signer.authorizeChannel(params.get('socket_id')!, channel, presence)));
+      });
+    },
   });
-  return new Promise((resolve) => httpServer.listen(0, '127.0.0.1', () => resolve(httpServer)));
 }
 
 const seen = (page: Page) => page.evaluate(() => (window as unknown as { seen: Seen }).seen);
 
-describe('stock pusher-js in Chromium without WebSocket', { skip: existsSync(CHROMIUM) ? false : 'chromium not installed (apt-get install chromium)' }, () => {
+describe('stock pusher-js in Chromium without WebSocket', { skip: chromiumMissing }, () => {
   before(async () => {
     server = await startTestServer({ httpHeartbeatSeconds: 1, pollTimeoutSeconds: 2, httpSessionTimeoutSeconds: 2 });
     site = await startSite(server.port);
-    context = await chromium.launchPersistentContext(scratchDir('chromium'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    context = await launchChromium();
   });
   after(async () => {
     await context?.close();
@@ -104,9 +94,8 @@ describe('stock pusher-js in Chromium without WebSocket', { skip: existsSync(CHR
       const peer = await rawSubscriber(server.port, [channels.private, channels.presence], `ws-${user}`);
       const page = await context.newPage();
       try {
-        const { port } = site.address() as { port: number };
         const query = new URLSearchParams({ key: 'app-key', port: String(server.port), user, ...channels, ...(transports === undefined ? {} : { transports }) });
-        await page.goto(`http://127.0.0.1:${port}/?${query}`);
+        await page.goto(`${site.origin}/?${query}`);
         await page.waitForFunction(() => {
           const s = (window as unknown as { seen: Seen }).seen;
           return s.privateReady && s.presenceReady !== false;

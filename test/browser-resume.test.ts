@@ -5,18 +5,16 @@
 // Back online, it has every tick, in order, once.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import type { RunningServer } from '../src/server.js';
+import { chromiumMissing, launchChromium, serveSite, type Site } from './support/chromium.js';
 import { sdk, sleep, until } from './support/cluster.js';
 import { startTestServer } from './support/in-process.js';
 import { historyApp, publishTicks, streamFaults } from './support/resume-stream.js';
-import { scratchDir } from './support/scratch.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const REPO = new URL('..', import.meta.url).pathname;
 const require = createRequire(import.meta.url);
 /** Seconds: the app's activity timeout, which the page's pusher-js adopts from the handshake. */
@@ -46,47 +44,36 @@ interface PageState {
 }
 
 let server: RunningServer;
-let files: Server;
+let site: Site;
 let context: BrowserContext;
-
-before(async () => {
-  execFileSync(process.execPath, [`${REPO}scripts/build-client.mjs`], { stdio: 'inherit' });
-  server = await startTestServer({ apps: [historyApp({}, { activityTimeout: ACTIVITY_TIMEOUT, pongTimeout: 2 })] });
-  const assets: Record<string, string> = {
-    '/': PAGE,
-    '/pusher.js': readFileSync(require.resolve('pusher-js/dist/web/pusher.js'), 'utf8'),
-    '/echo.js': readFileSync(require.resolve('laravel-echo/iife'), 'utf8'),
-    '/broadcasty-resume.js': readFileSync(`${REPO}dist/browser/broadcasty-resume.js`, 'utf8'),
-  };
-  files = createServer((req, res) => {
-    const body = assets[new URL(req.url!, 'http://x').pathname];
-    res.writeHead(body === undefined ? 404 : 200, { 'content-type': req.url === '/' || req.url!.startsWith('/?') ? 'text/html' : 'text/javascript' });
-    res.end(body ?? '');
-  });
-  await new Promise<void>((resolve) => files.listen(0, '127.0.0.1', resolve));
-  context = await chromium.launchPersistentContext(scratchDir('chromium'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-});
-after(async () => {
-  await context?.close();
-  files?.close();
-  await server?.shutdown();
-});
 
 const state = (page: Page) => page.evaluate(() => {
   const w = window as unknown as PageState;
   return { ticks: w.ticks, failures: w.failures, socketIds: w.socketIds };
 });
 
-describe('resume plugin in Chromium', { skip: existsSync(CHROMIUM) ? false : 'chromium not installed (apt-get install chromium)' }, () => {
+describe('resume plugin in Chromium', { skip: chromiumMissing }, () => {
+  before(async () => {
+    execFileSync(process.execPath, [`${REPO}scripts/build-client.mjs`], { stdio: 'inherit' });
+    server = await startTestServer({ apps: [historyApp({}, { activityTimeout: ACTIVITY_TIMEOUT, pongTimeout: 2 })] });
+    site = await serveSite({
+      '/': PAGE,
+      '/pusher.js': readFileSync(require.resolve('pusher-js/dist/web/pusher.js'), 'utf8'),
+      '/echo.js': readFileSync(require.resolve('laravel-echo/iife'), 'utf8'),
+      '/broadcasty-resume.js': readFileSync(`${REPO}dist/browser/broadcasty-resume.js`, 'utf8'),
+    });
+    context = await launchChromium();
+  });
+  after(async () => {
+    await context?.close();
+    site?.close();
+    await server?.shutdown();
+  });
+
   it('Echo + plugin offline for longer than the activity timeout, ticks published meanwhile: no gap, no duplicate', async () => {
     const channel = `stream.browser.${Date.now()}`;
     const page = context.pages()[0] ?? (await context.newPage());
-    const { port } = files.address() as { port: number };
-    await page.goto(`http://127.0.0.1:${port}/?${new URLSearchParams({ key: 'app-key', port: String(server.port), channel })}`);
+    await page.goto(`${site.origin}/?${new URLSearchParams({ key: 'app-key', port: String(server.port), channel })}`);
     await page.waitForFunction((c) => (window as unknown as PageState).echo.connector.pusher.channel(c)?.subscribed === true, channel);
 
     const count = 400;

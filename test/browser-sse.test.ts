@@ -4,19 +4,15 @@
 // with terminate_connections, as a deployment would; EventSource reconnects by itself after
 // `retry`, sends the last id as Last-Event-ID, and the page has every tick once, in order.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import type { RunningServer } from '../src/server.js';
+import { chromiumMissing, launchChromium, serveSite, type Site } from './support/chromium.js';
 import { sdk, sleep, until } from './support/cluster.js';
 import { startTestServer } from './support/in-process.js';
 import { JWT_APP, jwtApp, mintToken } from './support/jwt.js';
 import { publishTicks, streamFaults } from './support/resume-stream.js';
-import { scratchDir } from './support/scratch.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const CHANNEL = 'tenant.acme.ticks';
 const COUNT = 120;
 
@@ -40,24 +36,18 @@ interface PageState {
 }
 
 let server: RunningServer;
-let files: Server;
+let site: Site;
 let context: BrowserContext;
 
-describe('EventSource in Chromium', { skip: existsSync(CHROMIUM) ? false : 'chromium not installed (apt-get install chromium)' }, () => {
+describe('EventSource in Chromium', { skip: chromiumMissing }, () => {
   before(async () => {
-    files = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE));
-    await new Promise<void>((resolve) => files.listen(0, '127.0.0.1', resolve));
-    const pageOrigin = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
-    server = await startTestServer({ apps: [jwtApp({ allowedOrigins: [pageOrigin], history: [{ channels: [CHANNEL] }] })] });
-    context = await chromium.launchPersistentContext(scratchDir('chromium'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    site = await serveSite({ '/': PAGE });
+    server = await startTestServer({ apps: [jwtApp({ allowedOrigins: [site.origin], history: [{ channels: [CHANNEL] }] })] });
+    context = await launchChromium();
   });
   after(async () => {
     await context?.close();
-    files?.close();
+    site?.close();
     await server?.shutdown();
   });
 
@@ -75,7 +65,7 @@ describe('EventSource in Chromium', { skip: existsSync(CHROMIUM) ? false : 'chro
     });
     const token = await mintToken({ sub: 'viewer', roles: ['member'] });
     const stream = `http://127.0.0.1:${server.port}/broadcasty/sse?${new URLSearchParams({ app: JWT_APP.key, channel: CHANNEL, token })}`;
-    await page.goto(`http://127.0.0.1:${(files.address() as AddressInfo).port}/?${new URLSearchParams({ stream })}`);
+    await page.goto(`${site.origin}/?${new URLSearchParams({ stream })}`);
     await page.waitForFunction(() => (window as unknown as PageState).subscribed);
 
     const publisher = sdk(server.port, JWT_APP);

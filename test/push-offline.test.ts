@@ -41,7 +41,7 @@ const postSigned = (port: number, path: string, body: object, app = APP) => sdk(
 /** trigger's params: the SDKs pass every field into the body, beyond the two their types name. */
 const withPush = (push: Record<string, unknown>) => ({ push }) as PusherServer.TriggerParams;
 
-/** A notification OneSignal delivers: it refuses one without English contents (a body). */
+/** A title (OneSignal's heading, which the checks below read) and a body (its contents). */
 const note = (title: string) => ({ title, body: `About: ${title}` });
 
 /** A OneSignal subscription of `userId`, registered by the app's backend (§16.2). */

@@ -65,16 +65,19 @@ describe('push provider: OneSignal', () => {
     ]);
   });
 
+  /** What the fake got for a notification without a TTL of its own: the envelope, the app's TTL and `fields`. */
+  const withAppTtl = (fields: Record<string, unknown>) => ({ app_id: APP_ID, include_subscription_ids: [SUBSCRIBED], target_channel: 'push', ttl: 600, ...fields });
+
   it("sends a data-only notification as a background one, with the app's TTL", async () => {
     assert.deepEqual(await provider.send(device(SUBSCRIBED), { data: { sync: true } }, signal), { kind: 'sent' });
-    assert.deepEqual(fake.deliveredTo(SUBSCRIBED).at(-1), {
-      app_id: APP_ID,
-      include_subscription_ids: [SUBSCRIBED],
-      target_channel: 'push',
-      ttl: 600,
-      content_available: true,
-      data: { sync: true },
-    });
+    assert.deepEqual(fake.deliveredTo(SUBSCRIBED).at(-1), withAppTtl({ content_available: true, data: { sync: true } }));
+  });
+
+  it('sends a title-only notification with the title as its contents (OneSignal refuses one without)', async () => {
+    assert.deepEqual(await provider.send(device(SUBSCRIBED), { title: 'Order shipped' }, signal), { kind: 'sent' });
+    assert.deepEqual(fake.deliveredTo(SUBSCRIBED).at(-1), withAppTtl({ contents: { en: 'Order shipped' } }));
+    assert.deepEqual(await provider.send(device(SUBSCRIBED), { body: 'Your order is on its way' }, signal), { kind: 'sent' });
+    assert.deepEqual(fake.deliveredTo(SUBSCRIBED).at(-1), withAppTtl({ contents: { en: 'Your order is on its way' } }));
   });
 
   it('says dead for a subscription OneSignal reports as not subscribed or invalid', async () => {

@@ -9,6 +9,7 @@ import type { Endpoint, EndpointInput } from '../api/endpoint.js';
 import { parseJsonObject } from '../api/event-input.js';
 import { HttpError, json } from '../api/reply.js';
 import type { HttpReply } from '../transport/types.js';
+import { invalid, isObject, type Json, MAX_TTL_SECONDS, optionalObject, optionalString, optionalTtl, optionalUrl } from './notification.js';
 import { parseInterests } from './registration.js';
 import type { Notification, ProviderName } from './types.js';
 
@@ -17,7 +18,6 @@ const MAX_USERS = 1000;
 const MAX_USER_ID = 164;
 /** One platform's payload, as JSON; providers cap theirs near this (APNs: 4 KB). */
 const MAX_PAYLOAD_BYTES = 4096;
-const MAX_TTL_SECONDS = 2_419_200;
 
 export const isBeamsPath = (path: string) => path.startsWith('/publish_api/');
 
@@ -49,10 +49,6 @@ function userIds(value: unknown): string[] {
   return [...new Set(value as string[])];
 }
 
-type Json = Record<string, unknown>;
-
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /** The payloads the body carries, each as the provider-neutral notification of its provider. */
 function platformNotifications(fields: Json): Map<ProviderName, Notification> {
   const notifications = new Map<ProviderName, Notification>();
@@ -79,7 +75,7 @@ function webNotification(web: Json): Notification {
     icon: optionalUrl(shown, 'icon', 'web.notification'),
     url: optionalUrl(shown, 'deep_link', 'web.notification'),
     data: optionalObject(web, 'data', 'web'),
-    ttlSeconds: optionalTtl(web.time_to_live, 'web.time_to_live'),
+    ttlSeconds: optionalTtl(web, 'time_to_live', 'web'),
   };
   // Rides in the Web Push payload for the service worker to honour, as Beams' does.
   if (shown?.hide_notification_if_site_has_focus === true) notification.webpush = { payload: { hide_notification_if_site_has_focus: true } };
@@ -95,15 +91,14 @@ function fcmNotification(fcm: Json): Notification {
   const shown = optionalObject(fcm, 'notification', 'fcm') ?? {};
   const { title, body, android_channel_id: channelId, ...android } = shown;
   const priority = fcm.priority;
-  if (priority !== undefined && priority !== 'normal' && priority !== 'high') throw new HttpError(400, 'Invalid "fcm.priority": expected "normal" or "high"');
-  const collapseKey = fcm.collapse_key;
-  if (collapseKey !== undefined && typeof collapseKey !== 'string') throw new HttpError(400, 'Invalid "fcm.collapse_key": expected a string');
+  if (priority !== undefined && priority !== 'normal' && priority !== 'high') throw invalid('fcm.priority', '"normal" or "high"');
+  const collapseKey = optionalString(fcm, 'collapse_key', 'fcm');
   const androidNotification = channelId === undefined ? android : { ...android, channel_id: channelId };
   return {
     title: optionalString(shown, 'title', 'fcm.notification'),
     body: optionalString(shown, 'body', 'fcm.notification'),
     data: optionalObject(fcm, 'data', 'fcm'),
-    ttlSeconds: optionalTtl(fcm.time_to_live, 'fcm.time_to_live'),
+    ttlSeconds: optionalTtl(fcm, 'time_to_live', 'fcm'),
     urgency: priority === 'high' ? 'high' : 'normal',
     collapseKey,
     fcm: Object.keys(androidNotification).length === 0 ? undefined : { android: { notification: androidNotification } },
@@ -119,15 +114,14 @@ function apnsNotification(apns: Json): Notification {
   const aps = optionalObject(apns, 'aps', 'apns');
   if (aps === undefined) throw new HttpError(400, 'Missing "apns.aps": a JSON object');
   const alert = aps.alert;
-  if (alert !== undefined && typeof alert !== 'string' && !isObject(alert)) throw new HttpError(400, 'Invalid "apns.aps.alert": expected a string or a JSON object');
+  if (alert !== undefined && typeof alert !== 'string' && !isObject(alert)) throw invalid('apns.aps.alert', 'a string or a JSON object');
   const priority = apns.priority;
-  if (priority !== undefined && priority !== 5 && priority !== 10) throw new HttpError(400, 'Invalid "apns.priority": expected 5 or 10');
+  if (priority !== undefined && priority !== 5 && priority !== 10) throw invalid('apns.priority', '5 or 10');
   const expiration = apns.expiration;
   if (expiration !== undefined && (typeof expiration !== 'number' || !Number.isInteger(expiration) || expiration < 0)) {
-    throw new HttpError(400, 'Invalid "apns.expiration": expected Unix seconds');
+    throw invalid('apns.expiration', 'Unix seconds');
   }
-  const collapseId = apns.collapse_id;
-  if (collapseId !== undefined && typeof collapseId !== 'string') throw new HttpError(400, 'Invalid "apns.collapse_id": expected a string');
+  const collapseId = optionalString(apns, 'collapse_id', 'apns');
   const data = optionalObject(apns, 'data', 'apns');
   return {
     title: isObject(alert) ? optionalString(alert, 'title', 'apns.aps.alert') : undefined,
@@ -137,30 +131,4 @@ function apnsNotification(apns: Json): Notification {
     collapseKey: collapseId,
     apns: data === undefined ? { aps } : { aps, data },
   };
-}
-
-function optionalObject(parent: Json | undefined, name: string, where: string): Json | undefined {
-  const value = parent?.[name];
-  if (value === undefined) return undefined;
-  if (!isObject(value)) throw new HttpError(400, `Invalid "${where}.${name}": expected a JSON object`);
-  return value;
-}
-
-function optionalString(parent: Json | undefined, name: string, where: string): string | undefined {
-  const value = parent?.[name];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw new HttpError(400, `Invalid "${where}.${name}": expected a string`);
-  return value;
-}
-
-function optionalUrl(parent: Json | undefined, name: string, where: string): string | undefined {
-  const value = optionalString(parent, name, where);
-  if (value !== undefined && !(/^https?:\/\//.test(value) && URL.canParse(value))) throw new HttpError(400, `Invalid "${where}.${name}": expected an http:// or https:// URL`);
-  return value;
-}
-
-function optionalTtl(value: unknown, field: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_TTL_SECONDS) throw new HttpError(400, `Invalid "${field}": expected an integer from 0 to ${MAX_TTL_SECONDS}`);
-  return value;
 }

@@ -1,10 +1,11 @@
-// Drains push lanes (docs/PROTOCOL.md §16.6): one loop per lane this node owns, sending up to
-// LANE_BATCH jobs of the lane's head at once. A lane is one app, one provider and one shard of its
-// devices, so a device whose provider keeps answering 503 holds up one shard, not the provider.
+// Delivers push lanes (docs/PROTOCOL.md §16.6; the per-lane loops are LaneDrainer's), sending up
+// to LANE_BATCH jobs of the lane's head at once. A lane is one app, one provider and one shard of
+// its devices, so a device whose provider keeps answering 503 holds up one shard, not the provider.
 // Retries back off 1 s, 2 s, 4 s … (at most 60 s) or wait for the provider's Retry-After, until
 // the job's deadline. The head is acknowledged only once every job of the batch is done with.
 // Log lines name the app, provider, device id and reason: never tokens, keys or payloads.
 import type { Logger } from '../logger.js';
+import { LaneDrainer } from '../queue/lane-drainer.js';
 import type { LaneQueue } from '../queue/lane-queue.js';
 import type { Device, Notification, ProviderName, PushProvider } from './types.js';
 
@@ -39,8 +40,14 @@ export function laneOf(appId: string, provider: ProviderName, deviceId: string):
   return `${appId}:push:${provider}:${shardOf(deviceId)}`;
 }
 
+/** What a push lane's name stands for. */
+interface PushLane {
+  appId: string;
+  provider: ProviderName;
+}
+
 /** Read from the end: app ids may contain colons. */
-function parseLane(lane: string): { appId: string; provider: ProviderName } {
+function parseLane(lane: string): PushLane {
   const parts = lane.split(':');
   return { appId: parts.slice(0, -3).join(':'), provider: parts[parts.length - 2] as ProviderName };
 }
@@ -70,104 +77,33 @@ export interface DispatcherDeps {
   log: Logger;
 }
 
-export class PushDispatcher {
-  /** Lanes with a running drain loop. */
-  readonly draining = new Set<string>();
-  /** Lanes handed to us while their loop was finishing: it must look once more before exiting. */
-  private readonly rekicked = new Set<string>();
-  private readonly loops = new Set<Promise<void>>();
-  private stopping = false;
-  /** Aborts in-flight sends once stop()'s grace time is over. */
-  private readonly stopper = new AbortController();
-  /** Resolvers of the loops' backoff waits, so stop() can cut them short. */
-  private readonly wake = new Set<() => void>();
-  /** Lanes that refused a job since they were last empty. */
-  private readonly full = new Set<string>();
+export class PushDispatcher extends LaneDrainer<PushJob, PushLane> {
+  protected readonly headSize = LANE_BATCH;
 
   constructor(private readonly deps: DispatcherDeps) {
-    deps.queue.onOwned = (lanes) => {
-      for (const lane of lanes) this.own(lane);
-    };
-    deps.queue.onFull = (lane) => {
-      // One line per lane per episode: a flood of identical lines would bury the cause.
-      if (this.full.has(lane)) return;
-      this.full.add(lane);
-      deps.log.error({ lane }, 'push lane full (provider too slow or down); new sends for it are dropped');
-    };
+    super(deps.queue, deps.log, 'push');
   }
 
-  own(lane: string): void {
-    if (this.stopping) return;
-    if (this.draining.has(lane)) {
-      this.rekicked.add(lane);
-      return;
-    }
-    this.draining.add(lane);
-    const loop = this.drain(lane).finally(() => {
-      this.draining.delete(lane);
-      this.loops.delete(loop);
-    });
-    this.loops.add(loop);
+  protected target(lane: string): PushLane {
+    return parseLane(lane);
   }
 
-  /** As the webhook dispatcher: `finishQueued` (memory) keeps sending until the grace is over. */
-  async stop(graceMs: number, finishQueued: boolean): Promise<void> {
-    const graceOver = setTimeout(() => {
-      this.halt();
-      this.stopper.abort();
-    }, graceMs);
-    if (!finishQueued) this.halt();
-    while (this.loops.size > 0) await Promise.all(this.loops);
-    clearTimeout(graceOver);
-    this.halt();
-    this.stopper.abort();
+  protected describe({ appId, provider }: PushLane): Record<string, unknown> {
+    return { appId, provider };
   }
 
-  private halt(): void {
-    this.stopping = true;
-    for (const wake of [...this.wake]) wake();
+  protected laneFull(lane: string): void {
+    this.log.error({ lane }, 'push lane full (provider too slow or down); new sends for it are dropped');
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wake.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wake.add(done);
-    });
-  }
-
-  private async drain(lane: string): Promise<void> {
-    const { appId, provider } = parseLane(lane);
-    const { queue, log } = this.deps;
-    try {
-      while (!this.stopping) {
-        this.rekicked.delete(lane);
-        const jobs = await queue.head(lane, LANE_BATCH);
-        if (jobs.length === 0) {
-          this.full.delete(lane);
-          if ((await queue.release(lane)) && !this.rekicked.has(lane)) return;
-          continue;
-        }
-        const sender = await this.deps.provider(appId, provider);
-        const done = await Promise.all(jobs.map((job) => this.deliver(appId, provider, sender, job)));
-        if (done.includes(false)) return;
-        if (!(await queue.ack(lane, jobs.length))) {
-          log.warn({ appId, provider }, 'push lane claimed by another node; stopping here');
-          return;
-        }
-      }
-    } catch (err) {
-      // Queue trouble (Redis down): the jobs stay queued and the maintenance re-claims the lane later.
-      log.error({ err: (err as Error).message, appId, provider }, 'push lane stalled');
-    }
+  protected async deliver({ appId, provider }: PushLane, jobs: PushJob[]): Promise<boolean> {
+    const sender = await this.deps.provider(appId, provider);
+    const done = await Promise.all(jobs.map((job) => this.send(appId, provider, sender, job)));
+    return !done.includes(false);
   }
 
   /** True once the job is done with (sent or given up); false when stopped mid-way. */
-  private async deliver(appId: string, name: ProviderName, provider: PushProvider | undefined, job: PushJob): Promise<boolean> {
+  private async send(appId: string, name: ProviderName, provider: PushProvider | undefined, job: PushJob): Promise<boolean> {
     const { outcomes, log } = this.deps;
     const labels = [appId, name] as const;
     const device = job.device.id;
@@ -179,9 +115,9 @@ export class PushDispatcher {
     for (let attempt = 0; ; attempt++) {
       if (this.stopping) return false;
       const started = performance.now();
-      const outcome = await provider.send(job.device, job.notification, AbortSignal.any([AbortSignal.timeout(SEND_TIMEOUT_MS), this.stopper.signal]));
+      const outcome = await provider.send(job.device, job.notification, AbortSignal.any([AbortSignal.timeout(SEND_TIMEOUT_MS), this.stopSignal]));
       outcomes.sendSeconds.labels(name).observe((performance.now() - started) / 1000);
-      if (this.stopper.signal.aborted) return false;
+      if (this.stopSignal.aborted) return false;
       switch (outcome.kind) {
         case 'sent':
           outcomes.sent.labels(...labels).inc();

@@ -4,8 +4,9 @@
 import { SERVER_TO_USER_PREFIX } from '../../protocol/index.js';
 import type { App } from '../apps/registry.js';
 import type { PushConfig } from '../config/schema.js';
-import type { ServerContext } from '../context.js';
-import type { Notification } from './types.js';
+import type { Occupancy, SignedInUsers } from '../engine/types.js';
+import type { Logger } from '../logger.js';
+import type { Notification, Push } from './types.js';
 
 /** A push.userChannels entry split at its `{id}`. */
 interface UserChannelPattern {
@@ -65,6 +66,13 @@ function usersNamedBy(push: PushConfig, channels: readonly string[]): Map<string
   return users;
 }
 
+/** What the fallback uses of the server: who is online, cluster-wide, and the push service. */
+export interface OfflineContext {
+  engine: Pick<Occupancy, 'subscriptionCount'> & Pick<SignedInUsers, 'onlineUsers'>;
+  push: Push;
+  log: Logger;
+}
+
 /** What a publish that carried `push` answers beside its usual fields (§16.5). */
 export interface PushAnswer {
   queued: number;
@@ -77,7 +85,7 @@ export interface PushAnswer {
  * does not fail the publish — its subscribers have the frame, and a retried publish would send it
  * twice — it is logged and answered in `error`.
  */
-export async function offlineFallback(ctx: ServerContext, app: App, channels: readonly string[], notification: Notification): Promise<PushAnswer> {
+export async function offlineFallback(ctx: OfflineContext, app: App, channels: readonly string[], notification: Notification): Promise<PushAnswer> {
   try {
     return { queued: await pushToOfflineUsers(ctx, app, channels, notification) };
   } catch (error) {
@@ -87,7 +95,7 @@ export async function offlineFallback(ctx: ServerContext, app: App, channels: re
 }
 
 /** Resolves to the number of sends queued (0 when the channels name no user, or every named user was online). */
-async function pushToOfflineUsers(ctx: ServerContext, app: App, channels: readonly string[], notification: Notification): Promise<number> {
+async function pushToOfflineUsers(ctx: OfflineContext, app: App, channels: readonly string[], notification: Notification): Promise<number> {
   const { engine, push } = ctx;
   const users = usersNamedBy(app.push!, channels);
   if (users.size === 0) return 0;

@@ -1,9 +1,10 @@
-// Drains lanes: one loop per lane this node owns, one POST in flight per lane. Batching waits
+// Delivers webhook lanes (the loops are LaneDrainer's): one POST in flight per lane. Batching waits
 // for the window, failures back off 1 s, 2 s, 4 s … (capped at 60 s) until the retry window
 // closes, then the jobs are dropped with a log line. Only the target's host and the status are
 // logged: URLs may carry tokens, and bodies and headers carry signatures.
 import { webhookBody, webhookHeaders, WEBHOOK_RESERVED_HEADERS } from '../../protocol/index.js';
 import type { Logger } from '../logger.js';
+import { LaneDrainer } from '../queue/lane-drainer.js';
 import type { Job, WebhookQueue } from './queue.js';
 import type { Lane, TargetTable } from './targets.js';
 
@@ -52,127 +53,47 @@ export interface WebhookOutcomes {
   failed(appId: string): void;
 }
 
-export class Dispatcher {
-  /** Lanes with a running drain loop. */
-  readonly draining = new Set<string>();
-  /** Lanes handed to us while their loop was finishing: it must look once more before exiting. */
-  private readonly rekicked = new Set<string>();
-  private readonly loops = new Set<Promise<void>>();
-  /** Set by stop(): loops exit at their next step. */
-  private stopping = false;
-  /** Aborts in-flight POSTs once stop()'s grace time is over. */
-  private readonly stopper = new AbortController();
-  /** Resolvers of the loops' timed waits, so stop() can cut them short. */
-  private readonly wake = new Set<() => void>();
-  /** Lanes that refused a job since they were last empty. */
-  private readonly full = new Set<string>();
+export class Dispatcher extends LaneDrainer<Job, Lane> {
+  protected readonly headSize = 1;
 
   constructor(
-    private readonly queue: WebhookQueue,
+    queue: WebhookQueue,
     private readonly targets: TargetTable,
     private readonly settings: DeliverySettings,
-    private readonly log: Logger,
+    log: Logger,
     private readonly outcomes: WebhookOutcomes = { sent() {}, retried() {}, failed() {} },
   ) {
-    queue.onOwned = (lanes) => {
-      for (const lane of lanes) this.own(lane);
-    };
-    queue.onFull = (lane) => {
-      // One line per lane per episode: a flood of identical lines would bury the cause.
-      if (this.full.has(lane)) return;
-      this.full.add(lane);
-      this.log.error({ host: this.targets.lane(lane)?.target.host }, 'webhook lane full (receiver too slow or down); new events for it are dropped');
-    };
+    super(queue, log, 'webhook');
   }
 
-  own(lane: string): void {
-    if (this.stopping) return;
-    if (this.draining.has(lane)) {
-      this.rekicked.add(lane);
-      return;
-    }
-    this.draining.add(lane);
-    const loop = this.drain(lane).finally(() => {
-      this.draining.delete(lane);
-      this.loops.delete(loop);
-    });
-    this.loops.add(loop);
-  }
-
-  /**
-   * Stops within `graceMs`. `finishQueued` (memory queue: what is not sent now is lost) keeps
-   * the loops delivering until the grace is over; otherwise (Redis: another node carries on)
-   * they stop at once and only in-flight POSTs get the grace. Jobs not acknowledged stay queued.
-   */
-  async stop(graceMs: number, finishQueued: boolean): Promise<void> {
-    const graceOver = setTimeout(() => {
-      this.halt();
-      this.stopper.abort();
-    }, graceMs);
-    if (!finishQueued) this.halt();
-    while (this.loops.size > 0) await Promise.all(this.loops);
-    clearTimeout(graceOver);
-    this.halt();
-    this.stopper.abort();
-  }
-
-  private halt(): void {
-    this.stopping = true;
-    for (const wake of [...this.wake]) wake();
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wake.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wake.add(done);
-    });
-  }
-
-  private async drain(laneKey: string): Promise<void> {
+  protected target(laneKey: string): Lane | undefined {
     const lane = this.targets.lane(laneKey);
-    if (lane === undefined) {
-      this.log.warn({ lane: laneKey }, 'webhook lane has no configured target (config changed?); its jobs stay queued');
-      return;
-    }
-    try {
-      while (!this.stopping) {
-        this.rekicked.delete(laneKey);
-        let jobs = await this.queue.head(laneKey, 1);
-        if (jobs.length === 0) {
-          this.full.delete(laneKey);
-          if ((await this.queue.release(laneKey)) && !this.rekicked.has(laneKey)) return;
-          continue;
-        }
-        if (this.settings.batchMs > 0) {
-          const wait = jobs[0].t + this.settings.batchMs - Date.now();
-          if (wait > 0) await this.sleep(wait);
-          if (this.stopping) return;
-          jobs = await this.queue.head(laneKey, MAX_BATCH);
-        }
-        if (!(await this.deliver(lane, jobs))) return;
-        if (!(await this.queue.ack(laneKey, jobs.length))) {
-          this.log.warn({ host: lane.target.host }, 'webhook lane claimed by another node; stopping here');
-          return;
-        }
-      }
-    } catch (err) {
-      // Queue trouble (Redis down): the jobs stay queued and the sweep re-claims the lane later.
-      this.log.error({ err: (err as Error).message, host: lane.target.host }, 'webhook lane stalled');
-    }
+    if (lane === undefined) this.log.warn({ lane: laneKey }, 'webhook lane has no configured target (config changed?); its jobs stay queued');
+    return lane;
   }
 
-  /** True once the jobs are done with (delivered or given up); false when stopped mid-way. */
-  private async deliver(lane: Lane, jobs: Job[]): Promise<boolean> {
+  protected describe(lane: Lane): Record<string, unknown> {
+    return { host: lane.target.host };
+  }
+
+  protected laneFull(laneKey: string): void {
+    this.log.error({ host: this.targets.lane(laneKey)?.target.host }, 'webhook lane full (receiver too slow or down); new events for it are dropped');
+  }
+
+  /** Batching waits for the window from the oldest event, then takes up to MAX_BATCH. */
+  protected override async batch(laneKey: string, head: Job[]): Promise<Job[] | undefined> {
+    if (this.settings.batchMs <= 0) return head;
+    const wait = head[0].t + this.settings.batchMs - Date.now();
+    if (wait > 0) await this.sleep(wait);
+    return this.stopping ? undefined : this.queue.head(laneKey, MAX_BATCH);
+  }
+
+  protected async deliver(lane: Lane, jobs: Job[]): Promise<boolean> {
     const body = webhookBody(Math.max(...jobs.map((j) => j.t)), jobs.map((j) => j.e));
     const deadline = Math.min(...jobs.map((j) => j.t)) + this.settings.retryWindowMs;
     const host = lane.target.host;
     for (let attempt = 0; ; attempt++) {
-      const result = await post(lane.target.config.url, requestHeaders(lane, body), body, this.settings.timeoutMs, this.stopper.signal);
+      const result = await post(lane.target.config.url, requestHeaders(lane, body), body, this.settings.timeoutMs, this.stopSignal);
       if (typeof result === 'number' && result >= 200 && result < 300) {
         this.log.debug({ host, status: result, appId: lane.app.id, events: jobs.map((j) => `${j.e.name}@${j.e.channel}`) }, 'webhook sent');
         this.outcomes.sent(lane.app.id);

@@ -24,10 +24,14 @@ export function createOneSignalProvider(push: PushConfig): PushProvider {
       target_channel: 'push',
       ttl: notification.ttlSeconds ?? push.ttlSeconds,
     };
-    if (notification.title !== undefined) message.headings = { en: notification.title };
-    if (notification.body !== undefined) message.contents = { en: notification.body };
-    // OneSignal refuses a push without contents unless it is a background (data-only) one.
-    else if (notification.title === undefined) message.content_available = true;
+    // OneSignal refuses a push without English contents unless it is a background (data-only)
+    // one: a title alone is sent as the contents (under the app's name, OneSignal's default
+    // heading) rather than as a heading over the same text.
+    if (notification.body !== undefined) {
+      message.contents = { en: notification.body };
+      if (notification.title !== undefined) message.headings = { en: notification.title };
+    } else if (notification.title !== undefined) message.contents = { en: notification.title };
+    else message.content_available = true;
     if (notification.url !== undefined) message.url = notification.url;
     if (notification.data !== undefined) message.data = notification.data;
     return JSON.stringify(deepMerge(message, notification.onesignal));
