@@ -5,7 +5,7 @@
 // `--version` prints the version.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { migrate } from './apps/migrate.js';
+import { migrate } from './migrate.js';
 import { inWorker, runPrimary, shouldFork, workerStarted } from './cluster.js';
 import { withDotenv } from './config/dotenv.js';
 import { helpText, USAGE } from './config/help.js';

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { HttpError } from '../src/api/reply.js';
 import { loadConfig } from '../src/config/load.js';
-import { parseRegistration } from '../src/push/registration.js';
+import { parseRegistration } from '../src/api/push-registration.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import { until } from './support/cluster.js';
 import { startTestServer } from './support/in-process.js';

@@ -14,7 +14,7 @@ import { loadConfig } from '../src/config/load.js';
 import type { ServerConfig } from '../src/config/schema.js';
 import { createLogger } from '../src/logger.js';
 import { Metrics } from '../src/metrics/metrics.js';
-import { deviceId } from '../src/push/registration.js';
+import { deviceId } from '../src/api/push-registration.js';
 import { createPush, type PushService } from '../src/push/service.js';
 import type { Device } from '../src/push/types.js';
 import { until } from './support/cluster.js';

@@ -3,14 +3,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
-import { migrate } from '../src/apps/migrate.js';
+import { migrate } from '../src/migrate.js';
 import { connectSql } from '../src/apps/sql-clients.js';
 import type { Dialect } from '../src/apps/sql-table.js';
 import { loadConfig } from '../src/config/load.js';
 import { MemoryDeviceStore } from '../src/push/devices/memory.js';
 import { RedisDeviceStore } from '../src/push/devices/redis.js';
 import { SqlDeviceStore } from '../src/push/devices/sql.js';
-import { deviceId } from '../src/push/registration.js';
+import { deviceId } from '../src/api/push-registration.js';
 import type { Device, DeviceStore, ProviderName } from '../src/push/types.js';
 import { RedisServer } from './support/redis.js';
 

@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import PusherServer from 'pusher';
 import { pino } from 'pino';
 import type { Logger } from '../src/logger.js';
-import { migrate } from '../src/apps/migrate.js';
+import { migrate } from '../src/migrate.js';
 import { connectSql } from '../src/apps/sql-clients.js';
 import { SqlAppRegistry } from '../src/apps/sql-registry.js';
 import { DIALECTS, type Dialect, type SqlClient } from '../src/apps/sql-table.js';

@@ -2,7 +2,7 @@
 import { channelNameError, channelType, parseClientJson, SERVER_TO_USER_PREFIX, SOCKET_ID } from '../../protocol/index.js';
 import type { App } from '../apps/registry.js';
 import type { ServerEvent } from '../publish/pipeline.js';
-import { parseNotification } from '../push/notification.js';
+import { parseNotification } from './push-notification.js';
 import type { Notification } from '../push/types.js';
 import { HttpError } from './reply.js';
 

@@ -6,7 +6,7 @@ import type { App } from '../apps/registry.js';
 import type { ServerContext } from '../context.js';
 import { authenticate } from '../auth/request-auth.js';
 import { EngineUnavailableError } from '../engine/types.js';
-import { beamsError, isBeamsPath } from '../push/beams.js';
+import { beamsError, isBeamsPath } from './beams.js';
 import { readiness } from '../readiness.js';
 import type { HttpReply, HttpRequest } from '../transport/types.js';
 import { countPerIp, guardRequest } from './broadcasty/guard.js';

@@ -1,6 +1,6 @@
 // The HTTP API's routes (docs/PROTOCOL.md §5.1, §14.5, §16.4): path, method, how the request authenticates, handler.
 import type { RouteAuth } from '../auth/request-auth.js';
-import { publishToInterests, publishToUsers } from '../push/beams.js';
+import { publishToInterests, publishToUsers } from './beams.js';
 import { presenceHeartbeat, presenceJoin, presenceLeave, presenceRoster } from './broadcasty/presence.js';
 import { publish } from './broadcasty/publish.js';
 import { replay } from './broadcasty/replay.js';

@@ -32,5 +32,4 @@ export async function createRegistry(config: ServerConfig, log: Logger = createL
   }
 }
 
-export { migrate } from './migrate.js';
 export { createAppsTable, appsTableDdl } from './sql-table.js';

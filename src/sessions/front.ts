@@ -6,18 +6,9 @@ import type { ServerContext } from '../context.js';
 import type { HttpAnswer, HttpRequest } from '../transport/types.js';
 import { pollEndpoint } from './poll.js';
 import { pusherReceive, pusherSend } from './pusher-http.js';
+import type { SessionEndpoint } from './session-request.js';
 import type { HttpSessions } from './sessions.js';
 import { sseEndpoint } from './sse.js';
-
-export interface SessionRequest {
-  request: HttpRequest;
-  /** The route pattern's groups: for pusher-js paths [, key, server/session]. */
-  match: RegExpExecArray;
-  sessions: HttpSessions;
-  ctx: ServerContext;
-}
-
-export type SessionEndpoint = (input: SessionRequest) => HttpAnswer | Promise<HttpAnswer>;
 
 interface SessionRoute {
   method: 'GET' | 'POST';

@@ -11,7 +11,7 @@ import { historyFor } from '../history/rules.js';
 import type { HttpReply, HttpRequest, UpgradeInfo } from '../transport/types.js';
 import { MAX_CURSOR_ENTRIES, StreamPositions, type StreamPoint } from './cursor.js';
 import { decodeFrame } from './event-frame.js';
-import type { SessionRequest } from './front.js';
+import type { SessionRequest } from './session-request.js';
 import type { HttpSession, SessionWire } from './http-session.js';
 
 const MAX_CHANNELS = 100;

@@ -6,7 +6,7 @@
 import type { HttpAnswer, HttpReply, ResponseStream, StreamAbortReason } from '../transport/types.js';
 import { formatPollCursor, parsePollCursor, type StreamPoint } from './cursor.js';
 import { decodeFrame } from './event-frame.js';
-import type { SessionRequest } from './front.js';
+import type { SessionRequest } from './session-request.js';
 import type { HttpSession } from './http-session.js';
 import type { HttpSessions } from './sessions.js';
 import { newSessionKey, openSubscribed, reachesClient, readSubscribeQuery, refusal, sessionKey, SubscribedWire } from './open-subscribed.js';

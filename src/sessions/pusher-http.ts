@@ -4,7 +4,7 @@
 import { text } from '../api/reply.js';
 import { decodePathSegment } from '../transport/routes.js';
 import type { HttpAnswer, HttpReply, HttpRequest, StreamReply } from '../transport/types.js';
-import type { SessionRequest } from './front.js';
+import type { SessionRequest } from './session-request.js';
 import type { HttpSession } from './http-session.js';
 import { closeFrame, openFrame, POLLING_WIRE, STREAMING_WIRE } from './pusher-wire.js';
 

@@ -5,7 +5,7 @@
 import type { HttpAnswer, ResponseStream, StreamAbortReason } from '../transport/types.js';
 import { parseCursor } from './cursor.js';
 import { decodeFrame } from './event-frame.js';
-import type { SessionRequest } from './front.js';
+import type { SessionRequest } from './session-request.js';
 import type { HttpSession } from './http-session.js';
 import { newSessionKey, openSubscribed, reachesClient, readSubscribeQuery, refusal, SubscribedWire } from './open-subscribed.js';
 

@@ -1,10 +1,10 @@
 // `broadcasty migrate`: creates the SQL registry's apps table and the push devices table
 // (pushDevices postgres or mysql, docs/PROTOCOL.md §16.1) if they do not exist. Safe to rerun.
-import { ConfigError } from '../config/env.js';
-import type { ServerConfig } from '../config/schema.js';
-import { createPushDevicesTable } from '../push/devices/sql.js';
-import { connectSql } from './sql-clients.js';
-import { createAppsTable, type Dialect, type SqlClient } from './sql-table.js';
+import { ConfigError } from './config/env.js';
+import type { ServerConfig } from './config/schema.js';
+import { createPushDevicesTable } from './push/devices/sql.js';
+import { connectSql } from './apps/sql-clients.js';
+import { createAppsTable, type Dialect, type SqlClient } from './apps/sql-table.js';
 
 const isSql = (value: string): value is Dialect => value === 'postgres' || value === 'mysql';
 

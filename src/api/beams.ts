@@ -5,13 +5,13 @@
 // `{"error", "description"}`; the SDKs show both.
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
-import type { Endpoint, EndpointInput } from '../api/endpoint.js';
-import { parseJsonObject } from '../api/event-input.js';
-import { HttpError, json } from '../api/reply.js';
+import type { Endpoint, EndpointInput } from './endpoint.js';
+import { parseJsonObject } from './event-input.js';
+import { HttpError, json } from './reply.js';
 import type { HttpReply } from '../transport/types.js';
-import { invalid, isObject, type Json, MAX_TTL_SECONDS, optionalObject, optionalString, optionalTtl, optionalUrl } from './notification.js';
-import { parseInterests } from './registration.js';
-import type { Notification, ProviderName } from './types.js';
+import { invalid, isObject, type Json, MAX_TTL_SECONDS, optionalObject, optionalString, optionalTtl, optionalUrl } from './push-notification.js';
+import { parseInterests } from './push-registration.js';
+import type { Notification, ProviderName } from '../push/types.js';
 
 /** Beams' limits on user ids (its server SDKs check the same); interests follow §16.2's rule, which is Beams'. */
 const MAX_USERS = 1000;

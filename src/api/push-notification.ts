@@ -1,7 +1,7 @@
 // The `notification` object of a send (docs/PROTOCOL.md §16.3), checked and mapped to the
 // provider-neutral Notification. Also the `push` field of publishes (§16.5).
-import { HttpError } from '../api/reply.js';
-import type { Notification } from './types.js';
+import { HttpError } from './reply.js';
+import type { Notification } from '../push/types.js';
 
 /** The whole notification, as JSON, at most this many bytes (§16.3). */
 export const MAX_NOTIFICATION_BYTES = 4096;

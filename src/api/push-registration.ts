@@ -1,8 +1,8 @@
 // A device registration body (docs/PROTOCOL.md §16.2) → Device. Errors are 400s naming the field.
 import { createHash } from 'node:crypto';
-import { HttpError } from '../api/reply.js';
+import { HttpError } from './reply.js';
 import type { App } from '../apps/registry.js';
-import { PROVIDERS, type Device, type ProviderName } from './types.js';
+import { PROVIDERS, type Device, type ProviderName } from '../push/types.js';
 
 const MAX_INTERESTS = 100;
 /** Pusher Beams' rule for interest names. */
