@@ -1,7 +1,8 @@
 // Push retries (docs/PROTOCOL.md §16.6) with the memory queue and with the Redis one, against the
 // fake Web Push service: a send to be retried leaves its lane and comes back later, so a device
 // whose push service refuses connections or asks for a day's Retry-After holds up no other
-// device of its lane; `Retry-After: 0` still backs off (1 s, then 2 s). And the backoff rule.
+// device of its lane; `Retry-After: 0` still backs off (1 s, then 2 s). The backoff rule, what a
+// send cut by the time limit comes to, and the 202 count of a full lane.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
@@ -10,9 +11,11 @@ import { loadConfig } from '../src/config/load.js';
 import { createLogger } from '../src/logger.js';
 import { Metrics } from '../src/metrics/metrics.js';
 import { laneOf, MAX_ATTEMPTS, retryDueAt, type PushJob } from '../src/push/delivery.js';
+import { SEND_TIMEOUT_MS, unansweredOutcome } from '../src/push/providers/outcome.js';
 import { generateVapidKeys } from '../src/push/providers/webpush.js';
 import { deviceId } from '../src/push/registration.js';
 import { createPush, type PushService } from '../src/push/service.js';
+import { MAX_LANE_JOBS } from '../src/queue/lane-queue.js';
 import type { Device } from '../src/push/types.js';
 import { freePort } from './support/cli-process.js';
 import { until } from './support/cluster.js';
@@ -22,7 +25,10 @@ import { RedisServer } from './support/redis.js';
 const APP = { id: 'retry-app', key: 'retry-key', secret: 'retry-secret' };
 const NOTIFICATION = { title: 'Hello', body: 'again' };
 
-const deviceOf = ({ endpoint, keys }: Subscription): Device => ({
+/** A subscription's device; without keys, one whose every send fails at once. */
+type DeviceSource = Pick<Subscription, 'endpoint'> & Partial<Pick<Subscription, 'keys'>>;
+
+const deviceOf = ({ endpoint, keys }: DeviceSource): Device => ({
   id: deviceId('webpush', endpoint),
   appId: APP.id,
   provider: 'webpush',
@@ -33,7 +39,7 @@ const deviceOf = ({ endpoint, keys }: Subscription): Device => ({
 });
 
 /** A device made by `make` that lands in `lane` (a quarter of them do). */
-function inLane(lane: string, make: () => Subscription): Device {
+function inLane(lane: string, make: () => DeviceSource): Device {
   for (;;) {
     const device = deviceOf(make());
     if (laneOf(APP.id, 'webpush', device.id) === lane) return device;
@@ -58,6 +64,17 @@ describe('the retry backoff', () => {
     assert.equal(retryDueAt({ ...job, attempts: MAX_ATTEMPTS - 1 }, undefined, now), undefined);
     assert.equal(retryDueAt({ ...job, deadline: now + 999 }, undefined, now), undefined);
     assert.equal(retryDueAt({ ...job, deadline: now + 5000 }, 10_000, now), undefined);
+  });
+});
+
+describe('an attempt without an answer', () => {
+  it('is "no answer in 15 s" whichever timer fired, the caller\'s or the provider\'s; "aborted" on a stop', () => {
+    const noAnswer = { kind: 'retry', reason: `webpush: no answer in ${SEND_TIMEOUT_MS / 1000} s` };
+    const timeout = new DOMException('The operation was aborted due to timeout', 'TimeoutError');
+    assert.deepEqual(unansweredOutcome('webpush', timeout, AbortSignal.abort(timeout)), noAnswer);
+    assert.deepEqual(unansweredOutcome('webpush', timeout, new AbortController().signal), noAnswer);
+    assert.deepEqual(unansweredOutcome('webpush', new Error('stopped'), AbortSignal.abort()), { kind: 'retry', reason: 'webpush: aborted' });
+    assert.equal(SEND_TIMEOUT_MS, 15_000);
   });
 });
 
@@ -106,6 +123,13 @@ for (const queue of ['memory', 'redis'] as const) {
       assert.deepEqual(statuses(busy), [503], 'the busy one waits (60 s at most), out of the lane');
       // The refusing one comes back from the queue for its second attempt a second later.
       await until(async () => (await retried()) >= before + 3, 5000, 'the refusing device retried');
+    });
+
+    it('counts in its 202 only the sends the queue took: a full lane refuses the rest', { skip: queue === 'redis' && "the Redis queue answers later (its log line says what a full lane refused); the count is what was handed to it" }, async () => {
+      const lane = laneOf(APP.id, 'webpush', randomUUID());
+      // Keyless: each send fails at once, without a request, so the lane empties quickly afterwards.
+      const keyless = Array.from({ length: MAX_LANE_JOBS + 20 }, () => inLane(lane, () => ({ endpoint: `https://push.example/${randomUUID()}` })));
+      assert.equal((await push.send(app, keyless, NOTIFICATION)).devices, MAX_LANE_JOBS);
     });
 
     it('backs off after Retry-After: 0 (1 s, then 2 s) and then sends', async () => {
