@@ -1,12 +1,14 @@
 // The push endpoints (docs/PROTOCOL.md §16.2, §16.3) over HTTP: registration with a JWT and
-// signed, tenancy and the policy, maxDevicesPerUser, bad input, and sends that reach the fake
-// OneSignal API through the real OneSignal provider — retried after a 503 with Retry-After, and
-// a dead subscription removed from the registry.
+// signed, tenancy and the policy, maxDevicesPerUser, bad input, Web Push endpoints limited to
+// push services (push.webpush.endpointHosts), and sends that reach the fake OneSignal API through
+// the real OneSignal provider — retried after a 503 with Retry-After, and a dead subscription
+// removed from the registry.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { HttpError } from '../src/api/reply.js';
-import { loadConfig } from '../src/config/load.js';
+import { ConfigError, loadConfig } from '../src/config/load.js';
+import { generateVapidKeys } from '../src/push/providers/webpush.js';
 import { parseRegistration } from '../src/api/push-registration.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import { until } from './support/cluster.js';
@@ -16,6 +18,8 @@ import { FakeOneSignal } from './support/push-fakes/onesignal.js';
 import { signed } from './support/push.js';
 
 const PLAIN_APP = { id: 'plain-app', key: 'plain-key', secret: 'plain-secret' };
+/** What a browser's PushSubscription.toJSON() carries beside its endpoint. */
+const SUBSCRIPTION_KEYS = { p256dh: Buffer.concat([Buffer.from([4]), Buffer.alloc(64, 7)]).toString('base64url'), auth: Buffer.alloc(16, 1).toString('base64url') };
 
 describe('push endpoints', () => {
   let server: RunningServer;
@@ -27,7 +31,11 @@ describe('push endpoints', () => {
 
   before(async () => {
     onesignal = await FakeOneSignal.start(randomUUID(), 'rest-api-key');
-    const push = { onesignal: { appId: onesignal.appId, restApiKey: onesignal.restApiKey, baseUrl: onesignal.baseUrl }, maxDevicesPerUser: 2 };
+    const push = {
+      onesignal: { appId: onesignal.appId, restApiKey: onesignal.restApiKey, baseUrl: onesignal.baseUrl },
+      webpush: { ...generateVapidKeys(), subject: 'mailto:ops@shop.example' },
+      maxDevicesPerUser: 2,
+    };
     server = await startTestServer({ apps: [jwtApp({ push }), PLAIN_APP], logLevel: process.env.LOGLEVEL ?? 'silent' });
     port = server.port;
     alice = await mintToken({ sub: 'alice' });
@@ -80,7 +88,7 @@ describe('push endpoints', () => {
   it('answers bad registrations with 400 naming the field', async () => {
     const cases: [unknown, RegExp][] = [
       [{ provider: 'pigeon', token: 'x' }, /"provider"/],
-      [{ provider: 'webpush', subscription: {} }, /webpush is not configured for this app \(push\.webpush\)/],
+      [{ provider: 'fcm', token: 'abc' }, /fcm is not configured for this app \(push\.fcm\)/],
       [{ provider: 'onesignal', token: 'not-a-uuid' }, /"token": a OneSignal subscription id/],
       [{ provider: 'onesignal', token: randomUUID(), interests: ['bad interest'] }, /"interests"/],
       [{ provider: 'onesignal', token: randomUUID(), interests: 'news' }, /"interests"/],
@@ -93,6 +101,33 @@ describe('push endpoints', () => {
     const unsigned = await signed(port, JWT_APP, 'POST', 'push/devices', { provider: 'onesignal', token: randomUUID(), user_id: 7 });
     assert.equal(unsigned.status, 400);
     assert.match(unsigned.body.error as string, /"user_id"/);
+  });
+
+  it("takes a Web Push endpoint of the browsers' push services only: never an address, another host or port (400)", async () => {
+    const register = (endpoint: string) => registerOwn(alice, { provider: 'webpush', subscription: { endpoint, expirationTime: null, keys: SUBSCRIPTION_KEYS } });
+    const refused: [string, RegExp][] = [
+      ['https://127.0.0.1:1/wpush/v2/x', /not an IP address/],
+      ['https://0x7f.1/wpush/v2/x', /not an IP address/],
+      ['https://[::1]/wpush/v2/x', /not an IP address/],
+      ['https://169.254.169.254/latest/meta-data', /not an IP address/],
+      ['https://localhost/wpush/v2/x', /push\.webpush\.endpointHosts: fcm\.googleapis\.com, /],
+      ['https://redis.internal/x', /push\.webpush\.endpointHosts/],
+      ['https://fcm.googleapis.com.attacker.example/fcm/send/x', /push\.webpush\.endpointHosts/],
+      ['https://notify.windows.com/w/?token=x', /push\.webpush\.endpointHosts/],
+      ['https://fcm.googleapis.com:8443/fcm/send/x', /on the default port/],
+      ['https://user:pass@fcm.googleapis.com/fcm/send/x', /without user or password/],
+      ['http://fcm.googleapis.com/fcm/send/x', /an https: URL/],
+    ];
+    for (const [endpoint, message] of refused) {
+      const reply = await register(endpoint);
+      assert.equal(reply.status, 400, endpoint);
+      assert.match(reply.body.error as string, /^Invalid "subscription\.endpoint": /, endpoint);
+      assert.match(reply.body.error as string, message, endpoint);
+    }
+    for (const endpoint of ['https://fcm.googleapis.com/fcm/send/abc:APA91b', 'https://wns2-par02p.notify.windows.com/w/?token=BQYAAA', 'https://web.push.apple.com/QGuQyavXuT', 'https://fcm.googleapis.com:443/fcm/send/def']) {
+      const reply = await register(endpoint);
+      assert.equal(reply.status, 201, `${endpoint}: ${reply.text}`);
+    }
   });
 
   it('answers 404 for apps without push', async () => {
@@ -209,18 +244,18 @@ describe('push provider settings at start', () => {
 describe('registration bodies per provider', () => {
   // Every provider configured (the settings are only looked at, no provider is built).
   const push = {
-    webpush: { publicKey: 'B'.repeat(87), privateKey: 'k'.repeat(43), subject: 'mailto:ops@example.com' },
+    webpush: { publicKey: 'B'.repeat(87), privateKey: 'k'.repeat(43), subject: 'mailto:ops@example.com', endpointHosts: ['push.example', '*.Push.Example'] },
     fcm: { serviceAccount: '{}', baseUrl: 'https://fcm.googleapis.com' },
     apns: { key: 'k', keyId: 'ABC123DEFG', teamId: 'DEF123GHIJ', topic: 'com.example.app', baseUrl: 'https://a', sandboxBaseUrl: 'https://b' },
     onesignal: { appId: randomUUID(), restApiKey: 'k', baseUrl: 'https://api.onesignal.com' },
   };
   const app = loadConfig({ env: {}, overrides: { apps: [{ ...PLAIN_APP, push }] } }).apps[0]!;
-  const p256dh = Buffer.concat([Buffer.from([4]), Buffer.alloc(64, 7)]).toString('base64url');
-  const auth = Buffer.alloc(16, 1).toString('base64url');
+  const { p256dh, auth } = SUBSCRIPTION_KEYS;
 
   it('takes what each provider gives, one device per token', () => {
     const web = parseRegistration(app, { provider: 'webpush', subscription: { endpoint: 'https://push.example/e/1', expirationTime: null, keys: { p256dh, auth } } }, 'u');
     assert.deepEqual([web.token, web.keys, web.userId], ['https://push.example/e/1', { p256dh, auth }, 'u']);
+    assert.equal(parseRegistration(app, { provider: 'webpush', subscription: { endpoint: 'https://eu.push.example/e/2', keys: { p256dh, auth } } }, 'u').token, 'https://eu.push.example/e/2');
     const apns = parseRegistration(app, { provider: 'apns', token: 'AB'.repeat(32), sandbox: true }, undefined);
     assert.deepEqual([apns.token, apns.sandbox, apns.userId], ['ab'.repeat(32), true, undefined]);
     assert.equal(parseRegistration(app, { provider: 'fcm', token: 'abc:DEF_1-2.3' }, 'u').id, parseRegistration(app, { provider: 'fcm', token: 'abc:DEF_1-2.3' }, 'v').id);
@@ -233,6 +268,9 @@ describe('registration bodies per provider', () => {
       [{ provider: 'webpush', subscription: { endpoint: 'https://push.example/e', keys: { p256dh: auth, auth } } }, /"subscription\.keys\.p256dh": base64url of a 65-byte/],
       [{ provider: 'webpush', subscription: { endpoint: 'https://push.example/e', keys: { p256dh, auth: p256dh } } }, /"subscription\.keys\.auth": base64url of 16 bytes/],
       [{ provider: 'webpush', token: 'x' }, /"subscription"/],
+      // endpointHosts replaces the browsers' list.
+      [{ provider: 'webpush', subscription: { endpoint: 'https://fcm.googleapis.com/fcm/send/x', keys: { p256dh, auth } } }, /endpointHosts: push\.example, \*\.push\.example\)/],
+      [{ provider: 'webpush', subscription: { endpoint: 'https://evilpush.example/e', keys: { p256dh, auth } } }, /"subscription\.endpoint"/],
       [{ provider: 'fcm', token: 'has space' }, /"token": an FCM registration token/],
       [{ provider: 'fcm', token: 'x'.repeat(4097) }, /"token": an FCM registration token/],
       [{ provider: 'apns', token: 'ab'.repeat(20) }, /"token": an APNs device token \(64-200 hex/],
@@ -245,6 +283,27 @@ describe('registration bodies per provider', () => {
         () => parseRegistration(app, body, 'u'),
         (error: unknown) => error instanceof HttpError && error.status === 400 && message.test(error.message),
         JSON.stringify(body).slice(0, 100),
+      );
+    }
+  });
+});
+
+describe('push.webpush.endpointHosts', () => {
+  const vapid = { BROADCASTY_PUSH_VAPID_PUBLIC_KEY: 'B'.repeat(87), BROADCASTY_PUSH_VAPID_PRIVATE_KEY: 'k'.repeat(43), BROADCASTY_PUSH_VAPID_SUBJECT: 'mailto:ops@example.com' };
+  const env = { BROADCASTY_APP_ID: 'env-app', BROADCASTY_APP_KEY: 'env-key', BROADCASTY_APP_SECRET: 'env-secret', ...vapid };
+
+  it("defaults to the browsers' push services, and is read from BROADCASTY_PUSH_VAPID_ENDPOINT_HOSTS (lower-cased)", () => {
+    const hosts = (extra: Record<string, string>) => loadConfig({ env: { ...env, ...extra } }).apps[0]!.push!.webpush!.endpointHosts;
+    assert.deepEqual(hosts({}), ['fcm.googleapis.com', 'android.googleapis.com', 'updates.push.services.mozilla.com', '*.notify.windows.com', 'web.push.apple.com', '*.push.apple.com']);
+    assert.deepEqual(hosts({ BROADCASTY_PUSH_VAPID_ENDPOINT_HOSTS: 'Push.Example, *.push.example' }), ['push.example', '*.push.example']);
+  });
+
+  it('refuses an address, a port or a URL in the list, naming the setting', () => {
+    for (const bad of ['127.0.0.1', '[::1]', 'push.example:8443', 'https://push.example', '*.', 'push.*.example']) {
+      assert.throws(
+        () => loadConfig({ env: { ...env, BROADCASTY_PUSH_VAPID_ENDPOINT_HOSTS: bad } }),
+        (error: unknown) => error instanceof ConfigError && /BROADCASTY_PUSH_VAPID_ENDPOINT_HOSTS\[0\]/.test(error.message) && /no IP addresses, no port/.test(error.message),
+        bad,
       );
     }
   });

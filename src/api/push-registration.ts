@@ -1,5 +1,6 @@
 // A device registration body (docs/PROTOCOL.md §16.2) → Device. Errors are 400s naming the field.
 import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
 import { HttpError } from './reply.js';
 import type { App } from '../apps/registry.js';
 import { PROVIDERS, type Device, type ProviderName } from '../push/types.js';
@@ -35,13 +36,33 @@ export function parseInterests(raw: unknown, field = 'interests'): string[] {
   return [...new Set(raw as string[])];
 }
 
-function webPushDevice(body: Record<string, unknown>): Pick<Device, 'token' | 'keys'> {
-  const subscription = body.subscription;
-  if (typeof subscription !== 'object' || subscription === null || Array.isArray(subscription)) throw bad('subscription', 'the PushSubscription as JSON');
-  const { endpoint, keys } = subscription as Record<string, unknown>;
-  if (typeof endpoint !== 'string' || endpoint.length > MAX_ENDPOINT || !endpoint.startsWith('https://') || !URL.canParse(endpoint)) {
+/** `host` is one of `patterns`, or under one of its `*.suffix` ones. */
+const hostListed = (host: string, patterns: readonly string[]): boolean =>
+  patterns.some((pattern) => (pattern.startsWith('*.') ? host.endsWith(pattern.slice(1)) && host.length > pattern.length - 1 : host === pattern));
+
+/**
+ * The endpoint is where the server will POST: a push service's https URL on its default port,
+ * never an address, so a registration cannot aim the server at loopback or internal hosts.
+ */
+function endpointOf(value: unknown, endpointHosts: readonly string[]): string {
+  if (typeof value !== 'string' || value.length > MAX_ENDPOINT || !value.startsWith('https://') || !URL.canParse(value)) {
     throw bad('subscription.endpoint', `an https: URL of at most ${MAX_ENDPOINT} characters`);
   }
+  const url = new URL(value);
+  // The URL parser turns every IPv4 spelling (0x7f.1, 2130706433) into dotted form; IPv6 comes bracketed.
+  if (isIP(url.hostname) !== 0 || url.hostname.startsWith('[')) throw bad('subscription.endpoint', "a push service's URL, not an IP address");
+  if (url.port !== '' || url.username !== '' || url.password !== '') throw bad('subscription.endpoint', "a push service's URL on the default port, without user or password");
+  if (!hostListed(url.hostname, endpointHosts)) {
+    throw bad('subscription.endpoint', `a URL of a push service this app accepts (push.webpush.endpointHosts: ${endpointHosts.join(', ')})`);
+  }
+  return value;
+}
+
+function webPushDevice(body: Record<string, unknown>, endpointHosts: readonly string[]): Pick<Device, 'token' | 'keys'> {
+  const subscription = body.subscription;
+  if (typeof subscription !== 'object' || subscription === null || Array.isArray(subscription)) throw bad('subscription', 'the PushSubscription as JSON');
+  const { endpoint: raw, keys } = subscription as Record<string, unknown>;
+  const endpoint = endpointOf(raw, endpointHosts);
   if (typeof keys !== 'object' || keys === null) throw bad('subscription.keys', 'an object with p256dh and auth');
   const { p256dh, auth } = keys as Record<string, unknown>;
   const point = base64urlBytes(p256dh, 'subscription.keys.p256dh', 65, 'a 65-byte uncompressed P-256 point');
@@ -66,7 +87,7 @@ export function parseRegistration(app: App, body: Record<string, unknown>, userI
   let device: Pick<Device, 'token' | 'keys' | 'sandbox'>;
   switch (name) {
     case 'webpush':
-      device = webPushDevice(body);
+      device = webPushDevice(body, app.push!.webpush!.endpointHosts);
       break;
     case 'fcm':
       device = { token: token(body, FCM_TOKEN, 'an FCM registration token (1-4096 characters of [A-Za-z0-9_:.-])') };

@@ -87,6 +87,7 @@ export const ENV_TABLE: EnvSetting[] = [
   { names: ['BROADCASTY_PUSH_VAPID_PUBLIC_KEY'], path: 'app.push.webpush.publicKey', kind: 'string', help: 'broadcasty keygen --vapid prints the pair' },
   { names: ['BROADCASTY_PUSH_VAPID_PRIVATE_KEY'], path: 'app.push.webpush.privateKey', kind: 'string' },
   { names: ['BROADCASTY_PUSH_VAPID_SUBJECT'], path: 'app.push.webpush.subject', kind: 'string', help: 'mailto: or https: contact for push services' },
+  { names: ['BROADCASTY_PUSH_VAPID_ENDPOINT_HOSTS'], path: 'app.push.webpush.endpointHosts', kind: 'list', help: "push services a subscription's endpoint may name: hosts or *.suffix (default: the browsers')" },
   { names: ['BROADCASTY_PUSH_FCM_SERVICE_ACCOUNT'], path: 'app.push.fcm.serviceAccount', kind: 'string', help: 'the service-account JSON itself (FCM HTTP v1)' },
   { names: ['BROADCASTY_PUSH_FCM_SERVICE_ACCOUNT_FILE'], path: 'app.push.fcm.serviceAccountFile', kind: 'string' },
   { names: ['BROADCASTY_PUSH_APNS_KEY'], path: 'app.push.apns.key', kind: 'pem', help: 'the .p8 key; one line with \\n works' },

@@ -107,6 +107,11 @@ export const jwtSchema = z
 
 const httpUrl = z.string().url().regex(/^https?:\/\//, 'must be an http:// or https:// URL');
 
+/** The browsers' push services: Chrome and Chromium browsers (FCM; android.googleapis.com in old subscriptions), Firefox, Edge, Safari. */
+export const WEBPUSH_ENDPOINT_HOSTS = ['fcm.googleapis.com', 'android.googleapis.com', 'updates.push.services.mozilla.com', '*.notify.windows.com', 'web.push.apple.com', '*.push.apple.com'] as const;
+/** A DNS name, optionally `*.` before it; the last label starts with a letter, so an IPv4 address is none. */
+const ENDPOINT_HOST = /^(\*\.)?([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)*[a-z]([a-z0-9-]*[a-z0-9])?$/;
+
 /** Push providers and the offline fallback (docs/PROTOCOL.md §16.1). */
 export const pushSchema = z
   .object({
@@ -115,6 +120,14 @@ export const pushSchema = z
         publicKey: z.string().regex(/^[A-Za-z0-9_-]{87}$/, 'expected a base64url VAPID public key (65 bytes; broadcasty keygen --vapid)'),
         privateKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'expected a base64url VAPID private key (32 bytes; broadcasty keygen --vapid)'),
         subject: z.string().regex(/^(mailto:|https:\/\/)/, 'expected a mailto: address or an https:// URL'),
+        /**
+         * Hosts a subscription's endpoint may name (`*.suffix` for any name under it): the server
+         * POSTs to whatever a registration gives, so only push services are accepted.
+         */
+        endpointHosts: z
+          .array(z.string().toLowerCase().regex(ENDPOINT_HOST, 'expected a host name or *.suffix (no IP addresses, no port)'))
+          .min(1)
+          .default([...WEBPUSH_ENDPOINT_HOSTS]),
       })
       .strict()
       .optional(),

@@ -1,12 +1,14 @@
 // Delivers push lanes (docs/PROTOCOL.md §16.6; the per-lane loops are LaneDrainer's), sending up
-// to LANE_BATCH jobs of the lane's head at once. A lane is one app, one provider and one shard of
-// its devices, so a device whose provider keeps answering 503 holds up one shard, not the provider.
-// Retries back off 1 s, 2 s, 4 s … (at most 60 s) or wait for the provider's Retry-After, until
-// the job's deadline. The head is acknowledged only once every job of the batch is done with.
+// to LANE_BATCH jobs of the lane's head at once, one attempt each. A lane is one app, one provider
+// and one shard of its devices. A send to be retried never waits in its lane: it leaves the lane
+// and comes back as a delayed job (the queue's delay, released by the service's sweep), with its
+// attempt count, so one device whose push service refuses, or asks for a day's Retry-After, holds
+// up nothing behind it. Order within a lane does not matter for push.
 // Log lines name the app, provider, device id and reason: never tokens, keys or payloads.
 import type { Logger } from '../logger.js';
 import { LaneDrainer } from '../queue/lane-drainer.js';
 import type { LaneQueue } from '../queue/lane-queue.js';
+import { SEND_TIMEOUT_MS } from './providers/outcome.js';
 import type { Device, Notification, ProviderName, PushProvider } from './types.js';
 
 /** Lanes per app and provider. */
@@ -14,9 +16,10 @@ export const PUSH_SHARDS = 4;
 /** Sends one lane has in flight at once. */
 const LANE_BATCH = 16;
 const FIRST_RETRY_MS = 1000;
+/** The longest any one wait gets, whatever the provider's Retry-After says. */
 const MAX_RETRY_MS = 60_000;
-/** One attempt's limit, whatever the provider does. */
-const SEND_TIMEOUT_MS = 15_000;
+/** Attempts one send gets before it is given up (about 6 minutes of backoff), deadline or not. */
+export const MAX_ATTEMPTS = 12;
 
 /** One send, stored as JSON in the lane: the device as it was when queued. */
 export interface PushJob {
@@ -25,6 +28,8 @@ export interface PushJob {
   publishId: string;
   /** Epoch ms after which the notification is no longer sent (now + its TTL). */
   deadline: number;
+  /** Attempts already made; absent before the first (and in jobs queued by older versions). */
+  attempts?: number;
 }
 
 export type PushQueue = LaneQueue<PushJob>;
@@ -50,6 +55,18 @@ interface PushLane {
 function parseLane(lane: string): PushLane {
   const parts = lane.split(':');
   return { appId: parts.slice(0, -3).join(':'), provider: parts[parts.length - 2] as ProviderName };
+}
+
+/**
+ * When the next attempt is due after attempt number `job.attempts + 1` was answered "retry"
+ * (after `afterMs` when the provider said): 1 s, 2 s, 4 s … or the Retry-After if longer, never
+ * more than 60 s, so `Retry-After: 0` cannot make a tight loop. Undefined when the send is given
+ * up: MAX_ATTEMPTS made, or the deadline passed by then.
+ */
+export function retryDueAt(job: PushJob, afterMs: number | undefined, now: number): number | undefined {
+  const made = (job.attempts ?? 0) + 1;
+  const wait = Math.min(MAX_RETRY_MS, Math.max(afterMs ?? 0, FIRST_RETRY_MS * 2 ** (made - 1)));
+  return made >= MAX_ATTEMPTS || now + wait > job.deadline ? undefined : now + wait;
 }
 
 export function appLanes(appId: string, providers: Iterable<ProviderName>): string[] {
@@ -102,7 +119,7 @@ export class PushDispatcher extends LaneDrainer<PushJob, PushLane> {
     return !done.includes(false);
   }
 
-  /** True once the job is done with (sent or given up); false when stopped mid-way. */
+  /** True once the job is done with (sent, given up, or back in the queue for later); false when stopped mid-way. */
   private async send(appId: string, name: ProviderName, provider: PushProvider | undefined, job: PushJob): Promise<boolean> {
     const { outcomes, log } = this.deps;
     const labels = [appId, name] as const;
@@ -112,37 +129,39 @@ export class PushDispatcher extends LaneDrainer<PushJob, PushLane> {
       log.error({ appId, provider: name, device }, 'push dropped: the app no longer has this provider');
       return true;
     }
-    for (let attempt = 0; ; attempt++) {
-      if (this.stopping) return false;
-      const started = performance.now();
-      const outcome = await provider.send(job.device, job.notification, AbortSignal.any([AbortSignal.timeout(SEND_TIMEOUT_MS), this.stopSignal]));
-      outcomes.sendSeconds.labels(name).observe((performance.now() - started) / 1000);
-      if (this.stopSignal.aborted) return false;
-      switch (outcome.kind) {
-        case 'sent':
-          outcomes.sent.labels(...labels).inc();
-          log.debug({ appId, provider: name, device, publishId: job.publishId }, 'push sent');
-          return true;
-        case 'dead':
-          await this.deps.remove(appId, device);
-          outcomes.removed.labels(...labels).inc();
-          log.info({ appId, provider: name, device, reason: outcome.reason }, 'push token dead; device removed');
-          return true;
-        case 'failed':
+    if (this.stopping) return false;
+    const started = performance.now();
+    const outcome = await provider.send(job.device, job.notification, AbortSignal.any([AbortSignal.timeout(SEND_TIMEOUT_MS), this.stopSignal]));
+    outcomes.sendSeconds.labels(name).observe((performance.now() - started) / 1000);
+    if (this.stopSignal.aborted) return false;
+    switch (outcome.kind) {
+      case 'sent':
+        outcomes.sent.labels(...labels).inc();
+        log.debug({ appId, provider: name, device, publishId: job.publishId }, 'push sent');
+        return true;
+      case 'dead':
+        await this.deps.remove(appId, device);
+        outcomes.removed.labels(...labels).inc();
+        log.info({ appId, provider: name, device, reason: outcome.reason }, 'push token dead; device removed');
+        return true;
+      case 'failed':
+        outcomes.failed.labels(...labels).inc();
+        log.warn({ appId, provider: name, device, reason: outcome.reason }, 'push failed');
+        return true;
+      case 'retry': {
+        const attempts = (job.attempts ?? 0) + 1;
+        const dueAt = retryDueAt(job, outcome.afterMs, Date.now());
+        if (dueAt === undefined) {
           outcomes.failed.labels(...labels).inc();
-          log.warn({ appId, provider: name, device, reason: outcome.reason }, 'push failed');
+          log.warn({ appId, provider: name, device, reason: outcome.reason, attempts }, 'push dropped: out of attempts or expired while retrying');
           return true;
-        case 'retry': {
-          const wait = outcome.afterMs ?? Math.min(FIRST_RETRY_MS * 2 ** attempt, MAX_RETRY_MS);
-          if (Date.now() + wait > job.deadline) {
-            outcomes.failed.labels(...labels).inc();
-            log.warn({ appId, provider: name, device, reason: outcome.reason, attempts: attempt + 1 }, 'push dropped: notification expired while retrying');
-            return true;
-          }
-          outcomes.retried.labels(...labels).inc();
-          log.debug({ appId, provider: name, device, reason: outcome.reason, retryInMs: wait }, 'push send failed; retrying');
-          await this.sleep(wait);
         }
+        outcomes.retried.labels(...labels).inc();
+        log.debug({ appId, provider: name, device, reason: outcome.reason, retryInMs: dueAt - Date.now() }, 'push send failed; retrying');
+        // One key per job and attempt: a job sent twice (a node died before its ack) is delayed once.
+        const retryKey = `retry:${job.publishId}:${device}:${attempts}`;
+        this.queue.delay(appId, retryKey, dueAt, [laneOf(appId, name, device)], { ...job, attempts });
+        return true;
       }
     }
   }

@@ -1,6 +1,7 @@
 // What the server uses of push (the `Push` of types.ts): the device store, each app's providers
 // (built from PROVIDER_FACTORIES on first use and again when the app's push settings change), the
-// lane queue (memory, or Redis when clustered) and its dispatcher.
+// lane queue (memory, or Redis when clustered), its dispatcher, and one sweep timer for what is
+// time-driven: releasing retries that are due, renewing and recovering Redis claims.
 import { randomUUID } from 'node:crypto';
 import type { App, AppRegistry } from '../apps/registry.js';
 import { ConfigError } from '../config/env.js';
@@ -13,8 +14,10 @@ import { PROVIDER_FACTORIES } from './providers/index.js';
 import { ProviderSettingError } from './providers/setting-error.js';
 import { PROVIDERS, type Device, type Notification, type Push, type ProviderName, type PushProvider } from './types.js';
 
-/** Claims are renewed and orphaned lanes looked for this often (Redis queue only). */
-const MAINTAIN_MS = 1000;
+/** Retries that are due go back to their lanes this often (a retry waits at least 1 s). */
+const SWEEP_MS = 250;
+/** Claims are renewed and orphaned lanes looked for every this many sweeps (1 s; Redis queue only). */
+const MAINTAIN_EVERY = 4;
 
 export interface PushTuning {
   /** Redis claim lifetime, ms; tests shorten it to see crash recovery quickly. */
@@ -73,9 +76,17 @@ export async function createPush(
   const built = new Map<string, { settings: string; providers: Map<ProviderName, PushProvider> }>();
   const devices = await createDeviceStore(config, log);
   const queue = await createQueue(config, tuning, log);
-  /** Lanes the maintenance looks after: config apps' from the start (a restarted node finds what was left), others' once used. */
+  /**
+   * Lanes the maintenance looks after and apps whose due retries the sweep releases: config apps'
+   * from the start (a restarted node finds what was left), others' once used.
+   */
   const lanes = new Set<string>();
-  for (const app of config.apps) if (app.push !== undefined) for (const lane of appLanes(app.id, PROVIDERS.filter((p) => app.push![p] !== undefined))) lanes.add(lane);
+  const apps = new Set<string>();
+  for (const app of config.apps) {
+    if (app.push === undefined) continue;
+    apps.add(app.id);
+    for (const lane of appLanes(app.id, PROVIDERS.filter((p) => app.push![p] !== undefined))) lanes.add(lane);
+  }
 
   const closeAll = (map: Map<ProviderName, PushProvider>) => Promise.all([...map.values()].map((provider) => provider.close()));
   /** Built on first use; throws ProviderSettingError on every use while the settings cannot work. */
@@ -104,35 +115,50 @@ export async function createPush(
   };
   const dispatcher = new PushDispatcher({ queue, provider: providerOf, remove: (appId, id) => devices.remove(appId, id), outcomes: ctx.outcomes, log });
 
+  /**
+   * False when the queue refused the job and says so at once (memory: a full lane). The Redis
+   * queue's answer comes later and only as its log line: waiting for it would hold up the API's.
+   */
+  const queueJob = (appId: string, lane: string, job: PushJob): boolean => {
+    if (queue instanceof MemoryLaneQueue) return queue.push(appId, [lane], job);
+    queue.push(appId, [lane], job);
+    return true;
+  };
+
+  /** How many sends were queued. */
   const enqueue = (app: App, list: readonly Device[], notification: Notification, publishId: string): number => {
     const configured = usableProviders(app);
     const deadline = Date.now() + (notification.ttlSeconds ?? app.push?.ttlSeconds ?? 0) * 1000;
     const seen = new Set<string>();
+    let queued = 0;
+    apps.add(app.id);
     for (const device of list) {
       if (seen.has(device.id) || !configured.has(device.provider)) continue;
       seen.add(device.id);
       const lane = laneOf(app.id, device.provider, device.id);
       lanes.add(lane);
-      queue.push(app.id, [lane], { device, notification, publishId, deadline });
+      if (queueJob(app.id, lane, { device, notification, publishId, deadline })) queued++;
     }
-    return seen.size;
+    return queued;
   };
 
-  let maintaining = false;
-  const maintain = async () => {
-    if (maintaining) return;
-    maintaining = true;
+  let ticks = 0;
+  let sweeping = false;
+  const sweep = async () => {
+    if (sweeping) return;
+    sweeping = true;
     try {
-      await queue.maintain([...lanes], dispatcher.draining);
+      await queue.releaseDue([...apps], Date.now());
+      if (ticks++ % MAINTAIN_EVERY === 0) await queue.maintain([...lanes], dispatcher.draining);
     } catch (err) {
-      log.error({ err: (err as Error).message }, 'push queue maintenance failed');
+      log.error({ err: (err as Error).message }, 'push queue sweep failed');
     } finally {
-      maintaining = false;
+      sweeping = false;
     }
   };
-  const timer = config.redisUrl === undefined ? undefined : setInterval(() => void maintain(), MAINTAIN_MS);
-  timer?.unref();
-  void maintain();
+  const timer = setInterval(() => void sweep(), SWEEP_MS);
+  timer.unref();
+  void sweep();
 
   return {
     devices,

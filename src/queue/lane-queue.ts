@@ -46,14 +46,16 @@ export class MemoryLaneQueue<J> implements LaneQueue<J> {
   onFull: (lane: string) => void = () => {};
   private readonly lanes = new Map<string, J[]>();
   /**
-   * Keyed `<appId>\0<cancelKey>`. Every delay has the same length, so insertion order is due
-   * order (a re-delay is deleted and re-inserted): the sweep stops at the first entry not due.
+   * Keyed `<appId>\0<cancelKey>`, in insertion order (a re-delay is deleted and re-inserted).
+   * Delays differ in length (push retries), so the sweep looks at every entry; entries of one
+   * length (webhooks) still come out in due order.
    */
   private readonly delayed = new Map<string, { dueAt: number; lanes: string[]; job: J }>();
 
-  push(appId: string, lanes: string[], job: J, cancelKey?: string): void {
-    if (cancelKey !== undefined && this.delayed.delete(`${appId}\u0000${cancelKey}`)) return;
-    this.append(lanes, job);
+  /** Like LaneQueue.push, and says at once whether every lane took the job (false: cancelled, or a lane full). */
+  push(appId: string, lanes: string[], job: J, cancelKey?: string): boolean {
+    if (cancelKey !== undefined && this.delayed.delete(`${appId}\u0000${cancelKey}`)) return false;
+    return this.append(lanes, job);
   }
 
   delay(appId: string, cancelKey: string, dueAt: number, lanes: string[], job: J): void {
@@ -64,7 +66,7 @@ export class MemoryLaneQueue<J> implements LaneQueue<J> {
 
   async releaseDue(_appIds: string[], now: number): Promise<void> {
     for (const [key, entry] of this.delayed) {
-      if (entry.dueAt > now) break;
+      if (entry.dueAt > now) continue;
       this.delayed.delete(key);
       this.append(entry.lanes, entry.job);
     }
@@ -100,14 +102,19 @@ export class MemoryLaneQueue<J> implements LaneQueue<J> {
 
   async close(): Promise<void> {}
 
-  private append(lanes: string[], job: J): void {
-    if (lanes.length === 0) return;
+  private append(lanes: string[], job: J): boolean {
+    if (lanes.length === 0) return true;
+    let taken = true;
     for (const lane of lanes) {
       const jobs = this.lanes.get(lane);
       if (jobs === undefined) this.lanes.set(lane, [job]);
       else if (jobs.length < MAX_LANE_JOBS) jobs.push(job);
-      else this.onFull(lane);
+      else {
+        taken = false;
+        this.onFull(lane);
+      }
     }
     this.onOwned(lanes);
+    return taken;
   }
 }

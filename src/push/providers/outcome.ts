@@ -3,8 +3,11 @@
 // fields (§16.3).
 import type { SendOutcome } from '../types.js';
 
-/** A provider that neither answers nor fails within this is treated as "no answer" and retried. */
-export const SEND_TIMEOUT_MS = 30_000;
+/**
+ * A provider that neither answers nor fails within this is treated as "no answer" and retried.
+ * The one limit of an attempt: the providers' requests and the dispatcher's backstop both use it.
+ */
+export const SEND_TIMEOUT_MS = 15_000;
 
 /** Retry-After as seconds or an HTTP date, in ms from now; undefined when absent or unreadable. */
 export function retryAfterMs(value: string | null | undefined, now = Date.now()): number | undefined {
@@ -22,11 +25,14 @@ export function transientOutcome(status: number, retryAfter: string | null | und
   return afterMs === undefined ? { kind: 'retry', reason } : { kind: 'retry', reason, afterMs };
 }
 
+const isTimeout = (reason: unknown): boolean => (reason as { name?: unknown } | null | undefined)?.name === 'TimeoutError';
+
 /** A request that got no answer (network error, timeout, the caller's abort): always worth another try. */
 export function unansweredOutcome(provider: string, error: unknown, signal: AbortSignal): SendOutcome {
-  if (signal.aborted) return { kind: 'retry', reason: `${provider}: aborted` };
+  // The caller's signal may carry the same limit (the dispatcher's backstop): that is no answer too.
+  if (signal.aborted && !isTimeout(signal.reason)) return { kind: 'retry', reason: `${provider}: aborted` };
   // fetch rejects with the timeout itself, an HTTP/2 stream with an AbortError caused by it.
-  const timedOut = error instanceof Error && (error.name === 'TimeoutError' || (error.cause as { name?: unknown } | undefined)?.name === 'TimeoutError');
+  const timedOut = signal.aborted || isTimeout(error) || (error instanceof Error && isTimeout(error.cause));
   if (timedOut) return { kind: 'retry', reason: `${provider}: no answer in ${SEND_TIMEOUT_MS / 1000} s` };
   // The cause's code (ECONNREFUSED, ERR_HTTP2_…) says enough and carries no token.
   const cause = error instanceof Error ? ((error.cause as { code?: unknown } | undefined)?.code ?? (error as { code?: unknown }).code) : undefined;
