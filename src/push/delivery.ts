@@ -12,7 +12,7 @@ import { SEND_TIMEOUT_MS } from './providers/outcome.js';
 import type { Device, Notification, ProviderName, PushProvider } from './types.js';
 
 /** Lanes per app and provider. */
-export const PUSH_SHARDS = 4;
+const PUSH_SHARDS = 4;
 /** Sends one lane has in flight at once. */
 const LANE_BATCH = 16;
 const FIRST_RETRY_MS = 1000;

@@ -7,7 +7,7 @@ import { SignJWT } from 'jose';
 import type { PushConfig } from '../../config/schema.js';
 import { ProviderSettingError } from './setting-error.js';
 
-export const TOKEN_RENEW_MS = 50 * 60_000;
+const TOKEN_RENEW_MS = 50 * 60_000;
 
 type ApnsSettings = NonNullable<PushConfig['apns']>;
 
