@@ -160,9 +160,8 @@ export async function createPush(
 
   return {
     devices,
-    async notify(appId, list, notification) {
-      const app = await registry.findById(appId);
-      return app === undefined ? 0 : enqueue(app, list, notification, randomUUID());
+    async notify(app, list, notification) {
+      return enqueue(app, list, notification, randomUUID());
     },
     async send(app, list, notification) {
       const publishId = randomUUID();
