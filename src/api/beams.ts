@@ -37,7 +37,7 @@ async function publish({ app, body, ctx }: EndpointInput, target: 'users' | 'int
   const devices = target === 'users' ? await push.devices.forUsers(app.id, names) : await push.devices.forInterests(app.id, names);
   for (const [provider, notification] of notifications) {
     const reached = devices.filter((device) => device.provider === provider);
-    if (reached.length > 0) await push.notify(app.id, reached, notification);
+    if (reached.length > 0) await push.notify(app, reached, notification);
   }
   return json({ publishId: `pubid-${randomUUID()}` });
 }

@@ -43,12 +43,12 @@ export function parseTrigger(app: App, input: unknown): TriggerInput {
   const dataBytes = checkDataSize(app, data);
   const info = typeof body.info === 'string' && body.info !== '' ? body.info.split(',').map((s) => s.trim()) : [];
   const partitionKey = partitionKeyOf(body.partition_key, 'partition_key');
-  const push = pushOf(app, body.push);
+  const push = publishNotification(app, body.push);
   return { name, data, dataBytes, channels, socketId: typeof socketId === 'string' ? socketId : undefined, partitionKey, info, push };
 }
 
 /** A publish's `push` notification (§16.5); null is absent. 400 on apps without push settings: it would go nowhere. */
-export function pushOf(app: App, value: unknown): Notification | undefined {
+export function publishNotification(app: App, value: unknown): Notification | undefined {
   if (value === undefined || value === null) return undefined;
   if (app.push === undefined) throw new HttpError(400, 'Invalid "push": this app has no push settings (docs/PROTOCOL.md §16.1)');
   return parseNotification(value, 'push');

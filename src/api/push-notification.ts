@@ -4,7 +4,7 @@ import { HttpError } from './reply.js';
 import type { Notification } from '../push/types.js';
 
 /** The whole notification, as JSON, at most this many bytes (§16.3). */
-export const MAX_NOTIFICATION_BYTES = 4096;
+const MAX_NOTIFICATION_BYTES = 4096;
 const MAX_TITLE = 256;
 const MAX_BODY = 4096;
 /** §16.3's bound on ttl_seconds: 28 days, FCM's longest. */

@@ -18,10 +18,13 @@ const MAX_USERS = 1000;
 const MAX_USER_ID = 200;
 const NO_CONTENT: HttpReply = { status: 204, body: '' };
 
-function pushOf(app: App): NonNullable<App['push']> {
-  if (app.push === undefined) throw new HttpError(404, 'Push notifications are not enabled for this app');
-  return app.push;
-}
+/** An endpoint of apps with push settings: the others answer 404. */
+const withPush =
+  (handle: (input: EndpointInput, push: NonNullable<App['push']>) => Promise<HttpReply>): Endpoint =>
+  async (input) => {
+    if (input.app.push === undefined) throw new HttpError(404, 'Push notifications are not enabled for this app');
+    return handle(input, input.app.push);
+  };
 
 function userIdOf(value: unknown, field: string): string {
   if (typeof value !== 'string' || value === '' || value.length > MAX_USER_ID) throw new HttpError(400, `Invalid "${field}": a user id of 1-${MAX_USER_ID} characters`);
@@ -31,8 +34,8 @@ function userIdOf(value: unknown, field: string): string {
 const registered = (device: Device) => ({ id: device.id, provider: device.provider, user_id: device.userId ?? null, interests: device.interests });
 const listed = (device: Device) => ({ id: device.id, provider: device.provider, interests: device.interests, created_at: device.createdAt });
 
-async function register({ app, ctx }: EndpointInput, device: Device): Promise<HttpReply> {
-  const added = await ctx.push.devices.register(device, pushOf(app).maxDevicesPerUser);
+async function register({ ctx }: EndpointInput, push: NonNullable<App['push']>, device: Device): Promise<HttpReply> {
+  const added = await ctx.push.devices.register(device, push.maxDevicesPerUser);
   return json(registered(device), added ? 201 : 200);
 }
 
@@ -63,61 +66,49 @@ async function send({ app, ctx }: EndpointInput, fields: Record<string, unknown>
 
 // Signed by the app's backend (§5.2).
 
-export const registerDevice: Endpoint = async (input) => {
-  pushOf(input.app);
+export const registerDevice = withPush(async (input, push) => {
   const fields = parseJsonObject(input.body);
   const userId = fields.user_id === undefined || fields.user_id === null ? undefined : userIdOf(fields.user_id, 'user_id');
-  return register(input, parseRegistration(input.app, fields, userId));
-};
+  return register(input, push, parseRegistration(input.app, fields, userId));
+});
 
-export const removeDevice: Endpoint = async ({ app, route, ctx }) => {
-  pushOf(app);
+export const removeDevice = withPush(async ({ app, route, ctx }) => {
   if (!(await ctx.push.devices.remove(app.id, route.deviceId!))) throw new HttpError(404, `Unknown device ${route.deviceId!.slice(0, 100)}`);
   return NO_CONTENT;
-};
+});
 
-export const listUserDevices: Endpoint = async ({ app, route, ctx }) => {
-  pushOf(app);
-  return userDevices(ctx, app, route.userId!);
-};
+export const listUserDevices = withPush(async ({ app, route, ctx }) => userDevices(ctx, app, route.userId!));
 
-export const sendPush: Endpoint = async (input) => {
-  pushOf(input.app);
+export const sendPush = withPush(async (input) => {
   const fields = parseJsonObject(input.body);
   return send(input, fields, sendTargets(fields));
-};
+});
 
 // For a JWT principal (§14.5): the device is the token's user's.
 
-export const registerOwnDevice: Endpoint = async (input) => {
+export const registerOwnDevice = withPush(async (input, push) => {
   const { app, principal } = input;
-  pushOf(app);
   const device = parseRegistration(app, parseJsonObject(input.body), signedInUserId(principal!));
   // An interest is the channel of the same name: following it needs the policy's subscribe there.
   for (const interest of device.interests) await allow(app, principal!, interest, 'subscribe');
-  return register(input, device);
-};
+  return register(input, push, device);
+});
 
-export const listOwnDevices: Endpoint = async ({ app, principal, ctx }) => {
-  pushOf(app);
-  return userDevices(ctx, app, signedInUserId(principal!));
-};
+export const listOwnDevices = withPush(async ({ app, principal, ctx }) => userDevices(ctx, app, signedInUserId(principal!)));
 
-export const removeOwnDevice: Endpoint = async ({ app, principal, route, ctx }) => {
-  pushOf(app);
+export const removeOwnDevice = withPush(async ({ app, principal, route, ctx }) => {
   const device = await ctx.push.devices.get(app.id, route.deviceId!);
   // Another user's device answers as a missing one: ids are not disclosed.
   if (device === undefined || device.userId !== signedInUserId(principal!)) throw new HttpError(404, `Unknown device ${route.deviceId!.slice(0, 100)}`);
   await ctx.push.devices.remove(app.id, device.id);
   return NO_CONTENT;
-};
+});
 
-export const sendOwnPush: Endpoint = async (input) => {
+export const sendOwnPush = withPush(async (input) => {
   const { app, principal } = input;
-  pushOf(app);
   const fields = parseJsonObject(input.body);
   const targets = sendTargets(fields);
   for (const user of targets.users) await allow(app, principal!, `${SERVER_TO_USER_PREFIX}${user}`, 'push');
   for (const interest of targets.interests) await allow(app, principal!, interest, 'push');
   return send(input, fields, targets);
-};
+});

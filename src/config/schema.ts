@@ -108,7 +108,7 @@ export const jwtSchema = z
 const httpUrl = z.string().url().regex(/^https?:\/\//, 'must be an http:// or https:// URL');
 
 /** The browsers' push services: Chrome and Chromium browsers (FCM; android.googleapis.com in old subscriptions), Firefox, Edge, Safari. */
-export const WEBPUSH_ENDPOINT_HOSTS = ['fcm.googleapis.com', 'android.googleapis.com', 'updates.push.services.mozilla.com', '*.notify.windows.com', 'web.push.apple.com', '*.push.apple.com'] as const;
+const WEBPUSH_ENDPOINT_HOSTS = ['fcm.googleapis.com', 'android.googleapis.com', 'updates.push.services.mozilla.com', '*.notify.windows.com', 'web.push.apple.com', '*.push.apple.com'] as const;
 /** A DNS name, optionally `*.` before it; the last label starts with a letter, so an IPv4 address is none. */
 const ENDPOINT_HOST = /^(\*\.)?([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)*[a-z]([a-z0-9-]*[a-z0-9])?$/;
 

@@ -12,7 +12,7 @@ import { SEND_TIMEOUT_MS } from './providers/outcome.js';
 import type { Device, Notification, ProviderName, PushProvider } from './types.js';
 
 /** Lanes per app and provider. */
-export const PUSH_SHARDS = 4;
+const PUSH_SHARDS = 4;
 /** Sends one lane has in flight at once. */
 const LANE_BATCH = 16;
 const FIRST_RETRY_MS = 1000;
@@ -41,8 +41,11 @@ function shardOf(deviceId: string): number {
   return (hash >>> 0) % PUSH_SHARDS;
 }
 
+/** `<appId>:push:<provider>:<shard>`; parseLane reads it back. */
+const laneName = (appId: string, provider: ProviderName, shard: number): string => `${appId}:push:${provider}:${shard}`;
+
 export function laneOf(appId: string, provider: ProviderName, deviceId: string): string {
-  return `${appId}:push:${provider}:${shardOf(deviceId)}`;
+  return laneName(appId, provider, shardOf(deviceId));
 }
 
 /** What a push lane's name stands for. */
@@ -71,7 +74,7 @@ export function retryDueAt(job: PushJob, afterMs: number | undefined, now: numbe
 
 export function appLanes(appId: string, providers: Iterable<ProviderName>): string[] {
   const lanes: string[] = [];
-  for (const provider of providers) for (let shard = 0; shard < PUSH_SHARDS; shard++) lanes.push(`${appId}:push:${provider}:${shard}`);
+  for (const provider of providers) for (let shard = 0; shard < PUSH_SHARDS; shard++) lanes.push(laneName(appId, provider, shard));
   return lanes;
 }
 

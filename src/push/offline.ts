@@ -111,5 +111,5 @@ async function pushToOfflineUsers(ctx: OfflineContext, app: App, channels: reado
     }),
   );
   if (offline.length === 0) return 0;
-  return push.notify(app.id, await push.devices.forUsers(app.id, offline), notification);
+  return push.notify(app, await push.devices.forUsers(app.id, offline), notification);
 }

@@ -8,6 +8,7 @@ import { ConfigError } from '../config/env.js';
 import type { ServerConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import { MemoryLaneQueue } from '../queue/lane-queue.js';
+import { startLaneSweep } from '../queue/lane-sweep.js';
 import { appLanes, laneOf, PushDispatcher, type PushJob, type PushOutcomes, type PushQueue } from './delivery.js';
 import { createDeviceStore } from './devices/index.js';
 import { PROVIDER_FACTORIES } from './providers/index.js';
@@ -70,10 +71,11 @@ export async function createPush(
   const { config, registry } = ctx;
   const log = ctx.log.child({ component: 'push' });
   /**
-   * By app id, with the settings they were built from: registries hand out fresh app objects (a
-   * cache refresh), so only changed push settings build new providers and close the old ones.
+   * By app id, with the app object and the settings they were built from: registries hand out
+   * fresh app objects (a cache refresh), so only changed push settings build new providers and
+   * close the old ones; the same object again (every send between refreshes) is not compared.
    */
-  const built = new Map<string, { settings: string; providers: Map<ProviderName, PushProvider> }>();
+  const built = new Map<string, { app: App; settings: string; providers: Map<ProviderName, PushProvider> }>();
   const devices = await createDeviceStore(config, log);
   const queue = await createQueue(config, tuning, log);
   /**
@@ -91,12 +93,16 @@ export async function createPush(
   const closeAll = (map: Map<ProviderName, PushProvider>) => Promise.all([...map.values()].map((provider) => provider.close()));
   /** Built on first use; throws ProviderSettingError on every use while the settings cannot work. */
   const providers = (app: App): Map<ProviderName, PushProvider> => {
-    const settings = JSON.stringify(app.push ?? null);
     const entry = built.get(app.id);
-    if (entry?.settings === settings) return entry.providers;
+    if (entry?.app === app) return entry.providers;
+    const settings = JSON.stringify(app.push ?? null);
+    if (entry?.settings === settings) {
+      entry.app = app;
+      return entry.providers;
+    }
     if (entry !== undefined) void closeAll(entry.providers);
     const map = buildProviders(app);
-    built.set(app.id, { settings, providers: map });
+    built.set(app.id, { app, settings, providers: map });
     return map;
   };
   /** The app's providers; none (and an error log naming the setting) when one cannot be built. */
@@ -142,36 +148,27 @@ export async function createPush(
     return queued;
   };
 
-  let ticks = 0;
-  let sweeping = false;
-  const sweep = async () => {
-    if (sweeping) return;
-    sweeping = true;
-    try {
-      await queue.releaseDue([...apps], Date.now());
-      if (ticks++ % MAINTAIN_EVERY === 0) await queue.maintain([...lanes], dispatcher.draining);
-    } catch (err) {
-      log.error({ err: (err as Error).message }, 'push queue sweep failed');
-    } finally {
-      sweeping = false;
-    }
-  };
-  const timer = setInterval(() => void sweep(), SWEEP_MS);
-  timer.unref();
-  void sweep();
+  const stopSweep = startLaneSweep(queue, {
+    everyMs: SWEEP_MS,
+    maintainEvery: MAINTAIN_EVERY,
+    appIds: () => [...apps],
+    lanes: () => [...lanes],
+    draining: dispatcher.draining,
+    log,
+    failure: 'push queue sweep failed',
+  });
 
   return {
     devices,
-    async notify(appId, list, notification) {
-      const app = await registry.findById(appId);
-      return app === undefined ? 0 : enqueue(app, list, notification, randomUUID());
+    async notify(app, list, notification) {
+      return enqueue(app, list, notification, randomUUID());
     },
     async send(app, list, notification) {
       const publishId = randomUUID();
       return { publishId, devices: enqueue(app, list, notification, publishId) };
     },
     async stop() {
-      clearInterval(timer);
+      stopSweep();
       const memory = queue instanceof MemoryLaneQueue;
       const held = [...dispatcher.draining];
       await dispatcher.stop(config.shutdownGraceMs, memory);

@@ -1,6 +1,7 @@
 // Push notifications (docs/PROTOCOL.md §16): what a device is, what a notification is, and the
 // two seams every part meets at — a provider sends one notification to one device and says what
 // became of it; a device store keeps the registry (memory, Redis, SQL).
+import type { App } from '../apps/registry.js';
 
 export const PROVIDERS = ['webpush', 'fcm', 'apns', 'onesignal'] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
@@ -93,5 +94,5 @@ export interface Push {
    * Queues one send per device (a device listed twice is sent once) with the app's providers and
    * resolves to how many were queued. Devices of a provider the app has not configured are skipped.
    */
-  notify(appId: string, devices: readonly Device[], notification: Notification): Promise<number>;
+  notify(app: App, devices: readonly Device[], notification: Notification): Promise<number>;
 }

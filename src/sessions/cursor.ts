@@ -39,7 +39,7 @@ export function parseCursor(text: string): StreamPoint[] | string {
   return points;
 }
 
-export function formatCursor(points: Iterable<StreamPoint>): string {
+function formatCursor(points: Iterable<StreamPoint>): string {
   let text = '';
   for (const p of points) text += `${text === '' ? '' : ','}${encodeURIComponent(p.channel)}:${p.partition}:${encodeURIComponent(p.epoch)}:${p.offset}`;
   return text;

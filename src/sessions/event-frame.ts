@@ -1,8 +1,8 @@
-// What the SSE and poll kinds read of a frame: its event name, channel and stream position. The
-// hub hands every member of a channel the SAME frame string, so a cache keyed by that string
-// decodes each frame once per publish on this node, not once per subscriber; what a wire format
-// builds from it (the SSE event block) is kept on the entry for the same reason.
+// What the SSE and poll kinds read of a frame: its event name, channel and stream position,
+// decoded once per publish (frame-cache.ts); what a wire format builds from it (the SSE event
+// block) is kept on the entry for the same reason.
 import type { FramePosition } from '../../protocol/index.js';
+import { frameCache } from './frame-cache.js';
 
 export interface DecodedFrame {
   readonly event: string;
@@ -23,17 +23,8 @@ export interface DecodedFrame {
  * turn (F1 F2 for one, then F1 F2 for the next), so a burst must still be there for the next.
  */
 const RECENT = 64;
-const recent = new Map<string, DecodedFrame>();
 
-export function decodeFrame(frame: string): DecodedFrame {
-  let decoded = recent.get(frame);
-  if (decoded === undefined) {
-    decoded = decode(frame);
-    if (recent.size === RECENT) recent.delete(recent.keys().next().value!);
-    recent.set(frame, decoded);
-  }
-  return decoded;
-}
+export const decodeFrame: (frame: string) => DecodedFrame = frameCache(RECENT, decode);
 
 function decode(frame: string): DecodedFrame {
   let fields: Record<string, unknown>;

@@ -26,7 +26,7 @@ export interface SessionWire {
 }
 
 /** Close code the connection reports when the client stopped receiving (as a WebSocket's abnormal close). */
-export const CLIENT_GONE = 1006;
+const CLIENT_GONE = 1006;
 
 export class HttpSession implements ClientSocket {
   /** Set by adopt() right after the socket handlers took the session. */

@@ -10,7 +10,7 @@ import type { App } from '../apps/registry.js';
 import { historyFor } from '../history/rules.js';
 import type { HttpReply, HttpRequest, UpgradeInfo } from '../transport/types.js';
 import { MAX_CURSOR_ENTRIES, StreamPositions, type StreamPoint } from './cursor.js';
-import { decodeFrame } from './event-frame.js';
+import { decodeFrame, type DecodedFrame } from './event-frame.js';
 import type { SessionRequest } from './session-request.js';
 import type { HttpSession, SessionWire } from './http-session.js';
 
@@ -19,8 +19,6 @@ const MAX_CHANNELS = 100;
 const MAX_NAME = 200;
 /** Frames SSE and poll clients never get: they cannot answer a ping, and the session is the HTTP request. */
 const NOT_DELIVERED = new Set(['pusher:connection_established', 'pusher:ping']);
-
-export const reachesClient = (event: string): boolean => !NOT_DELIVERED.has(event);
 
 /** How the server closed the session (its close code and reason). */
 export interface Closed {
@@ -36,6 +34,14 @@ export abstract class SubscribedWire implements SessionWire {
   onClose: ((closed: Closed) => void) | undefined;
 
   abstract frames(frames: readonly string[]): string;
+
+  /** Takes a frame onto the wire: decoded and counted in the positions; undefined when these clients never get it. */
+  protected take(frame: string): DecodedFrame | undefined {
+    const decoded = decodeFrame(frame);
+    if (NOT_DELIVERED.has(decoded.event)) return undefined;
+    this.positions.delivered(decoded);
+    return decoded;
+  }
   abstract readonly heartbeat: string;
   abstract readonly delivery: 'stream' | 'poll';
   readonly answersPings = false;

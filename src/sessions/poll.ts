@@ -5,11 +5,10 @@
 // that resumes the cursor's history streams (`reset`).
 import type { HttpAnswer, HttpReply, ResponseStream, StreamAbortReason } from '../transport/types.js';
 import { formatPollCursor, parsePollCursor, type StreamPoint } from './cursor.js';
-import { decodeFrame } from './event-frame.js';
 import type { SessionRequest } from './session-request.js';
 import type { HttpSession } from './http-session.js';
 import type { HttpSessions } from './sessions.js';
-import { newSessionKey, openSubscribed, reachesClient, readSubscribeQuery, refusal, sessionKey, SubscribedWire } from './open-subscribed.js';
+import { newSessionKey, openSubscribed, readSubscribeQuery, refusal, sessionKey, SubscribedWire } from './open-subscribed.js';
 
 const HEADERS = { 'Cache-Control': 'no-store' };
 
@@ -105,9 +104,7 @@ class PollWire extends SubscribedWire {
   frames(frames: readonly string[]): string {
     let events = '';
     for (const frame of frames) {
-      const decoded = decodeFrame(frame);
-      if (!reachesClient(decoded.event)) continue;
-      this.positions.delivered(decoded);
+      if (this.take(frame) === undefined) continue;
       this.delivered += 1;
       events += (events === '' ? '' : ',') + frame;
     }

@@ -1,24 +1,10 @@
 // The SockJS-like wire of pusher-js's HTTP fallbacks (docs/PROTOCOL.md §7.2): newline-terminated
 // frames `o`, `a["…"]`, `h`, `c[code,"reason"]`, read line by line by pusher-js's http_request.ts.
+import { frameCache } from './frame-cache.js';
 import type { SessionWire } from './http-session.js';
 
-/**
- * Pusher frames as JSON strings, by frame: the hub hands every session the same string for one
- * publish, so it is escaped once however many sessions carry it. Bounded, oldest out first: a
- * frame is only looked up again while sessions flush the turn's batch.
- */
-const encoded = new Map<string, string>();
-const ENCODED_MAX = 256;
-
-function encode(frame: string): string {
-  let json = encoded.get(frame);
-  if (json === undefined) {
-    if (encoded.size >= ENCODED_MAX) encoded.delete(encoded.keys().next().value!);
-    json = JSON.stringify(frame);
-    encoded.set(frame, json);
-  }
-  return json;
-}
+/** Pusher frames as JSON strings, escaped once per publish however many sessions carry them. */
+const encode = frameCache(256, (frame) => JSON.stringify(frame));
 
 class PusherWire implements SessionWire {
   readonly heartbeat = 'h\n';

@@ -4,10 +4,9 @@
 // Last-Event-ID, which resumes every history stream it names.
 import type { HttpAnswer, ResponseStream, StreamAbortReason } from '../transport/types.js';
 import { parseCursor } from './cursor.js';
-import { decodeFrame } from './event-frame.js';
 import type { SessionRequest } from './session-request.js';
 import type { HttpSession } from './http-session.js';
-import { newSessionKey, openSubscribed, reachesClient, readSubscribeQuery, refusal, SubscribedWire } from './open-subscribed.js';
+import { newSessionKey, openSubscribed, readSubscribeQuery, refusal, SubscribedWire } from './open-subscribed.js';
 
 /** The browser's reconnect delay (ms), sent first. */
 const RETRY = 'retry: 2000\n\n';
@@ -51,9 +50,8 @@ class SseWire extends SubscribedWire {
   frames(frames: readonly string[]): string {
     let bytes = '';
     for (const frame of frames) {
-      const decoded = decodeFrame(frame);
-      if (!reachesClient(decoded.event)) continue;
-      this.positions.delivered(decoded);
+      const decoded = this.take(frame);
+      if (decoded === undefined) continue;
       // Only streams with history channels carry ids: the cursor of everything sent so far.
       if (this.positions.size !== 0) bytes += `id: ${this.positions.cursor}\n`;
       bytes += decoded.sse ??= `event: ${eventField(decoded.event)}\ndata: ${frame}\n\n`;

@@ -7,6 +7,7 @@ import type { ChannelObserver } from '../publish/observer.js';
 import { Dispatcher, type WebhookOutcomes } from './delivery.js';
 import { WebhookObserver } from './observer.js';
 import { MemoryLaneQueue } from '../queue/lane-queue.js';
+import { startLaneSweep } from '../queue/lane-sweep.js';
 import type { Job, WebhookQueue } from './queue.js';
 import { TargetTable } from './targets.js';
 
@@ -69,28 +70,20 @@ export async function createWebhooks(ctx: { config: ServerConfig; log: Logger; m
   ctx.metrics?.observeDepth(() => queue.depth(targets.laneKeys()));
   const observer = new WebhookObserver(queue, targets, config.webhookDelayMs);
 
-  let ticks = 0;
-  let busy = false;
-  const sweep = async () => {
-    if (busy) return;
-    busy = true;
-    try {
-      await queue.releaseDue(targets.appIds(), Date.now());
-      if (ticks++ % MAINTAIN_EVERY === 0) await queue.maintain(targets.laneKeys(), dispatcher.draining);
-    } catch (err) {
-      log.error({ err: (err as Error).message }, 'webhook sweep failed');
-    } finally {
-      busy = false;
-    }
-  };
-  const timer = setInterval(() => void sweep(), SWEEP_MS);
-  timer.unref();
-  void sweep();
+  const stopSweep = startLaneSweep(queue, {
+    everyMs: SWEEP_MS,
+    maintainEvery: MAINTAIN_EVERY,
+    appIds: () => targets.appIds(),
+    lanes: () => targets.laneKeys(),
+    draining: dispatcher.draining,
+    log,
+    failure: 'webhook sweep failed',
+  });
 
   return {
     observer,
     async stop() {
-      clearInterval(timer);
+      stopSweep();
       const memory = queue instanceof MemoryLaneQueue;
       // Nothing in memory outlives the process: held leaves go out now rather than never, so
       // receivers tracking presence do not keep users online forever. Redis keeps them for the

@@ -5,7 +5,7 @@ import { encodeExtras } from '../../../protocol/index.js';
 import { channelBucket, principalId } from '../../auth/buckets.js';
 import type { Endpoint } from '../endpoint.js';
 import { offlineFallback } from '../../push/offline.js';
-import { checkDataSize, eventData, eventName, parseJsonObject, partitionKeyOf, pushOf } from '../event-input.js';
+import { checkDataSize, eventData, eventName, parseJsonObject, partitionKeyOf, publishNotification } from '../event-input.js';
 import { idempotencyKey, idempotent } from '../idempotency.js';
 import { HttpError, json } from '../reply.js';
 import { withinRate } from './guard.js';
@@ -29,7 +29,7 @@ export const publish: Endpoint = async ({ app, body, headers, principal, ctx }) 
   // Per principal, as its nonces: another tenant's (or user's) key of the same text is another key.
   const scopedKey = key === undefined ? undefined : `jwt:${principalId(principal!)}:${key}`;
   const dataBytes = checkDataSize(app, data);
-  const push = pushOf(app, fields.push);
+  const push = publishNotification(app, fields.push);
   // Meta reaches every subscriber beside the data: held to the same cap.
   if (extras !== undefined && Buffer.byteLength(extras) > app.maxEventPayloadKb * 1024) throw new HttpError(413, `"meta" too large: at most ${app.maxEventPayloadKb} KB`);
   return idempotent(ctx, app, scopedKey, async () => {

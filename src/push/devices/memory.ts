@@ -85,6 +85,6 @@ export class MemoryDeviceStore implements DeviceStore {
 }
 
 /** Oldest first; ties by id so every store drops the same device. */
-export function byAge(a: Device, b: Device): number {
+function byAge(a: Device, b: Device): number {
   return a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }

@@ -8,7 +8,7 @@ import type { Device, DeviceStore, ProviderName } from '../types.js';
 
 const COLUMNS = ['app_id', 'id', 'provider', 'token', 'web_push_keys', 'sandbox', 'user_id', 'interests', 'created_at'] as const;
 
-export function pushDevicesTableDdl(dialect: Dialect, table: string): string[] {
+function pushDevicesTableDdl(dialect: Dialect, table: string): string[] {
   const name = quoteTable(dialect, table);
   if (dialect === 'postgres') {
     const index = `${table.split('.').pop()}_user`;

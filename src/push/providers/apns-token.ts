@@ -2,12 +2,11 @@
 // the team id, `iat`) that every request carries. APNs refuses tokens older than an hour and
 // renewals more frequent than every 20 minutes, so one token serves all sends for 50 minutes.
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { SignJWT } from 'jose';
 import type { PushConfig } from '../../config/schema.js';
-import { ProviderSettingError } from './setting-error.js';
+import { ProviderSettingError, readSettingFile } from './setting-error.js';
 
-export const TOKEN_RENEW_MS = 50 * 60_000;
+const TOKEN_RENEW_MS = 50 * 60_000;
 
 type ApnsSettings = NonNullable<PushConfig['apns']>;
 
@@ -16,11 +15,7 @@ export function loadSigningKey(settings: ApnsSettings): KeyObject {
   const setting = settings.keyFile !== undefined ? 'push.apns.keyFile' : 'push.apns.key';
   let pem: string;
   if (settings.keyFile !== undefined) {
-    try {
-      pem = readFileSync(settings.keyFile, 'utf8');
-    } catch (error) {
-      throw new ProviderSettingError(setting, `cannot read ${settings.keyFile} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
-    }
+    pem = readSettingFile(setting, settings.keyFile);
   } else if (settings.key !== undefined) {
     // An env var often carries the .p8 on one line with literal \n.
     pem = settings.key.replace(/\\n/g, '\n');

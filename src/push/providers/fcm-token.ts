@@ -3,12 +3,11 @@
 // token URL). One token serves every send until a minute before it expires; one refresh is in
 // flight at a time, however many sends wait for it.
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { SignJWT } from 'jose';
 import type { PushConfig } from '../../config/schema.js';
 import type { SendOutcome } from '../types.js';
 import { SEND_TIMEOUT_MS, transientOutcome, unansweredOutcome } from './outcome.js';
-import { ProviderSettingError } from './setting-error.js';
+import { ProviderSettingError, readSettingFile } from './setting-error.js';
 
 const SCOPE = 'https://www.googleapis.com/auth/firebase.messaging';
 const GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -34,13 +33,8 @@ export function serviceAccountOf(push: PushConfig): ServiceAccount {
   const setting = inline !== undefined ? 'push.fcm.serviceAccount' : 'push.fcm.serviceAccountFile';
   let text: string;
   if (inline !== undefined) text = inline;
-  else if (file !== undefined) {
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (error) {
-      throw new ProviderSettingError(setting, `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
-    }
-  } else throw new ProviderSettingError('push.fcm.serviceAccount', 'set it or push.fcm.serviceAccountFile');
+  else if (file !== undefined) text = readSettingFile(setting, file);
+  else throw new ProviderSettingError('push.fcm.serviceAccount', 'set it or push.fcm.serviceAccountFile');
 
   // Messages never quote the JSON: it holds the private key.
   let account: Record<string, unknown>;
