@@ -125,12 +125,16 @@ for (const queue of ['memory', 'redis'] as const) {
       await until(async () => (await retried()) >= before + 3, 5000, 'the refusing device retried');
     });
 
-    it('counts in its 202 only the sends the queue took: a full lane refuses the rest', { skip: queue === 'redis' && "the Redis queue answers later (its log line says what a full lane refused); the count is what was handed to it" }, async () => {
-      const lane = laneOf(APP.id, 'webpush', randomUUID());
-      // Keyless: each send fails at once, without a request, so the lane empties quickly afterwards.
-      const keyless = Array.from({ length: MAX_LANE_JOBS + 20 }, () => inLane(lane, () => ({ endpoint: `https://push.example/${randomUUID()}` })));
-      assert.equal((await push.send(app, keyless, NOTIFICATION)).devices, MAX_LANE_JOBS);
-    });
+    // The memory queue answers at once; the Redis queue's answer comes later (a full lane is logged
+    // there), so its count is what was handed to it (docs/PROTOCOL.md §16.3).
+    if (queue === 'memory') {
+      it('counts in its 202 only the sends the queue took: a full lane refuses the rest', async () => {
+        const lane = laneOf(APP.id, 'webpush', randomUUID());
+        // Keyless: each send fails at once, without a request, so the lane empties quickly afterwards.
+        const keyless = Array.from({ length: MAX_LANE_JOBS + 20 }, () => inLane(lane, () => ({ endpoint: `https://push.example/${randomUUID()}` })));
+        assert.equal((await push.send(app, keyless, NOTIFICATION)).devices, MAX_LANE_JOBS);
+      });
+    }
 
     it('backs off after Retry-After: 0 (1 s, then 2 s) and then sends', async () => {
       const device = deviceOf(service.subscribe());
