@@ -1,4 +1,5 @@
 // What the handlers share. Built once in server.ts; passed down, never imported as a global.
+import type { ActivityFeed } from './activity/feed.js';
 import type { AppRegistry } from './apps/registry.js';
 import type { ServerConfig } from './config/schema.js';
 import type { Engine } from './engine/types.js';
@@ -20,6 +21,8 @@ export interface ChannelContext {
   observer: ChannelObserver;
   pipeline: PublishPipeline;
   log: Logger;
+  /** What the console's tap and the audit log watch (src/activity/): emit only when `wants` the kind. */
+  activity: ActivityFeed;
 }
 
 /** The socket side (connections/) and the HTTP API (api/) also see the process. */

@@ -1,4 +1,5 @@
 // Wiring: config → registry, engine, hub, transport, HTTP API, ticker. Start, drain, stop.
+import { ActivityFeed } from './activity/feed.js';
 import { checkJwtSettings, type SettingName } from './auth/jwt-settings.js';
 import { withCors } from './api/cors.js';
 import { createApiRouter } from './api/router.js';
@@ -92,6 +93,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     log,
     metrics,
     push,
+    activity: new ActivityFeed(),
     socketLimit: config.maxSocketsPerProcess ?? fds.socketLimit,
     draining: false,
   };

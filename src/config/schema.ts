@@ -383,6 +383,61 @@ export const serverSchema = z
     httpSessionTimeoutSeconds: seconds(2, 600).default(15),
     /** HTTP sessions (pusher-js fallbacks, SSE, poll) one client IP address may hold on this process; 0 = no limit. */
     maxHttpSessionsPerIp: z.number().int().min(0).default(100),
+    /**
+     * `production` (also from APP_ENV or NODE_ENV) keeps the console and the admin API shut unless
+     * adminToken is set; any other value lets them answer loopback requests without one.
+     */
+    environment: z.string().min(1).default('development'),
+    /** Bearer token for the admin API and the console, every app (docs/PROTOCOL.md §17). */
+    adminToken: z.string().min(16, 'must be at least 16 characters (broadcasty keygen prints one)').optional(),
+    /** Bearer tokens that see only the listed app ids in the admin API and the console. */
+    adminTokens: z
+      .array(
+        z
+          .object({
+            token: z.string().min(16, 'must be at least 16 characters (broadcasty keygen prints one)'),
+            apps: z.array(z.string().min(1)).min(1),
+          })
+          .strict(),
+      )
+      .default([]),
+    /** Serve the debug console (the admin API answers either way). */
+    console: z.boolean().default(true),
+    /** Where the console is served. */
+    consolePath: z
+      .string()
+      .regex(/^(\/[^/?#\s]+)+$/, 'must start with "/", name at least one path segment and not end with "/"')
+      .default('/console'),
+    /** The audit log (docs/PROTOCOL.md §17.4): who published, joined, was refused, used the admin API. */
+    audit: z
+      .object({
+        /** `off`, JSON lines to `stdout` or to `file`, or rows in the SQL table on databaseUrl. */
+        sink: z.enum(['off', 'stdout', 'file', 'postgres', 'mysql']).default('off'),
+        /** The JSON-lines file (sink `file`); rotated past maxFileBytes. */
+        file: z.string().min(1).optional(),
+        maxFileBytes: z.number().int().min(4096).default(100 * 1024 * 1024),
+        /** The SQL table (`broadcasty migrate` creates it). */
+        table: sqlTableName.default('broadcasty_audit_logs'),
+        /** Entries (SQL rows, rotated files) older than this many days are deleted. */
+        retentionDays: z.number().int().min(1).max(3650).default(30),
+        /** Also record the published data (off: only channel, event and size). */
+        payloads: z.boolean().default(false),
+        /** Entries are written in batches at most this many ms apart. */
+        flushMs: z.number().int().min(10).max(60_000).default(1000),
+      })
+      .strict()
+      .default({}),
+    /** OpenTelemetry traces over OTLP/HTTP (docs/PROTOCOL.md §17.5); off without an endpoint. */
+    otel: z
+      .object({
+        /** The collector's traces URL, e.g. http://collector:4318/v1/traces. */
+        endpoint: httpUrl.optional(),
+        serviceName: z.string().min(1).default('broadcasty'),
+        /** Fraction of publishes traced, 0–1. */
+        sampleRatio: z.number().min(0).max(1).default(1),
+      })
+      .strict()
+      .default({}),
     /** Where push devices live (docs/PROTOCOL.md §16.1): `auto` = Redis when redisUrl is set, else memory. */
     pushDevices: z.enum(['auto', 'memory', 'redis', 'postgres', 'mysql']).default('auto'),
     /** The SQL device table (`broadcasty migrate` creates it). */
@@ -398,6 +453,12 @@ export const serverSchema = z
     }
     if (config.pushDevices === 'redis' && config.redisUrl === undefined) {
       ctx.addIssue({ code: 'custom', path: ['pushDevices'], message: 'pushDevices "redis" needs redisUrl (BROADCASTY_REDIS_URL)' });
+    }
+    if (config.audit.sink === 'file' && config.audit.file === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['audit', 'file'], message: 'audit sink "file" needs audit.file (BROADCASTY_AUDIT_FILE): the JSON-lines file to write' });
+    }
+    if ((config.audit.sink === 'postgres' || config.audit.sink === 'mysql') && config.databaseUrl === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['audit', 'sink'], message: `audit sink "${config.audit.sink}" needs databaseUrl (BROADCASTY_DATABASE_URL)` });
     }
     if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['tlsCert'], message: 'tlsCert and tlsKey must be set together' });
