@@ -1,5 +1,6 @@
 // Wiring: config → registry, engine, hub, transport, HTTP API, ticker. Start, drain, stop.
 import { ActivityFeed } from './activity/feed.js';
+import { MemberActivityReport, PublishActivityReport } from './activity/reports.js';
 import { checkJwtSettings, type SettingName } from './auth/jwt-settings.js';
 import { withCors } from './api/cors.js';
 import { createApiRouter } from './api/router.js';
@@ -77,10 +78,11 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const registry = deps.registry ?? ownRegistry!;
   const push = await createPush({ config, registry, log, outcomes: metrics.push });
   const webhooks = await createWebhooks({ config, log, metrics: metrics.webhooks });
-  const observer = new ObserverFanout([...(deps.observers ?? []), webhooks.observer]);
+  const activity = new ActivityFeed();
+  const observer = new ObserverFanout([...(deps.observers ?? []), webhooks.observer, new MemberActivityReport(activity)]);
   const hub = new Hub(metrics, new SlowConsumers(config.maxBackpressureBytes, metrics, log));
   const fds = FdBudget.forProcess(config.fdReserve);
-  const afterPublish: AfterPublish[] = [new PublishCounter(metrics), new ClientEventReport(observer)];
+  const afterPublish: AfterPublish[] = [new PublishCounter(metrics), new ClientEventReport(observer), new PublishActivityReport(activity)];
   if (log.isLevelEnabled('debug')) afterPublish.push(new PublishLog(log));
   const pipeline = new PublishPipeline(engine, metrics, [...afterPublish, ...(deps.afterPublish ?? [])], log);
   const ctx: ServerContext = {
@@ -93,7 +95,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     log,
     metrics,
     push,
-    activity: new ActivityFeed(),
+    activity,
     socketLimit: config.maxSocketsPerProcess ?? fds.socketLimit,
     draining: false,
   };

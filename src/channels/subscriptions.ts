@@ -145,6 +145,7 @@ export class Subscriptions {
       if (held === undefined) this.membership.join(app.id, channel, connection);
       connection.send(subscriptionSucceeded(channel, roster, catchUp?.positions));
       this.ctx.log.debug({ appId: app.id, socketId: connection.socketId, channel, userId: member?.userId }, 'subscribed');
+      if (this.ctx.activity.wants.subscribe) this.ctx.activity.emit({ kind: 'subscribe', appId: app.id, channel, socketId: connection.socketId, userId: member?.userId ?? connection.user?.id });
       if (count === 1) this.ctx.observer.channelOccupied(app, channel);
       if (member !== undefined && firstForUser) {
         await announce(engine, app.id, channel, memberAdded(channel, member.rawUserId, member.info), connection.socketId);
@@ -197,6 +198,7 @@ export class Subscriptions {
     if (subscription === undefined) return;
     connection.removeSubscription(channel);
     this.ctx.log.debug({ appId: app.id, socketId: connection.socketId, channel }, 'unsubscribed');
+    if (this.ctx.activity.wants.unsubscribe) this.ctx.activity.emit({ kind: 'unsubscribe', appId: app.id, channel, socketId: connection.socketId, userId: subscription.presence?.userId ?? connection.user?.id });
     if (subscription.kind === 'server-to-user') return;
     const { engine, observer } = this.ctx;
     this.membership.leave(app.id, channel, connection);
