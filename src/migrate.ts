@@ -1,7 +1,9 @@
-// `broadcasty migrate`: creates the SQL registry's apps table and the push devices table
-// (pushDevices postgres or mysql, docs/PROTOCOL.md §16.1) if they do not exist. Safe to rerun.
+// `broadcasty migrate`: creates the SQL registry's apps table, the push devices table
+// (pushDevices postgres or mysql, docs/PROTOCOL.md §16.1) and the audit table (audit.sink postgres
+// or mysql, §17.4) if they do not exist. Safe to rerun.
 import { ConfigError } from './config/env.js';
 import type { ServerConfig } from './config/schema.js';
+import { createAuditTable } from './audit/sql-sink.js';
 import { createPushDevicesTable } from './push/devices/sql.js';
 import { connectSql } from './apps/sql-clients.js';
 import { createAppsTable, type Dialect, type SqlClient } from './apps/sql-table.js';
@@ -20,9 +22,14 @@ export async function migrate(config: ServerConfig): Promise<string> {
     await withClient(config, config.pushDevices, `push devices table ${table}`, (client) => createPushDevicesTable(client, table));
     lines.push(`push devices table ${table} is ready (${config.pushDevices})`);
   }
+  if (isSql(config.audit.sink)) {
+    const table = config.audit.table;
+    await withClient(config, config.audit.sink, `audit table ${table}`, (client) => createAuditTable(client, table));
+    lines.push(`audit table ${table} is ready (${config.audit.sink})`);
+  }
   if (lines.length === 0) {
     throw new ConfigError(
-      `Invalid setting appRegistry: got ${JSON.stringify(config.appRegistry)}; migrate needs "postgres" or "mysql" (BROADCASTY_APP_REGISTRY), or pushDevices "postgres" or "mysql" (BROADCASTY_PUSH_DEVICES), and databaseUrl (BROADCASTY_DATABASE_URL)`,
+      `Invalid setting appRegistry: got ${JSON.stringify(config.appRegistry)}; migrate needs "postgres" or "mysql" (BROADCASTY_APP_REGISTRY), or pushDevices "postgres" or "mysql" (BROADCASTY_PUSH_DEVICES), or audit.sink "postgres" or "mysql" (BROADCASTY_AUDIT), and databaseUrl (BROADCASTY_DATABASE_URL)`,
     );
   }
   return lines.join('\n');

@@ -1,5 +1,6 @@
 // Wiring: config → registry, engine, hub, transport, HTTP API, ticker. Start, drain, stop.
 import { ActivityFeed } from './activity/feed.js';
+import { startAudit } from './audit/index.js';
 import { MemberActivityReport, PublishActivityReport } from './activity/reports.js';
 import { checkJwtSettings, type SettingName } from './auth/jwt-settings.js';
 import { withCors } from './api/cors.js';
@@ -76,9 +77,11 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     deps.engine ?? (await createEngine(config, log, { outageEventsDropped: (appId, count) => metrics.outageEventsDropped.labels(appId).inc(count) }));
   const ownRegistry = deps.registry === undefined ? await createRegistry(config, log) : undefined;
   const registry = deps.registry ?? ownRegistry!;
-  const push = await createPush({ config, registry, log, outcomes: metrics.push });
-  const webhooks = await createWebhooks({ config, log, metrics: metrics.webhooks });
   const activity = new ActivityFeed();
+  const audit = await startAudit(config, log);
+  if (audit !== undefined) activity.add(audit);
+  const push = await createPush({ config, registry, log, outcomes: metrics.push, activity });
+  const webhooks = await createWebhooks({ config, log, metrics: metrics.webhooks, activity });
   const observer = new ObserverFanout([...(deps.observers ?? []), webhooks.observer, new MemberActivityReport(activity)]);
   const hub = new Hub(metrics, new SlowConsumers(config.maxBackpressureBytes, metrics, log));
   const fds = FdBudget.forProcess(config.fdReserve);
@@ -158,6 +161,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       await webhooks.stop();
       await push.stop();
       await engine.stop();
+      await audit?.stop();
       await metricsServer?.close();
       await ownRegistry?.close();
     },

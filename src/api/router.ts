@@ -57,7 +57,10 @@ async function answer(ctx: ServerContext, request: HttpRequest): Promise<HttpRep
     // HMAC answers synchronously: the SDKs' requests pay for no extra promise.
     const checked = authenticate(route.auth, app, request, ctx.engine);
     const authenticated = checked instanceof Promise ? await checked : checked;
-    if (!authenticated.ok) return fail(authenticated.status, authenticated.message);
+    if (!authenticated.ok) {
+      if (ctx.activity.wants.auth_failure) ctx.activity.emit({ kind: 'auth_failure', appId: app.id, surface: 'http', reason: authenticated.message, ip: request.remoteAddress });
+      return fail(authenticated.status, authenticated.message);
+    }
     if (!app.enabled) return fail(403, 'Application disabled');
     ctx.metrics.forApp(app.id).httpRequests.inc();
     // Cluster-wide with the Redis engine: every node counts the same epoch-second window.

@@ -13,6 +13,7 @@ import {
   watchlistEvents,
   type WatchlistEvent,
 } from '../../protocol/index.js';
+import { socketRefused } from '../activity/auth-failures.js';
 import type { ChannelContext } from '../context.js';
 import { z } from 'zod';
 import { looksLikeJwt, userInfoOf, verifyJwt } from '../auth/jwt.js';
@@ -49,6 +50,7 @@ export async function signin(ctx: ChannelContext, membership: Membership, connec
       if (!check.ok) {
         ctx.log.debug({ appId: app.id, socketId: connection.socketId, reason: check.message }, 'signin refused');
         connection.error(ErrorCode.Unauthorized, check.message);
+        socketRefused(ctx.activity, app, connection, 'signin', check.message);
         return;
       }
       await signInAs(ctx, membership, connection, check.principal);
@@ -65,6 +67,7 @@ export async function signin(ctx: ChannelContext, membership: Membership, connec
   if (!check.ok) {
     ctx.log.debug({ appId: app.id, socketId: connection.socketId, reason: check.message }, 'signin refused');
     connection.error(ErrorCode.Unauthorized, check.message);
+    socketRefused(ctx.activity, app, connection, 'signin', check.message);
     return;
   }
   const value = parseClientJson(userDataString, 'user_data');

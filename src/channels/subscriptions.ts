@@ -16,6 +16,7 @@ import {
   type ChannelKind,
   type PresenceRoster,
 } from '../../protocol/index.js';
+import { socketRefused } from '../activity/auth-failures.js';
 import type { App } from '../apps/registry.js';
 import type { Principal } from '../auth/types.js';
 import type { ChannelContext } from '../context.js';
@@ -84,6 +85,7 @@ export class Subscriptions {
         app.authMode === 'hmac' ? authorize(app, connection, type.kind, request) : await authorizeWithTokens(this.ctx.engine, app, connection, type.kind, request);
       if (!authorization.ok) {
         this.reject(connection, channel, authorization.message, authorization.status === 503 ? 'ServiceUnavailable' : 'AuthError', authorization.status);
+        if (authorization.status !== 503) socketRefused(this.ctx.activity, app, connection, 'subscribe', authorization.message, channel);
         return;
       }
       await this.join(connection, app, channel, type.kind, type.cache, authorization.member, history, authorization.principal);

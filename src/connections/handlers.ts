@@ -8,6 +8,7 @@ import {
   parseQuery,
   PONG,
 } from '../../protocol/index.js';
+import { socketRefused } from '../activity/auth-failures.js';
 import type { App } from '../apps/registry.js';
 import { originAllowed } from '../apps/origins.js';
 import type { Subscriptions } from '../channels/subscriptions.js';
@@ -36,7 +37,10 @@ export function socketHandlers(ctx: ServerContext, subscriptions: Subscriptions)
     if (refusal !== undefined) return refuseConnection(connection, info, refusal);
     const principal = await handshakePrincipal(app, info);
     if (connection.closed) return;
-    if (principal !== undefined && !principal.ok) return refuseConnection(connection, info, { code: ErrorCode.Unauthorized, message: principal.message });
+    if (principal !== undefined && !principal.ok) {
+      socketRefused(ctx.activity, app, connection, 'connect', principal.message);
+      return refuseConnection(connection, info, { code: ErrorCode.Unauthorized, message: principal.message });
+    }
     const count = await ctx.engine.connectionOpened(app.id);
     connection.countedAppId = app.id;
     if (connection.closed) return;

@@ -5,6 +5,7 @@
 // attempt count, so one device whose push service refuses, or asks for a day's Retry-After, holds
 // up nothing behind it. Order within a lane does not matter for push.
 // Log lines name the app, provider, device id and reason: never tokens, keys or payloads.
+import type { ActivityFeed } from '../activity/feed.js';
 import type { Logger } from '../logger.js';
 import { LaneDrainer } from '../queue/lane-drainer.js';
 import type { LaneQueue } from '../queue/lane-queue.js';
@@ -95,6 +96,8 @@ export interface DispatcherDeps {
   remove(appId: string, deviceId: string): Promise<boolean>;
   outcomes: PushOutcomes;
   log: Logger;
+  /** Where sent and finally failed sends are reported (the console's stream). */
+  activity?: ActivityFeed;
 }
 
 export class PushDispatcher extends LaneDrainer<PushJob, PushLane> {
@@ -122,6 +125,15 @@ export class PushDispatcher extends LaneDrainer<PushJob, PushLane> {
     return !done.includes(false);
   }
 
+  /** Sent, or failed for good with `error`; addressed by the device's user or interests, never its token. */
+  private report(appId: string, provider: ProviderName, job: PushJob, error?: string): void {
+    const activity = this.deps.activity;
+    if (!activity?.wants.push) return;
+    const { userId, interests } = job.device;
+    const target = userId === undefined ? `interest:${interests.join(',')}` : `user:${userId}`;
+    activity.emit({ kind: 'push', appId, outcome: error === undefined ? 'sent' : 'failed', provider, target, ...(error === undefined ? {} : { error }) });
+  }
+
   /** True once the job is done with (sent, given up, or back in the queue for later); false when stopped mid-way. */
   private async send(appId: string, name: ProviderName, provider: PushProvider | undefined, job: PushJob): Promise<boolean> {
     const { outcomes, log } = this.deps;
@@ -130,6 +142,7 @@ export class PushDispatcher extends LaneDrainer<PushJob, PushLane> {
     if (provider === undefined) {
       outcomes.failed.labels(...labels).inc();
       log.error({ appId, provider: name, device }, 'push dropped: the app no longer has this provider');
+      this.report(appId, name, job, 'the app no longer has this provider');
       return true;
     }
     if (this.stopping) return false;
@@ -141,6 +154,7 @@ export class PushDispatcher extends LaneDrainer<PushJob, PushLane> {
       case 'sent':
         outcomes.sent.labels(...labels).inc();
         log.debug({ appId, provider: name, device, publishId: job.publishId }, 'push sent');
+        this.report(appId, name, job);
         return true;
       case 'dead':
         await this.deps.remove(appId, device);
@@ -150,6 +164,7 @@ export class PushDispatcher extends LaneDrainer<PushJob, PushLane> {
       case 'failed':
         outcomes.failed.labels(...labels).inc();
         log.warn({ appId, provider: name, device, reason: outcome.reason }, 'push failed');
+        this.report(appId, name, job, outcome.reason);
         return true;
       case 'retry': {
         const attempts = (job.attempts ?? 0) + 1;
@@ -157,6 +172,7 @@ export class PushDispatcher extends LaneDrainer<PushJob, PushLane> {
         if (dueAt === undefined) {
           outcomes.failed.labels(...labels).inc();
           log.warn({ appId, provider: name, device, reason: outcome.reason, attempts }, 'push dropped: out of attempts or expired while retrying');
+          this.report(appId, name, job, outcome.reason);
           return true;
         }
         outcomes.retried.labels(...labels).inc();

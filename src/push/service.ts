@@ -3,6 +3,7 @@
 // lane queue (memory, or Redis when clustered), its dispatcher, and one sweep timer for what is
 // time-driven: releasing retries that are due, renewing and recovering Redis claims.
 import { randomUUID } from 'node:crypto';
+import type { ActivityFeed } from '../activity/feed.js';
 import type { App, AppRegistry } from '../apps/registry.js';
 import { ConfigError } from '../config/env.js';
 import type { ServerConfig } from '../config/schema.js';
@@ -65,7 +66,7 @@ async function createQueue(config: ServerConfig, tuning: PushTuning, log: Logger
 }
 
 export async function createPush(
-  ctx: { config: ServerConfig; registry: AppRegistry; log: Logger; outcomes: PushOutcomes },
+  ctx: { config: ServerConfig; registry: AppRegistry; log: Logger; outcomes: PushOutcomes; activity?: ActivityFeed },
   tuning: PushTuning = {},
 ): Promise<PushService> {
   const { config, registry } = ctx;
@@ -119,7 +120,7 @@ export async function createPush(
     const app = await registry.findById(appId);
     return app === undefined ? undefined : usableProviders(app).get(name);
   };
-  const dispatcher = new PushDispatcher({ queue, provider: providerOf, remove: (appId, id) => devices.remove(appId, id), outcomes: ctx.outcomes, log });
+  const dispatcher = new PushDispatcher({ queue, provider: providerOf, remove: (appId, id) => devices.remove(appId, id), outcomes: ctx.outcomes, log, activity: ctx.activity });
 
   /**
    * False when the queue refused the job and says so at once (memory: a full lane). The Redis

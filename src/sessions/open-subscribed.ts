@@ -5,6 +5,8 @@
 // status the first refusal maps to. Frames that arrive meanwhile wait in the session's queue.
 import { randomBytes } from 'node:crypto';
 import { channelNameError, channelType, ErrorCode, ErrorMessage } from '../../protocol/index.js';
+import { socketRefused } from '../activity/auth-failures.js';
+import type { ActivityFeed } from '../activity/feed.js';
 import { json } from '../api/reply.js';
 import type { App } from '../apps/registry.js';
 import { historyFor } from '../history/rules.js';
@@ -118,7 +120,7 @@ export async function openSubscribed(input: SessionRequest, query: SubscribeQuer
   try {
     await watch.until(() => watch.established);
     const app = session.connection?.app;
-    if (watch.failure === undefined && app !== undefined) subscribe(session, watch, app, query, wire, points);
+    if (watch.failure === undefined && app !== undefined) subscribe(ctx.activity, session, watch, app, query, wire, points);
     await watch.until(() => watch.subscribed);
   } finally {
     cancel();
@@ -132,10 +134,12 @@ export async function openSubscribed(input: SessionRequest, query: SubscribeQuer
   return { ok: false, reply: refusal(failure.status, failure.message, failure.channel) };
 }
 
-function subscribe(session: HttpSession, watch: OpeningWatch, app: App, query: SubscribeQuery, wire: SubscribedWire, points: readonly StreamPoint[]): void {
+function subscribe(activity: ActivityFeed, session: HttpSession, watch: OpeningWatch, app: App, query: SubscribeQuery, wire: SubscribedWire, points: readonly StreamPoint[]): void {
   const tokenChannels = query.channels.filter((c) => ['private', 'presence'].includes(channelType(c).kind));
   if (app.authMode === 'hmac' && tokenChannels.length > 0) {
-    return watch.fail(401, `App ${query.appKey} takes Pusher signatures only (authMode hmac): private and presence channels need a JWT app here`, tokenChannels[0]);
+    const reason = `App ${query.appKey} takes Pusher signatures only (authMode hmac): private and presence channels need a JWT app here`;
+    if (session.connection !== undefined) socketRefused(activity, app, session.connection, 'subscribe', reason, tokenChannels[0]);
+    return watch.fail(401, reason, tokenChannels[0]);
   }
   const history = new Set(query.channels.filter((c) => historyFor(app, c) !== undefined));
   let streams = 0;

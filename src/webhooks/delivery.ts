@@ -3,6 +3,7 @@
 // closes, then the jobs are dropped with a log line. Only the target's host and the status are
 // logged: URLs may carry tokens, and bodies and headers carry signatures.
 import { webhookBody, webhookHeaders, WEBHOOK_RESERVED_HEADERS } from '../../protocol/index.js';
+import type { ActivityFeed } from '../activity/feed.js';
 import type { Logger } from '../logger.js';
 import { LaneDrainer } from '../queue/lane-drainer.js';
 import type { Job, WebhookQueue } from './queue.js';
@@ -37,6 +38,15 @@ export async function post(url: string, headers: Record<string, string>, body: s
   }
 }
 
+/** Scheme, host and path: the query may hold the receiver's token. */
+const withoutQuery = (url: string): string => {
+  const parsed = new URL(url);
+  return `${parsed.origin}${parsed.pathname}`;
+};
+
+/** The last attempt as an activity says it: the receiver's status, or why there was none. */
+const attemptOutcome = (result: Attempt): { status: number } | { error: string } => (typeof result === 'number' ? { status: result } : { error: result });
+
 /** A target's own headers first; the three Pusher headers always win, whatever their case. */
 export function requestHeaders(lane: Lane, body: string): Record<string, string> {
   const headers: Record<string, string> = { 'User-Agent': USER_AGENT };
@@ -62,6 +72,7 @@ export class Dispatcher extends LaneDrainer<Job, Lane> {
     private readonly settings: DeliverySettings,
     log: Logger,
     private readonly outcomes: WebhookOutcomes = { sent() {}, retried() {}, failed() {} },
+    private readonly activity?: ActivityFeed,
   ) {
     super(queue, log, 'webhook');
   }
@@ -97,6 +108,7 @@ export class Dispatcher extends LaneDrainer<Job, Lane> {
       if (typeof result === 'number' && result >= 200 && result < 300) {
         this.log.debug({ host, status: result, appId: lane.app.id, events: jobs.map((j) => `${j.e.name}@${j.e.channel}`) }, 'webhook sent');
         this.outcomes.sent(lane.app.id);
+        if (this.activity?.wants.webhook) this.activity.emit({ kind: 'webhook', appId: lane.app.id, outcome: 'sent', url: withoutQuery(lane.target.config.url), events: jobs.map((j) => j.e.name), status: result });
         return true;
       }
       if (result === 'stopped') return false;
@@ -104,6 +116,7 @@ export class Dispatcher extends LaneDrainer<Job, Lane> {
       if (Date.now() + backoff > deadline) {
         this.outcomes.failed(lane.app.id);
         this.log.error({ host, status: result, attempts: attempt + 1, events: jobs.length, appId: lane.app.id }, 'webhook dropped: retry window over');
+        if (this.activity?.wants.webhook) this.activity.emit({ kind: 'webhook', appId: lane.app.id, outcome: 'failed', url: withoutQuery(lane.target.config.url), events: jobs.map((j) => j.e.name), ...attemptOutcome(result) });
         return true;
       }
       this.outcomes.retried(lane.app.id);

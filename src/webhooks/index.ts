@@ -1,6 +1,7 @@
 // Webhooks wiring: the observer the server calls, the queue (memory, or Redis when clustered),
 // the dispatcher that delivers, and one sweep timer for everything time-driven (releasing
 // delayed events, renewing and recovering Redis claims) instead of a timer per event.
+import type { ActivityFeed } from '../activity/feed.js';
 import type { ServerConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import type { ChannelObserver } from '../publish/observer.js';
@@ -52,7 +53,7 @@ export interface WebhookMetrics extends WebhookOutcomes {
 }
 
 /** The Redis queue (and ioredis) is loaded only when the server is clustered. */
-export async function createWebhooks(ctx: { config: ServerConfig; log: Logger; metrics?: WebhookMetrics }, tuning: WebhookTuning = {}): Promise<Webhooks> {
+export async function createWebhooks(ctx: { config: ServerConfig; log: Logger; metrics?: WebhookMetrics; activity?: ActivityFeed }, tuning: WebhookTuning = {}): Promise<Webhooks> {
   const { config } = ctx;
   const log = ctx.log.child({ component: 'webhooks' });
   const targets = new TargetTable();
@@ -66,6 +67,7 @@ export async function createWebhooks(ctx: { config: ServerConfig; log: Logger; m
     { batchMs: config.webhookBatchMs, timeoutMs: config.webhookTimeoutMs, retryWindowMs: config.webhookRetryWindowMs },
     log,
     ctx.metrics,
+    ctx.activity,
   );
   ctx.metrics?.observeDepth(() => queue.depth(targets.laneKeys()));
   const observer = new WebhookObserver(queue, targets, config.webhookDelayMs);

@@ -1,0 +1,72 @@
+// JSON lines appended to one file, one write per batch. Past maxFileBytes the file is renamed to
+// `{file}.{UTC timestamp}` and the next batch starts a new one; rotated files older than
+// retentionDays are deleted. Exactly one process writes and rotates a given file: two processes
+// renaming the same path could each rotate the other's fresh file (or overwrite a rotated one), so
+// a cluster worker writes `{file}.worker{n}` (n: its cluster worker id) and separate processes on
+// one machine must be given separate files.
+import cluster from 'node:cluster';
+import { appendFile, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { Logger } from '../logger.js';
+import { jsonLines, type AuditEntry } from './entry.js';
+import type { AuditSink } from './writer.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** `20261202T174300123Z`, optionally `-2` when two rotations fall in one millisecond. */
+const ROTATED_SUFFIX = /^\d{8}T\d{9}Z(-\d+)?$/;
+
+/** The file this process writes: the setting itself, or a worker's own file. */
+export function processAuditFile(file: string): string {
+  return cluster.isWorker ? `${file}.worker${cluster.worker!.id}` : file;
+}
+
+const stamp = (now: number) => new Date(now).toISOString().replace(/[-:.]/g, '');
+
+export class FileAuditSink implements AuditSink {
+  private readonly dir: string;
+  private readonly name: string;
+
+  constructor(
+    private readonly file: string,
+    private readonly maxFileBytes: number,
+    private readonly retentionDays: number,
+    private readonly log: Logger,
+  ) {
+    this.dir = dirname(file);
+    this.name = basename(file);
+  }
+
+  async write(entries: readonly AuditEntry[]): Promise<void> {
+    await appendFile(this.file, jsonLines(entries));
+    // The batch is written: a failed rotation must not make the writer offer it again.
+    try {
+      if ((await stat(this.file)).size >= this.maxFileBytes) await this.rotate();
+    } catch (error) {
+      this.log.warn({ err: (error as Error).message, file: this.file }, 'audit file rotation failed; retried after the next batch');
+    }
+  }
+
+  async prune(now: number): Promise<void> {
+    const oldest = now - this.retentionDays * DAY_MS;
+    for (const name of await readdir(this.dir)) {
+      if (!name.startsWith(`${this.name}.`) || !ROTATED_SUFFIX.test(name.slice(this.name.length + 1))) continue;
+      const path = join(this.dir, name);
+      if ((await stat(path)).mtimeMs < oldest) await unlink(path);
+    }
+  }
+
+  async close(): Promise<void> {}
+
+  private async rotate(): Promise<void> {
+    const base = `${this.file}.${stamp(Date.now())}`;
+    let target = base;
+    for (let n = 2; await exists(target); n++) target = `${base}-${n}`;
+    await rename(this.file, target);
+  }
+}
+
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
