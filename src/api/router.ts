@@ -2,6 +2,7 @@
 // endpoints' per-IP window, the route's authentication (src/auth/), app state and rate limit, the
 // JWT endpoints' guard step, then the route's handler (docs/PROTOCOL.md §5, §14.5, §14.6, §16.4).
 import { parseQuery } from '../../protocol/index.js';
+import { withoutCredentials } from '../activity/auth-failures.js';
 import type { App } from '../apps/registry.js';
 import type { ServerContext } from '../context.js';
 import { authenticate } from '../auth/request-auth.js';
@@ -58,7 +59,7 @@ async function answer(ctx: ServerContext, request: HttpRequest): Promise<HttpRep
     const checked = authenticate(route.auth, app, request, ctx.engine);
     const authenticated = checked instanceof Promise ? await checked : checked;
     if (!authenticated.ok) {
-      if (ctx.activity.wants.auth_failure) ctx.activity.emit({ kind: 'auth_failure', appId: app.id, surface: 'http', reason: authenticated.message, ip: request.remoteAddress });
+      if (ctx.activity.wants.auth_failure) ctx.activity.emit({ kind: 'auth_failure', appId: app.id, surface: 'http', reason: withoutCredentials(authenticated.message), ip: request.remoteAddress });
       return fail(authenticated.status, authenticated.message);
     }
     if (!app.enabled) return fail(403, 'Application disabled');
