@@ -31,10 +31,16 @@ function readEntries(file: string): AuditEntry[] {
     .map((line) => JSON.parse(line) as AuditEntry);
 }
 
-/** Polls the file until an entry matches. */
-function entry(file: string, what: string, match: (e: AuditEntry) => boolean): Promise<AuditEntry> {
-  return until(() => readEntries(file).find(match), WAIT_MS, what);
+/** Polls until `check` finds something. */
+async function found<T>(what: string, check: () => T | undefined): Promise<T> {
+  return (await until(check, WAIT_MS, what))!;
 }
+
+/** Polls the file until an entry matches. */
+const entry = (file: string, what: string, match: (e: AuditEntry) => boolean) => found(what, () => readEntries(file).find(match));
+
+const activity = <K extends Activity['kind']>(seen: Activity[], kind: K, outcome: string) =>
+  found(`${kind} ${outcome}`, () => seen.find((a): a is Extract<Activity, { kind: K }> => a.kind === kind && 'outcome' in a && a.outcome === outcome));
 
 /** What the console's stream would see: every activity of the kinds it taps. */
 class Recorder implements ActivitySink {
@@ -208,8 +214,8 @@ describe('webhook and push activity', () => {
   it('a webhook answered 2xx is sent, one that cannot be delivered failed: url without its query, event names', async () => {
     const client = await rawSubscriber(server.port, ['lobby'], undefined, HOOK_APP);
     try {
-      const sent = await until(() => recorder.seen.find((a) => a.kind === 'webhook' && a.outcome === 'sent'), WAIT_MS, 'webhook sent');
-      const failed = await until(() => recorder.seen.find((a) => a.kind === 'webhook' && a.outcome === 'failed'), WAIT_MS, 'webhook failed');
+      const sent = await activity(recorder.seen, 'webhook', 'sent');
+      const failed = await activity(recorder.seen, 'webhook', 'failed');
       assert.deepEqual({ ...sent, at: undefined }, { kind: 'webhook', appId: HOOK_APP.id, outcome: 'sent', url: receiver.url('/hooks'), events: ['channel_occupied'], status: 200, at: undefined });
       assert.deepEqual({ ...failed, at: undefined }, { kind: 'webhook', appId: HOOK_APP.id, outcome: 'failed', url: 'http://127.0.0.1:1/down', events: ['channel_occupied'], error: 'network error', at: undefined });
     } finally {
@@ -223,15 +229,15 @@ describe('webhook and push activity', () => {
     onesignal.subscribe(token);
     const device = { id: deviceId('onesignal', token), appId: app.id, provider: 'onesignal' as const, token, userId: 'user-5', interests: [], createdAt: Date.now() };
     await server.ctx.push.send(app, [device], { title: 'Hi', body: 'there' });
-    const sent = await until(() => recorder.seen.find((a) => a.kind === 'push' && a.outcome === 'sent'), WAIT_MS, 'push sent');
+    const sent = await activity(recorder.seen, 'push', 'sent');
     assert.deepEqual({ ...sent, at: undefined }, { kind: 'push', appId: app.id, outcome: 'sent', provider: 'onesignal', target: 'user:user-5', at: undefined });
 
     onesignal.answerNext({ status: 400, body: { errors: ['Message Notifications must have English language content'] } });
     const follower = { ...device, id: deviceId('onesignal', `${token}-2`), token: `${token}-2`, userId: undefined, interests: ['news'] };
     await server.ctx.push.send(app, [follower], { title: 'Hi', body: 'again' });
-    const failed = await until(() => recorder.seen.find((a) => a.kind === 'push' && a.outcome === 'failed'), WAIT_MS, 'push failed');
-    assert.equal(failed.kind === 'push' && failed.target, 'interest:news');
-    assert.equal(failed.kind === 'push' && typeof failed.error, 'string');
+    const failed = await activity(recorder.seen, 'push', 'failed');
+    assert.equal(failed.target, 'interest:news');
+    assert.equal(typeof failed.error, 'string');
     assert.ok(!JSON.stringify(recorder.seen).includes(token), 'no device token in the activity');
   });
 });
