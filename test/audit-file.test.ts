@@ -1,0 +1,152 @@
+// The audit log's file and stdout sinks on a real file system and a real process (docs/PROTOCOL.md
+// §17.4): rotation past maxFileBytes loses and splits no line, retention deletes only rotated files
+// older than retentionDays, cluster workers each rotate their own file, and `audit.sink stdout`
+// prints one JSON line per entry on the CLI's stdout.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import type { PublishActivity } from '../src/activity/types.js';
+import type { AuditEntry } from '../src/audit/entry.js';
+import { FileAuditSink } from '../src/audit/file-sink.js';
+import { AuditWriter } from '../src/audit/writer.js';
+import { createLogger } from '../src/logger.js';
+import { APP, sdk, until } from './support/cluster.js';
+import { freePort, runCli, untilListening, type CliProcess } from './support/cli-process.js';
+import { scratchDir } from './support/scratch.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const ROTATED = /^audit\.log\.\d{8}T\d{9}Z(-\d+)?$/;
+const silent = createLogger('silent');
+
+const publish = (n: number, actor = 'app'): PublishActivity => ({
+  kind: 'publish',
+  at: Date.now(),
+  appId: APP.id,
+  channel: 'orders',
+  event: `order-${n}`,
+  bytes: 40,
+  data: '{"pad":"do not write me, I am the payload"}',
+  source: 'http',
+  actor,
+});
+
+/** Every line of the files, oldest file first (rotated names sort by time; the live file last). */
+function linesOf(dir: string, prefix: string): string[] {
+  const names = readdirSync(dir).filter((name) => name.startsWith(prefix));
+  names.sort((a, b) => (a === prefix ? 1 : b === prefix ? -1 : a.localeCompare(b)));
+  return names.flatMap((name) => readFileSync(join(dir, name), 'utf8').split('\n').filter((line) => line !== ''));
+}
+
+describe('audit file sink', () => {
+  it('rotates past maxFileBytes to {file}.{UTC timestamp}: every entry once, in order, no split line', async () => {
+    const dir = scratchDir('audit-rotate');
+    const file = join(dir, 'audit.log');
+    const writer = new AuditWriter(new FileAuditSink(file, 4096, 30, silent), { flushMs: 10, payloads: false }, silent);
+    for (let n = 0; n < 300; n++) {
+      writer.accept(publish(n));
+      if (n % 25 === 24) await writer.flush();
+    }
+    await writer.stop();
+    const rotated = readdirSync(dir).filter((name) => name !== 'audit.log');
+    assert.ok(rotated.length >= 3, `rotated files: ${rotated.join(', ')}`);
+    for (const name of rotated) {
+      assert.match(name, ROTATED);
+      assert.ok(readFileSync(join(dir, name)).length >= 4096, `${name} was rotated past maxFileBytes`);
+    }
+    const entries = linesOf(dir, 'audit.log').map((line) => JSON.parse(line) as AuditEntry);
+    assert.deepEqual(
+      entries.map((e) => e.event),
+      Array.from({ length: 300 }, (_, n) => `order-${n}`),
+    );
+    assert.ok(!linesOf(dir, 'audit.log').join('').includes('payload'), 'no data without audit.payloads');
+  });
+
+  it('deletes rotated files older than retentionDays when it starts, and nothing else', async () => {
+    const dir = scratchDir('audit-retention');
+    const file = join(dir, 'audit.log');
+    const aged = (name: string, days: number) => {
+      writeFileSync(join(dir, name), '{}\n');
+      const when = new Date(Date.now() - days * DAY_MS);
+      utimesSync(join(dir, name), when, when);
+    };
+    aged('audit.log', 40);
+    aged('audit.log.20200101T000000000Z', 40);
+    aged('audit.log.20200102T000000000Z-2', 31);
+    aged('audit.log.20261201T000000000Z', 29);
+    aged('audit.log.bak', 40);
+    aged('other.log.20200101T000000000Z', 40);
+    const writer = new AuditWriter(new FileAuditSink(file, 4096, 30, silent), { flushMs: 10, payloads: false }, silent);
+    try {
+      await until(() => !readdirSync(dir).includes('audit.log.20200102T000000000Z-2'), 10_000, 'old rotated files deleted');
+      assert.deepEqual(readdirSync(dir).sort(), ['audit.log', 'audit.log.20261201T000000000Z', 'audit.log.bak', 'other.log.20200101T000000000Z']);
+    } finally {
+      await writer.stop();
+    }
+  });
+
+  it('cluster workers write and rotate {file}.worker{n} each: no entry lost or interleaved', async () => {
+    const dir = scratchDir('audit-cluster');
+    const file = join(dir, 'audit.log');
+    const script = join(dir, 'workers.mts');
+    const src = new URL('../src/', import.meta.url).pathname;
+    writeFileSync(
+      script,
+      `import cluster from 'node:cluster';
+import { FileAuditSink, processAuditFile } from ${JSON.stringify(`${src}audit/file-sink.ts`)};
+import { AuditWriter } from ${JSON.stringify(`${src}audit/writer.ts`)};
+import { createLogger } from ${JSON.stringify(`${src}logger.ts`)};
+if (cluster.isPrimary) {
+  let left = 2;
+  for (let i = 0; i < 2; i++) cluster.fork().on('exit', (code) => { if (code !== 0) process.exit(1); if (--left === 0) process.exit(0); });
+} else {
+  const log = createLogger('silent');
+  const writer = new AuditWriter(new FileAuditSink(processAuditFile(${JSON.stringify(file)}), 4096, 30, log), { flushMs: 5, payloads: false }, log);
+  for (let n = 0; n < 400; n++) {
+    writer.accept({ kind: 'publish', at: Date.now(), appId: 'a', channel: 'c', event: 'e-' + n, bytes: 1, data: '', source: 'http', actor: 'worker-' + cluster.worker!.id });
+    if (n % 10 === 9) await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  await writer.stop();
+  process.exit(0);
+}
+`,
+    );
+    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), script], { stdio: ['ignore', 'inherit', 'inherit'] });
+    assert.equal(await new Promise((resolve) => child.on('exit', resolve)), 0);
+    for (const worker of [1, 2]) {
+      const prefix = `audit.log.worker${worker}`;
+      assert.ok(readdirSync(dir).filter((name) => name.startsWith(`${prefix}.`)).length >= 2, `worker ${worker} rotated`);
+      const entries = linesOf(dir, prefix).map((line) => JSON.parse(line) as AuditEntry);
+      assert.ok(entries.every((e) => e.actor === `worker-${worker}`), 'only its own entries');
+      assert.deepEqual(
+        entries.map((e) => e.event),
+        Array.from({ length: 400 }, (_, n) => `e-${n}`),
+      );
+    }
+    assert.ok(!readdirSync(dir).includes('audit.log'), 'workers never write the shared name');
+  });
+});
+
+describe('audit stdout sink', () => {
+  let cli: CliProcess | undefined;
+  after(async () => {
+    cli?.child.kill('SIGTERM');
+    await cli?.exited;
+  });
+
+  it('prints one JSON line per entry on stdout, beside the log', async () => {
+    const port = await freePort();
+    cli = runCli(['start', '--host', '127.0.0.1', '--port', String(port)], {
+      BROADCASTY_APP_ID: APP.id,
+      BROADCASTY_APP_KEY: APP.key,
+      BROADCASTY_APP_SECRET: APP.secret,
+      BROADCASTY_AUDIT: 'stdout',
+    });
+    await untilListening(cli);
+    await sdk(port).trigger('orders', 'order.placed', { id: 1 });
+    const line = await until(() => cli!.stdout().split('\n').find((l) => l.includes('"kind":"publish"')), 15_000, 'the publish entry on stdout');
+    const entry = JSON.parse(line!) as AuditEntry;
+    assert.deepEqual([entry.app_id, entry.actor, entry.channel, entry.event, entry.bytes, entry.detail], [APP.id, 'app', 'orders', 'order.placed', 8, { source: 'http' }]);
+  });
+});
