@@ -132,6 +132,17 @@ describe('audit entries (file sink)', () => {
     assert.ok(!readFileSync(file, 'utf8').includes('ab'.repeat(32)), 'the signature is not written');
   });
 
+  it('a refused pusher:signin: surface signin, actor the socket', async () => {
+    const client = await RawClient.connect(server.port);
+    sockets.push(client);
+    const socketId = await client.established();
+    client.send({ event: 'pusher:signin', data: { auth: `${APP.key}:${'cd'.repeat(32)}`, user_data: '{"id":"mallory"}' } });
+    await client.next((f) => f.event === 'pusher:error');
+    const found = await entry(file, 'signin auth_failure', (e) => e.kind === 'auth_failure' && e.detail.surface === 'signin');
+    assert.deepEqual([found.app_id, found.actor, found.detail.ip], [APP.id, socketId, '127.0.0.1']);
+    assert.ok(!readFileSync(file, 'utf8').includes('cd'.repeat(32)), 'the signature is not written');
+  });
+
   it('a bad HTTP API signature: surface http, the 401 message', async () => {
     const forged = sdk(server.port, { ...APP, secret: 'not-the-secret' });
     await assert.rejects(forged.trigger('orders', 'forged', {}), (error: { status?: number }) => error.status === 401);
