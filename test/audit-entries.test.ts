@@ -154,6 +154,16 @@ describe('audit entries (file sink)', () => {
     assert.ok(!readFileSync(file, 'utf8').includes('forged'), 'a refused publish leaves no publish entry');
   });
 
+  it("a JWT publish the policy denies: the 403's reason, channel and token subject", async () => {
+    const token = await mintToken({ sub: 'reader', roles: ['member'] });
+    const reply = await broadcasty(server.port, 'POST', 'publish', { token, body: { channel: ORDERS, event: 'denied', data: {} } });
+    assert.equal(reply.status, 403, reply.text);
+    const found = await entry(file, 'policy auth_failure', (e) => e.kind === 'auth_failure' && e.channel === ORDERS);
+    assert.equal(found.detail.surface, 'http');
+    assert.equal(found.detail.reason, reply.body.error);
+    assert.match(found.actor!, /^user:.*reader$/);
+  });
+
   it('a bad JWT on SSE: the 401 the stream answered, never the token', async () => {
     const token = `${await mintToken({ sub: 'intruder' }, { secret: new TextEncoder().encode('some-other-secret-of-32-bytes-or-more') })}`;
     const answer = await SseStream.open(server.port, { app: JWT_APP.key, channel: 'news', token });

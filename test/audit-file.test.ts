@@ -14,6 +14,7 @@ import { AuditWriter } from '../src/audit/writer.js';
 import { createLogger } from '../src/logger.js';
 import { APP, sdk, until } from './support/cluster.js';
 import { freePort, runCli, untilListening, type CliProcess } from './support/cli-process.js';
+import { startTestServer } from './support/in-process.js';
 import { scratchDir } from './support/scratch.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -61,6 +62,11 @@ describe('audit file sink', () => {
       Array.from({ length: 300 }, (_, n) => `order-${n}`),
     );
     assert.ok(!linesOf(dir, 'audit.log').join('').includes('payload'), 'no data without audit.payloads');
+  });
+
+  it('refuses to start when audit.file cannot be written, naming the setting', async () => {
+    const file = join(scratchDir('audit-missing'), 'no-such-dir', 'audit.log');
+    await assert.rejects(startTestServer({ apps: [{ ...APP }], audit: { sink: 'file', file } }), /Invalid setting audit\.file: got ".*no-such-dir\/audit\.log"; its directory must exist and be writable \(ENOENT\)/);
   });
 
   it('deletes rotated files older than retentionDays when it starts, and nothing else', async () => {

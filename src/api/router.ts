@@ -6,11 +6,13 @@ import { withoutCredentials } from '../activity/auth-failures.js';
 import type { App } from '../apps/registry.js';
 import type { ServerContext } from '../context.js';
 import { authenticate } from '../auth/request-auth.js';
+import type { Principal } from '../auth/types.js';
 import { EngineUnavailableError } from '../engine/types.js';
 import { beamsError, isBeamsPath } from './beams.js';
 import { readiness } from '../readiness.js';
 import type { HttpReply, HttpRequest } from '../transport/types.js';
 import { countPerIp, guardRequest } from './broadcasty/guard.js';
+import { AccessDenied } from './broadcasty/input.js';
 import { HttpError, json, jsonError, text } from './reply.js';
 import { isBroadcastyPath, ROUTES, segment, type Route } from './routes.js';
 
@@ -51,15 +53,17 @@ async function answer(ctx: ServerContext, request: HttpRequest): Promise<HttpRep
     const known = ROUTES.some((r) => r.pattern.test(path));
     return known ? fail(405, `Method ${method} not allowed on ${path}`) : fail(404, `Not found: ${method} ${path}`);
   }
+  let app: App | undefined;
+  let principal: Principal | undefined;
   try {
-    const app = route.api === 'broadcasty' ? await broadcastyApp(ctx, request) : await ctx.registry.findById(segment(match[1]!));
+    app = route.api === 'broadcasty' ? await broadcastyApp(ctx, request) : await ctx.registry.findById(segment(match[1]!));
     if (app === undefined) return fail(404, `Unknown app id ${match[1]}`);
     if (route.api === 'broadcasty') await countPerIp(ctx, app, request);
     // HMAC answers synchronously: the SDKs' requests pay for no extra promise.
     const checked = authenticate(route.auth, app, request, ctx.engine);
     const authenticated = checked instanceof Promise ? await checked : checked;
     if (!authenticated.ok) {
-      if (ctx.activity.wants.auth_failure) ctx.activity.emit({ kind: 'auth_failure', appId: app.id, surface: 'http', reason: withoutCredentials(authenticated.message), ip: request.remoteAddress });
+      if (authenticated.status === 401 || authenticated.status === 403) refused(ctx, request, app, authenticated.message);
       return fail(authenticated.status, authenticated.message);
     }
     if (!app.enabled) return fail(403, 'Application disabled');
@@ -68,15 +72,26 @@ async function answer(ctx: ServerContext, request: HttpRequest): Promise<HttpRep
     if (app.httpRateLimit !== null && (await ctx.engine.countHit(app.id, 'requests', Date.now())) > app.httpRateLimit) {
       return { ...fail(429, `Too many requests: at most ${app.httpRateLimit} per second for this app`), headers: { 'Retry-After': '1' } };
     }
-    const { principal } = authenticated;
+    principal = authenticated.principal;
     if (route.api === 'broadcasty') await guardRequest(ctx, app, principal!, request);
     return await route.endpoint({ app, body: request.body, headers: request.headers, params: authenticated.params, route: route.params(match), principal, ctx });
   } catch (error) {
+    // The JWT guard's 401s (nonce, timestamp, replay) and the policy's 403s are refusals of who asks.
+    if (app !== undefined && (error instanceof AccessDenied || (error instanceof HttpError && error.status === 401))) {
+      refused(ctx, request, app, error.message, error instanceof AccessDenied ? error.channel : undefined, principal);
+    }
     if (error instanceof HttpError) return withRetryAfter(fail(error.status, error.message), error.status === 429 ? 1 : undefined);
     if (error instanceof URIError) return fail(400, 'Malformed percent-encoding in the request path');
     if (error instanceof EngineUnavailableError) return withRetryAfter(fail(503, error.message), error.retryAfterSeconds);
     throw error;
   }
+}
+
+/** An auth_failure on the HTTP API: the message the client got (its signature withheld) and who asked. */
+function refused(ctx: ServerContext, request: HttpRequest, app: App, reason: string, channel?: string, principal?: Principal): void {
+  if (!ctx.activity.wants.auth_failure) return;
+  const actor = principal === undefined ? undefined : `user:${principal.userId}`;
+  ctx.activity.emit({ kind: 'auth_failure', appId: app.id, surface: 'http', reason: withoutCredentials(reason), channel, ip: request.remoteAddress, actor });
 }
 
 const withRetryAfter = (reply: HttpReply, seconds: number | undefined): HttpReply => (seconds === undefined ? reply : { ...reply, headers: { 'Retry-After': String(seconds) } });

@@ -23,8 +23,18 @@ export async function presenceChannel(app: App, principal: Principal, value: unk
   return channel;
 }
 
+/** The policy's 403: an auth failure the audit log keeps, unlike other 403s (a full presence channel). */
+export class AccessDenied extends HttpError {
+  constructor(
+    message: string,
+    readonly channel: string,
+  ) {
+    super(403, message);
+  }
+}
+
 /** 403 with the policy's reason unless the principal may do `action` on the channel. */
 export async function allow(app: App, principal: Principal, channel: string, action: PolicyAction): Promise<void> {
   const decision = await authorizeAction(app, principal, channel, action);
-  if (!decision.ok) throw new HttpError(403, decision.message);
+  if (!decision.ok) throw new AccessDenied(decision.message, channel);
 }
