@@ -1,7 +1,7 @@
 // Wiring: config → registry, engine, hub, transport, HTTP API, ticker. Start, drain, stop.
 import { ActivityFeed } from './activity/feed.js';
-import { startAudit } from './audit/index.js';
 import { MemberActivityReport, PublishActivityReport } from './activity/reports.js';
+import { startAudit } from './audit/index.js';
 import { checkJwtSettings, type SettingName } from './auth/jwt-settings.js';
 import { withCors } from './api/cors.js';
 import { createApiRouter } from './api/router.js';

@@ -160,6 +160,7 @@ export class PushDispatcher extends LaneDrainer<PushJob, PushLane> {
         await this.deps.remove(appId, device);
         outcomes.removed.labels(...labels).inc();
         log.info({ appId, provider: name, device, reason: outcome.reason }, 'push token dead; device removed');
+        this.report(appId, name, job, `device token dead (removed): ${outcome.reason}`);
         return true;
       case 'failed':
         outcomes.failed.labels(...labels).inc();
