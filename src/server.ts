@@ -36,6 +36,8 @@ import { withSessions } from './sessions/front.js';
 import { HttpSessions } from './sessions/sessions.js';
 import { createWebhooks } from './webhooks/index.js';
 import { checkProviderSettings, createPush } from './push/service.js';
+import { TracedDelivery } from './telemetry/delivery.js';
+import { startTracing } from './telemetry/tracing.js';
 
 export interface ServerDeps {
   engine?: Engine;
@@ -76,15 +78,16 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     deps.engine ?? (await createEngine(config, log, { outageEventsDropped: (appId, count) => metrics.outageEventsDropped.labels(appId).inc(count) }));
   const ownRegistry = deps.registry === undefined ? await createRegistry(config, log) : undefined;
   const registry = deps.registry ?? ownRegistry!;
-  const push = await createPush({ config, registry, log, outcomes: metrics.push });
-  const webhooks = await createWebhooks({ config, log, metrics: metrics.webhooks });
+  const tracing = await startTracing(config, log);
+  const push = await createPush({ config, registry, log, outcomes: metrics.push, tracing });
+  const webhooks = await createWebhooks({ config, log, metrics: metrics.webhooks, tracing });
   const activity = new ActivityFeed();
   const observer = new ObserverFanout([...(deps.observers ?? []), webhooks.observer, new MemberActivityReport(activity)]);
   const hub = new Hub(metrics, new SlowConsumers(config.maxBackpressureBytes, metrics, log));
   const fds = FdBudget.forProcess(config.fdReserve);
   const afterPublish: AfterPublish[] = [new PublishCounter(metrics), new ClientEventReport(observer), new PublishActivityReport(activity)];
   if (log.isLevelEnabled('debug')) afterPublish.push(new PublishLog(log));
-  const pipeline = new PublishPipeline(engine, metrics, [...afterPublish, ...(deps.afterPublish ?? [])], log);
+  const pipeline = new PublishPipeline(engine, metrics, [...afterPublish, ...(deps.afterPublish ?? [])], log, tracing);
   const ctx: ServerContext = {
     config,
     registry,
@@ -96,6 +99,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     metrics,
     push,
     activity,
+    tracing,
     socketLimit: config.maxSocketsPerProcess ?? fds.socketLimit,
     draining: false,
   };
@@ -119,7 +123,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     http: withCors(registry, config.httpPath, withSessions(ctx, sessions, createApiRouter(ctx))),
   }, log);
   hub.attach(transport);
-  await engine.start(hub, new ClusterChangeEffects(ctx, counts));
+  await engine.start(tracing.enabled ? new TracedDelivery(hub, tracing) : hub, new ClusterChangeEffects(ctx, counts));
   const port = await transport.listen();
 
   const metricsServer = config.metrics
@@ -160,6 +164,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       await engine.stop();
       await metricsServer?.close();
       await ownRegistry?.close();
+      // Last: the spans of the webhooks and pushes sent while stopping go out too.
+      await tracing.shutdown();
     },
   };
 }

@@ -4,6 +4,7 @@
 import type { ServerConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import type { ChannelObserver } from '../publish/observer.js';
+import { NO_TRACING, type Tracing } from '../telemetry/tracing.js';
 import { Dispatcher, type WebhookOutcomes } from './delivery.js';
 import { WebhookObserver } from './observer.js';
 import { MemoryLaneQueue } from '../queue/lane-queue.js';
@@ -52,7 +53,7 @@ export interface WebhookMetrics extends WebhookOutcomes {
 }
 
 /** The Redis queue (and ioredis) is loaded only when the server is clustered. */
-export async function createWebhooks(ctx: { config: ServerConfig; log: Logger; metrics?: WebhookMetrics }, tuning: WebhookTuning = {}): Promise<Webhooks> {
+export async function createWebhooks(ctx: { config: ServerConfig; log: Logger; metrics?: WebhookMetrics; tracing?: Tracing }, tuning: WebhookTuning = {}): Promise<Webhooks> {
   const { config } = ctx;
   const log = ctx.log.child({ component: 'webhooks' });
   const targets = new TargetTable();
@@ -66,6 +67,7 @@ export async function createWebhooks(ctx: { config: ServerConfig; log: Logger; m
     { batchMs: config.webhookBatchMs, timeoutMs: config.webhookTimeoutMs, retryWindowMs: config.webhookRetryWindowMs },
     log,
     ctx.metrics,
+    ctx.tracing ?? NO_TRACING,
   );
   ctx.metrics?.observeDepth(() => queue.depth(targets.laneKeys()));
   const observer = new WebhookObserver(queue, targets, config.webhookDelayMs);
