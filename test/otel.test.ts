@@ -1,9 +1,10 @@
 // OpenTelemetry tracing (src/telemetry/): a real HTTP collector in the test receives the OTLP/HTTP
 // JSON the exporter POSTs to /v1/traces. Publishes go through the `pusher` SDK (and signed fetches
-// where a test needs its own headers) to a server with a subscriber connected; webhooks to a real
-// receiver. With tracing off, a child process's module resolution log shows no OpenTelemetry.
+// where a test needs its own headers) and a JWT client to a server with a subscriber connected;
+// webhooks to a real receiver, push sends to a fake OneSignal. With tracing off, a child process's module resolution log shows no OpenTelemetry.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
@@ -13,6 +14,9 @@ import { signRequest } from '../protocol/index.js';
 import { ConfigError, loadConfig } from '../src/config/load.js';
 import type { RunningServer } from '../src/server.js';
 import { freePort } from './support/cli-process.js';
+import { broadcasty, JWT_APP, jwtApp, mintToken } from './support/jwt.js';
+import { FakeOneSignal } from './support/push-fakes/onesignal.js';
+import { signed } from './support/push.js';
 import { RawClient, startTestServer } from './support/in-process.js';
 import { scratchDir } from './support/scratch.js';
 import { WebhookReceiver } from './support/webhook-receiver.js';
@@ -113,6 +117,7 @@ class FakeCollector {
 describe('tracing on', () => {
   let collector: FakeCollector;
   let receiver: WebhookReceiver;
+  let onesignal: FakeOneSignal;
   let server: RunningServer;
   let sdk: PusherServer;
   let subscriber: RawClient;
@@ -121,11 +126,15 @@ describe('tracing on', () => {
   before(async () => {
     collector = await FakeCollector.start();
     receiver = await WebhookReceiver.start([APP]);
+    onesignal = await FakeOneSignal.start(randomUUID(), 'rest-api-key');
     // The SDK's own setting: batches go out every 100 ms instead of every 5 s.
     process.env.OTEL_BSP_SCHEDULE_DELAY = '100';
     server = await startTestServer({
       otel: { endpoint: `http://127.0.0.1:${collector.port}/v1/traces`, serviceName: 'broadcasty-test' },
-      apps: [{ ...APP, webhooks: [{ url: receiver.url('/hook?token=do-not-trace'), eventTypes: ['channel_occupied'] }] }],
+      apps: [
+        { ...APP, webhooks: [{ url: receiver.url('/hook?token=do-not-trace'), eventTypes: ['channel_occupied'] }] },
+        jwtApp({ push: { onesignal: { appId: onesignal.appId, restApiKey: onesignal.restApiKey, baseUrl: onesignal.baseUrl } } }),
+      ],
     });
     sdk = new PusherServer({ appId: APP.id, key: APP.key, secret: APP.secret, host: '127.0.0.1', port: String(server.port), useTLS: false });
     subscriber = await RawClient.connect(server.port, APP.key);
@@ -141,6 +150,7 @@ describe('tracing on', () => {
     else process.env.OTEL_BSP_SCHEDULE_DELAY = scheduleDelay;
     collector.close();
     await receiver.close();
+    await onesignal.close();
   });
 
   it('exports the publish → engine → delivery spans of an SDK trigger, linked, with their attributes', async () => {
@@ -238,6 +248,34 @@ describe('tracing on', () => {
       'http.response.status_code': 200,
     });
     assert.notEqual(send.status.code, ERROR);
+  });
+
+  it('traces a JWT client’s POST /broadcasty/publish the same way', async () => {
+    const token = await mintToken({ sub: 'writer', roles: ['member', 'publisher'] });
+    const reply = await broadcasty(server.port, 'POST', 'publish', { token, body: { channel: 'private-tenant.acme.orders', event: 'jwt-published', data: '{}' } });
+    assert.equal(reply.status, 200, reply.text);
+    const request = await collector.span('the JWT publish', (s) => s.name === 'broadcasty.http.publish' && s.attributes['broadcasty.event'] === 'jwt-published');
+    assert.deepEqual([request.attributes['broadcasty.app_id'], request.attributes['broadcasty.channel_count']], [JWT_APP.id, 1]);
+    await collector.span('its engine publish', (s) => s.name === 'broadcasty.engine.publish' && s.parentSpanId === request.spanId && s.attributes['broadcasty.channel'] === 'private-tenant.acme.orders');
+  });
+
+  it('exports a client span per push send: provider, outcome, attempt; ERROR with the reason when not sent', async () => {
+    const [phone, gone] = [randomUUID(), randomUUID()];
+    onesignal.subscribe(phone);
+    for (const [token, user] of [[phone, 'dave'], [gone, 'erin']]) {
+      assert.equal((await signed(server.port, JWT_APP, 'POST', 'push/devices', { provider: 'onesignal', token, user_id: user })).status, 201);
+    }
+    assert.equal((await signed(server.port, JWT_APP, 'POST', 'push', { users: ['dave'], notification: { title: 'Shipped' } })).status, 202);
+    const sent = await collector.span('the sent push', (s) => s.name === 'broadcasty.push.send' && s.attributes['broadcasty.push.outcome'] === 'sent');
+    assert.equal(sent.kind, KIND.client);
+    assert.deepEqual(sent.attributes, { 'broadcasty.app_id': JWT_APP.id, 'broadcasty.push.provider': 'onesignal', 'broadcasty.attempt': 1, 'broadcasty.push.outcome': 'sent' });
+    assert.notEqual(sent.status.code, ERROR);
+    assert.equal(onesignal.deliveredTo(phone).length, 1);
+
+    assert.equal((await signed(server.port, JWT_APP, 'POST', 'push', { users: ['erin'], notification: { title: 'Shipped' } })).status, 202);
+    const dead = await collector.span('the push to a gone device', (s) => s.name === 'broadcasty.push.send' && s.attributes['broadcasty.push.outcome'] === 'dead');
+    assert.equal(dead.status.code, ERROR);
+    assert.ok((dead.status.message ?? '').length > 0);
   });
 });
 
