@@ -4,7 +4,7 @@
 import type { ServerConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import type { ChannelObserver } from '../publish/observer.js';
-import { NO_TRACING, type Tracing } from '../telemetry/tracing.js';
+import type { Tracing } from '../telemetry/tracing.js';
 import { Dispatcher, type WebhookOutcomes } from './delivery.js';
 import { WebhookObserver } from './observer.js';
 import { MemoryLaneQueue } from '../queue/lane-queue.js';
@@ -67,7 +67,7 @@ export async function createWebhooks(ctx: { config: ServerConfig; log: Logger; m
     { batchMs: config.webhookBatchMs, timeoutMs: config.webhookTimeoutMs, retryWindowMs: config.webhookRetryWindowMs },
     log,
     ctx.metrics,
-    ctx.tracing ?? NO_TRACING,
+    ctx.tracing,
   );
   ctx.metrics?.observeDepth(() => queue.depth(targets.laneKeys()));
   const observer = new WebhookObserver(queue, targets, config.webhookDelayMs);
