@@ -9,6 +9,7 @@ import type { PublishPipeline } from './publish/pipeline.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics/metrics.js';
 import type { PushService } from './push/service.js';
+import type { Tracing } from './telemetry/tracing.js';
 
 /**
  * What channels/ and publish/ work with: no hub, no transport, no process state. Channels get
@@ -23,6 +24,8 @@ export interface ChannelContext {
   log: Logger;
   /** What the console's tap and the audit log watch (src/activity/): emit only when `wants` the kind. */
   activity: ActivityFeed;
+  /** OpenTelemetry spans (src/telemetry/): check `enabled` before building one on the hot path. */
+  tracing: Tracing;
 }
 
 /** The socket side (connections/) and the HTTP API (api/) also see the process. */

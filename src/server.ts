@@ -37,6 +37,8 @@ import { withSessions } from './sessions/front.js';
 import { HttpSessions } from './sessions/sessions.js';
 import { createWebhooks } from './webhooks/index.js';
 import { checkProviderSettings, createPush } from './push/service.js';
+import { TracedDelivery } from './telemetry/delivery.js';
+import { startTracing } from './telemetry/tracing.js';
 
 export interface ServerDeps {
   engine?: Engine;
@@ -77,17 +79,18 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     deps.engine ?? (await createEngine(config, log, { outageEventsDropped: (appId, count) => metrics.outageEventsDropped.labels(appId).inc(count) }));
   const ownRegistry = deps.registry === undefined ? await createRegistry(config, log) : undefined;
   const registry = deps.registry ?? ownRegistry!;
+  const tracing = await startTracing(config, log);
   const activity = new ActivityFeed();
   const audit = await startAudit(config, log);
   if (audit !== undefined) activity.add(audit);
-  const push = await createPush({ config, registry, log, outcomes: metrics.push, activity });
-  const webhooks = await createWebhooks({ config, log, metrics: metrics.webhooks, activity });
+  const push = await createPush({ config, registry, log, outcomes: metrics.push, activity, tracing });
+  const webhooks = await createWebhooks({ config, log, metrics: metrics.webhooks, activity, tracing });
   const observer = new ObserverFanout([...(deps.observers ?? []), webhooks.observer, new MemberActivityReport(activity)]);
   const hub = new Hub(metrics, new SlowConsumers(config.maxBackpressureBytes, metrics, log));
   const fds = FdBudget.forProcess(config.fdReserve);
   const afterPublish: AfterPublish[] = [new PublishCounter(metrics), new ClientEventReport(observer), new PublishActivityReport(activity)];
   if (log.isLevelEnabled('debug')) afterPublish.push(new PublishLog(log));
-  const pipeline = new PublishPipeline(engine, metrics, [...afterPublish, ...(deps.afterPublish ?? [])], log);
+  const pipeline = new PublishPipeline(engine, metrics, [...afterPublish, ...(deps.afterPublish ?? [])], log, tracing);
   const ctx: ServerContext = {
     config,
     registry,
@@ -99,6 +102,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     metrics,
     push,
     activity,
+    tracing,
     socketLimit: config.maxSocketsPerProcess ?? fds.socketLimit,
     draining: false,
   };
@@ -122,7 +126,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     http: withCors(registry, config.httpPath, withSessions(ctx, sessions, createApiRouter(ctx))),
   }, log);
   hub.attach(transport);
-  await engine.start(hub, new ClusterChangeEffects(ctx, counts));
+  await engine.start(tracing.enabled ? new TracedDelivery(hub, tracing) : hub, new ClusterChangeEffects(ctx, counts));
   const port = await transport.listen();
 
   const metricsServer = config.metrics
@@ -164,6 +168,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       await audit?.stop();
       await metricsServer?.close();
       await ownRegistry?.close();
+      // Last: the spans of the webhooks and pushes sent while stopping go out too.
+      await tracing.shutdown();
     },
   };
 }

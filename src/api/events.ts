@@ -4,6 +4,7 @@ import type { App } from '../apps/registry.js';
 import type { ServerContext } from '../context.js';
 import type { PublishPositions } from '../publish/types.js';
 import { offlineFallback, type PushAnswer } from '../push/offline.js';
+import { describeEvent, withPublishSpan } from '../telemetry/http-publish.js';
 import type { Endpoint } from './endpoint.js';
 import { channelAttributes } from './channel-info.js';
 import { parseJsonObject, parseTrigger, type TriggerInput } from './event-input.js';
@@ -15,11 +16,12 @@ const MAX_BATCH = 10;
 /** Answers carry `positions` only when a history channel was published to: otherwise byte-identical to Pusher's. */
 const hasPositions = (positions: PublishPositions) => Object.keys(positions).length > 0;
 
-export const triggerEvent: Endpoint = async ({ app, body, headers, ctx }) => {
+export const triggerEvent: Endpoint = withPublishSpan(async ({ app, body, headers, ctx }, span) => {
   const fields = parseJsonObject(body);
   const trigger = parseTrigger(app, fields);
+  describeEvent(span, trigger.name, trigger.channels.length, trigger.dataBytes);
   return idempotent(ctx, app, idempotencyKey(headers, fields), async () => {
-    const positions = await ctx.pipeline.publishEvent(app, trigger);
+    const positions = await ctx.pipeline.publishEvent(app, trigger, span);
     if (ctx.log.isLevelEnabled('debug')) {
       ctx.log.debug({ appId: app.id, channels: trigger.channels, event: trigger.name, bytes: trigger.dataBytes, exceptSocketId: trigger.socketId }, 'API publish');
     }
@@ -33,17 +35,18 @@ export const triggerEvent: Endpoint = async ({ app, body, headers, ctx }) => {
     if (trigger.push !== undefined) answer.push = await offlineFallback(ctx, app, trigger.channels, trigger.push);
     return json(answer);
   });
-};
+});
 
-export const triggerBatch: Endpoint = async ({ app, body, headers, ctx }) => {
+export const triggerBatch: Endpoint = withPublishSpan(async ({ app, body, headers, ctx }, span) => {
   const fields = parseJsonObject(body);
   const batch = fields.batch;
   if (!Array.isArray(batch)) throw new HttpError(400, 'Missing "batch": an array of events is required');
   if (batch.length > MAX_BATCH) throw new HttpError(400, `Batch too large: at most ${MAX_BATCH} events`);
   // All-or-nothing: every item is validated before any is published.
   const triggers = batch.map((item) => parseTrigger(app, item));
+  if (ctx.tracing.enabled) describeEvent(span, triggers.map((t) => t.name).join(','), triggers.reduce((n, t) => n + t.channels.length, 0), triggers.reduce((n, t) => n + t.dataBytes, 0));
   return idempotent(ctx, app, idempotencyKey(headers, fields), async () => {
-    const positions = await ctx.pipeline.publishBatch(app, triggers);
+    const positions = await ctx.pipeline.publishBatch(app, triggers, span);
     if (ctx.log.isLevelEnabled('debug')) {
       ctx.log.debug({ appId: app.id, events: triggers.map((t) => `${t.name}@${t.channels.join(',')}`), bytes: triggers.reduce((n, t) => n + t.dataBytes, 0) }, 'API batch publish');
     }
@@ -55,7 +58,7 @@ export const triggerBatch: Endpoint = async ({ app, body, headers, ctx }) => {
     if (triggers.some((t) => t.push !== undefined)) answer.push = await batchPush(ctx, app, triggers);
     return json(answer);
   });
-};
+});
 
 /** One answer for the batch: each item's push is its own publish (§16.5); their counts add up. */
 async function batchPush(ctx: ServerContext, app: App, triggers: readonly TriggerInput[]): Promise<PushAnswer> {

@@ -141,7 +141,8 @@ export class Hub implements LocalDelivery, Membership {
     this.join(appId, serverToUserChannel(user.id), connection);
   }
 
-  deliver(appId: string, channel: string, frame: string, exceptSocketId?: string): void {
+  /** Answers the subscribers the frame was sent to (telemetry's delivery span). */
+  deliver(appId: string, channel: string, frame: string, exceptSocketId?: string): number {
     const topic = topicOf(appId, channel);
     // Before uWS could see a socket near its hard cap (then 1006), sweep: one O(sockets) pass per
     // sweepEveryBytes published, nothing per subscriber.
@@ -174,6 +175,7 @@ export class Hub implements LocalDelivery, Membership {
       m.messagesOut.inc(recipients);
       m.bytesOut.inc(recipients * frame.length);
     }
+    return recipients;
   }
 
   /**

@@ -12,15 +12,19 @@
 //               the stream, sequences, stores and completes it (docs/PROTOCOL.md §13.2)
 //   after       every AfterPublish hook registered at wiring time, once per channel
 //
+// An HTTP publish hands its request span (telemetry/http-publish.ts) down as the parent of a
+// `broadcasty.engine.publish` span per channel; nothing is built for it while tracing is off.
+//
 // The checks run authorize → rate limit → validate because that is the order clients have
 // always seen: 401/403 before 429 before 400/413 (an unsigned body is never parsed), and
 // docs/PROTOCOL.md §2.8's order for client events.
 import { channelType, encodeEvent, encodeOpenEvent, type FramePosition } from '../../protocol/index.js';
 import type { App } from '../apps/registry.js';
-import { positionFields, UNSEQUENCED, type Engine, type Publication, type StreamTarget } from '../engine/types.js';
+import { positionFields, UNSEQUENCED, type Engine, type Publication, type StreamPosition, type StreamTarget } from '../engine/types.js';
 import { historyFor, partitionOf } from '../history/rules.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/metrics.js';
+import type { TraceSpan, Tracing } from '../telemetry/tracing.js';
 import type { AfterPublish, Position, PublishedEvent, PublishPositions, PublishSource } from './types.js';
 
 /** A validated HTTP event (one trigger, or one batch item). */
@@ -94,54 +98,55 @@ export class PublishPipeline {
     private readonly metrics: Metrics,
     private readonly hooks: readonly AfterPublish[],
     private readonly log: Logger,
+    private readonly tracing: Tracing,
   ) {}
 
   /**
    * POST /events: the route authenticated the app and counted the request; parseTrigger validated
    * the event. Answers the positions it got on history channels (docs/PROTOCOL.md §13.4).
    */
-  async publishEvent(app: App, event: ServerEvent): Promise<PublishPositions> {
+  async publishEvent(app: App, event: ServerEvent, span?: TraceSpan): Promise<PublishPositions> {
     const started = performance.now();
     const { channels } = event;
     let positions: PublishPositions;
     if (channels.length === 1) {
-      const position = await this.deliverServerEvent(app, event, channels[0]);
+      const position = await this.deliverServerEvent(app, event, channels[0], span);
       positions = position === undefined ? NO_POSITIONS : positionsOf(channels, [position]);
     } else {
-      positions = positionsOf(channels, await Promise.all(channels.map((channel) => this.deliverServerEvent(app, event, channel))));
+      positions = positionsOf(channels, await Promise.all(channels.map((channel) => this.deliverServerEvent(app, event, channel, span))));
     }
     this.metrics.forApp(app.id).publishLatency.observe((performance.now() - started) / 1000);
     return positions;
   }
 
   /** POST /batch_events: every item validated before any is published (§5.4), then all at once; one answer per item. */
-  publishBatch(app: App, events: readonly ServerEvent[]): Promise<PublishPositions[]> {
-    return Promise.all(events.map((event) => this.publishEvent(app, event)));
+  publishBatch(app: App, events: readonly ServerEvent[], span?: TraceSpan): Promise<PublishPositions[]> {
+    return Promise.all(events.map((event) => this.publishEvent(app, event, span)));
   }
 
   /** A client-* frame that passed publish/client-events.ts's checks; never stored in a cache channel (§2.8). */
   async relayClientEvent(app: App, channel: string, event: string, data: string, dataBytes: number, socketId: string, userId: string | undefined): Promise<void> {
-    await this.deliver(new ChannelPublish(app, channel, event, data, dataBytes, 'client', socketId, socketId, userId, undefined), false, undefined);
+    await this.deliver(new ChannelPublish(app, channel, event, data, dataBytes, 'client', socketId, socketId, userId, undefined), false, undefined, undefined);
   }
 
-  private deliverServerEvent(app: App, event: ServerEvent, channel: string): Promise<FramePosition | undefined> {
+  private deliverServerEvent(app: App, event: ServerEvent, channel: string, span: TraceSpan | undefined): Promise<FramePosition | undefined> {
     const publish = new ChannelPublish(app, channel, event.name, event.data, event.dataBytes, 'http', event.actor ?? APP_ACTOR, event.socketId, undefined, event.extras);
-    return this.deliver(publish, channelType(channel).cache, event.partitionKey);
+    return this.deliver(publish, channelType(channel).cache, event.partitionKey, span);
   }
 
   /** Resolves to the position on a history channel, undefined on any other. */
-  private async deliver(publish: ChannelPublish, cache: boolean, partitionKey: string | undefined): Promise<FramePosition | undefined> {
+  private async deliver(publish: ChannelPublish, cache: boolean, partitionKey: string | undefined, span: TraceSpan | undefined): Promise<FramePosition | undefined> {
     if (cache) await this.engine.setCache(publish.appId, publish.channel, publish.event, publish.data, publish.app.cacheTtl);
     const history = historyFor(publish.app, publish.channel);
     let wire: FramePosition | undefined;
     if (history === undefined) {
       publish.frame = encodeEvent(publish.event, publish.data, publish.channel, publish.userId, publish.extras);
-      publish.position = await this.engine.publish(publish);
+      publish.position = await this.publishToEngine(publish, span);
     } else {
       const stream: StreamTarget = { partition: partitionOf(history, partitionKey), partitioned: history.partitions > 1, retention: history.retention };
       const open = encodeOpenEvent(publish.event, publish.data, publish.channel, publish.userId, publish.extras);
       const { appId, channel, exceptSocketId, durable } = publish;
-      const position = await this.engine.publish({ appId, channel, frame: open, exceptSocketId, durable, stream });
+      const position = await this.publishToEngine({ appId, channel, frame: open, exceptSocketId, durable, stream }, span);
       publish.position = position;
       publish.frame = open + positionFields(position, stream);
       wire = stream.partitioned ? { offset: position.offset, epoch: position.epoch, partition: stream.partition } : { offset: position.offset, epoch: position.epoch };
@@ -155,5 +160,24 @@ export class PublishPipeline {
       }
     }
     return wire;
+  }
+
+  private publishToEngine(publication: Publication, parent: TraceSpan | undefined): Promise<StreamPosition> {
+    return this.tracing.enabled && parent !== undefined ? this.tracedPublish(publication, parent) : this.engine.publish(publication);
+  }
+
+  /** engine.publish in `broadcasty.engine.publish`; the local engine's fan-out inside it gets `broadcasty.deliver` (telemetry/delivery.ts). */
+  private async tracedPublish(publication: Publication, parent: TraceSpan): Promise<StreamPosition> {
+    const span = this.tracing.start('broadcasty.engine.publish', parent);
+    span.set('broadcasty.channel', publication.channel);
+    span.set('broadcasty.history', publication.stream !== undefined);
+    try {
+      return await this.tracing.underPublish(span, () => this.engine.publish(publication));
+    } catch (error) {
+      span.fail(error);
+      throw error;
+    } finally {
+      span.end();
+    }
   }
 }

@@ -9,8 +9,9 @@ import type { ActivityFeed } from '../activity/feed.js';
 import type { Logger } from '../logger.js';
 import { LaneDrainer } from '../queue/lane-drainer.js';
 import type { LaneQueue } from '../queue/lane-queue.js';
+import type { Tracing } from '../telemetry/tracing.js';
 import { SEND_TIMEOUT_MS } from './providers/outcome.js';
-import type { Device, Notification, ProviderName, PushProvider } from './types.js';
+import type { Device, Notification, ProviderName, PushProvider, SendOutcome } from './types.js';
 
 /** Lanes per app and provider. */
 const PUSH_SHARDS = 4;
@@ -98,6 +99,7 @@ export interface DispatcherDeps {
   log: Logger;
   /** Where sent and finally failed sends are reported (the console's stream). */
   activity?: ActivityFeed;
+  tracing: Tracing;
 }
 
 export class PushDispatcher extends LaneDrainer<PushJob, PushLane> {
@@ -147,7 +149,7 @@ export class PushDispatcher extends LaneDrainer<PushJob, PushLane> {
     }
     if (this.stopping) return false;
     const started = performance.now();
-    const outcome = await provider.send(job.device, job.notification, AbortSignal.any([AbortSignal.timeout(SEND_TIMEOUT_MS), this.stopSignal]));
+    const outcome = await this.providerSend(appId, name, provider, job);
     outcomes.sendSeconds.labels(name).observe((performance.now() - started) / 1000);
     if (this.stopSignal.aborted) return false;
     switch (outcome.kind) {
@@ -183,6 +185,28 @@ export class PushDispatcher extends LaneDrainer<PushJob, PushLane> {
         this.queue.delay(appId, retryKey, dueAt, [laneOf(appId, name, device)], { ...job, attempts });
         return true;
       }
+    }
+  }
+
+  /** The provider's send; in a `broadcasty.push.send` span while tracing is on. */
+  private async providerSend(appId: string, name: ProviderName, provider: PushProvider, job: PushJob): Promise<SendOutcome> {
+    const signal = AbortSignal.any([AbortSignal.timeout(SEND_TIMEOUT_MS), this.stopSignal]);
+    const { tracing } = this.deps;
+    if (!tracing.enabled) return provider.send(job.device, job.notification, signal);
+    const span = tracing.start('broadcasty.push.send', undefined, 'client');
+    span.set('broadcasty.app_id', appId);
+    span.set('broadcasty.push.provider', name);
+    span.set('broadcasty.attempt', (job.attempts ?? 0) + 1);
+    try {
+      const outcome = await provider.send(job.device, job.notification, signal);
+      span.set('broadcasty.push.outcome', outcome.kind);
+      if (outcome.kind !== 'sent') span.fail(outcome.reason);
+      return outcome;
+    } catch (error) {
+      span.fail(error);
+      throw error;
+    } finally {
+      span.end();
     }
   }
 }

@@ -8,6 +8,7 @@ import type { App, AppRegistry } from '../apps/registry.js';
 import { ConfigError } from '../config/env.js';
 import type { ServerConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
+import { NO_TRACING, type Tracing } from '../telemetry/tracing.js';
 import { MemoryLaneQueue } from '../queue/lane-queue.js';
 import { startLaneSweep } from '../queue/lane-sweep.js';
 import { appLanes, laneOf, PushDispatcher, type PushJob, type PushOutcomes, type PushQueue } from './delivery.js';
@@ -66,7 +67,7 @@ async function createQueue(config: ServerConfig, tuning: PushTuning, log: Logger
 }
 
 export async function createPush(
-  ctx: { config: ServerConfig; registry: AppRegistry; log: Logger; outcomes: PushOutcomes; activity?: ActivityFeed },
+  ctx: { config: ServerConfig; registry: AppRegistry; log: Logger; outcomes: PushOutcomes; activity?: ActivityFeed; tracing?: Tracing },
   tuning: PushTuning = {},
 ): Promise<PushService> {
   const { config, registry } = ctx;
@@ -120,7 +121,7 @@ export async function createPush(
     const app = await registry.findById(appId);
     return app === undefined ? undefined : usableProviders(app).get(name);
   };
-  const dispatcher = new PushDispatcher({ queue, provider: providerOf, remove: (appId, id) => devices.remove(appId, id), outcomes: ctx.outcomes, log, activity: ctx.activity });
+  const dispatcher = new PushDispatcher({ queue, provider: providerOf, remove: (appId, id) => devices.remove(appId, id), outcomes: ctx.outcomes, log, activity: ctx.activity, tracing: ctx.tracing ?? NO_TRACING });
 
   /**
    * False when the queue refused the job and says so at once (memory: a full lane). The Redis

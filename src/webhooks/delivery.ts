@@ -6,6 +6,7 @@ import { webhookBody, webhookHeaders, WEBHOOK_RESERVED_HEADERS } from '../../pro
 import type { ActivityFeed } from '../activity/feed.js';
 import type { Logger } from '../logger.js';
 import { LaneDrainer } from '../queue/lane-drainer.js';
+import { NO_TRACING, type Tracing } from '../telemetry/tracing.js';
 import type { Job, WebhookQueue } from './queue.js';
 import type { Lane, TargetTable } from './targets.js';
 
@@ -73,6 +74,7 @@ export class Dispatcher extends LaneDrainer<Job, Lane> {
     log: Logger,
     private readonly outcomes: WebhookOutcomes = { sent() {}, retried() {}, failed() {} },
     private readonly activity?: ActivityFeed,
+    private readonly tracing: Tracing = NO_TRACING,
   ) {
     super(queue, log, 'webhook');
   }
@@ -104,7 +106,7 @@ export class Dispatcher extends LaneDrainer<Job, Lane> {
     const deadline = Math.min(...jobs.map((j) => j.t)) + this.settings.retryWindowMs;
     const host = lane.target.host;
     for (let attempt = 0; ; attempt++) {
-      const result = await post(lane.target.config.url, requestHeaders(lane, body), body, this.settings.timeoutMs, this.stopSignal);
+      const result = await this.send(lane, body, attempt + 1, jobs.length);
       if (typeof result === 'number' && result >= 200 && result < 300) {
         this.log.debug({ host, status: result, appId: lane.app.id, events: jobs.map((j) => `${j.e.name}@${j.e.channel}`) }, 'webhook sent');
         this.outcomes.sent(lane.app.id);
@@ -124,5 +126,22 @@ export class Dispatcher extends LaneDrainer<Job, Lane> {
       await this.sleep(backoff);
       if (this.stopping) return false;
     }
+  }
+
+  /** One POST; in a `broadcasty.webhook.send` span while tracing is on (host and path only: a query may carry a token). */
+  private async send(lane: Lane, body: string, attempt: number, events: number): Promise<Attempt> {
+    const { url } = lane.target.config;
+    if (!this.tracing.enabled) return post(url, requestHeaders(lane, body), body, this.settings.timeoutMs, this.stopSignal);
+    const span = this.tracing.start('broadcasty.webhook.send', undefined, 'client');
+    span.set('server.address', lane.target.host);
+    span.set('url.path', new URL(url).pathname);
+    span.set('broadcasty.app_id', lane.app.id);
+    span.set('broadcasty.attempt', attempt);
+    span.set('broadcasty.events_count', events);
+    const result = await post(url, requestHeaders(lane, body), body, this.settings.timeoutMs, this.stopSignal);
+    if (typeof result === 'number') span.set('http.response.status_code', result);
+    if (typeof result !== 'number' || result < 200 || result >= 300) span.fail(typeof result === 'number' ? `HTTP ${result}` : result);
+    span.end();
+    return result;
   }
 }

@@ -5,6 +5,7 @@ import type { ActivityFeed } from '../activity/feed.js';
 import type { ServerConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 import type { ChannelObserver } from '../publish/observer.js';
+import type { Tracing } from '../telemetry/tracing.js';
 import { Dispatcher, type WebhookOutcomes } from './delivery.js';
 import { WebhookObserver } from './observer.js';
 import { MemoryLaneQueue } from '../queue/lane-queue.js';
@@ -53,7 +54,7 @@ export interface WebhookMetrics extends WebhookOutcomes {
 }
 
 /** The Redis queue (and ioredis) is loaded only when the server is clustered. */
-export async function createWebhooks(ctx: { config: ServerConfig; log: Logger; metrics?: WebhookMetrics; activity?: ActivityFeed }, tuning: WebhookTuning = {}): Promise<Webhooks> {
+export async function createWebhooks(ctx: { config: ServerConfig; log: Logger; metrics?: WebhookMetrics; activity?: ActivityFeed; tracing?: Tracing }, tuning: WebhookTuning = {}): Promise<Webhooks> {
   const { config } = ctx;
   const log = ctx.log.child({ component: 'webhooks' });
   const targets = new TargetTable();
@@ -68,6 +69,7 @@ export async function createWebhooks(ctx: { config: ServerConfig; log: Logger; m
     log,
     ctx.metrics,
     ctx.activity,
+    ctx.tracing,
   );
   ctx.metrics?.observeDepth(() => queue.depth(targets.laneKeys()));
   const observer = new WebhookObserver(queue, targets, config.webhookDelayMs);

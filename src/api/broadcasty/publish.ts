@@ -5,6 +5,7 @@ import { encodeExtras } from '../../../protocol/index.js';
 import { channelBucket, principalId } from '../../auth/buckets.js';
 import type { Endpoint } from '../endpoint.js';
 import { offlineFallback } from '../../push/offline.js';
+import { describeEvent, withPublishSpan } from '../../telemetry/http-publish.js';
 import { checkDataSize, eventData, eventName, parseJsonObject, partitionKeyOf, publishNotification } from '../event-input.js';
 import { idempotencyKey, idempotent } from '../idempotency.js';
 import { HttpError, json } from '../reply.js';
@@ -13,7 +14,7 @@ import { allow, channelNamed } from './input.js';
 
 const MAX_CORRELATION_ID = 200;
 
-export const publish: Endpoint = async ({ app, body, headers, principal, ctx }) => {
+export const publish: Endpoint = withPublishSpan(async ({ app, body, headers, principal, ctx }, span) => {
   const fields = parseJsonObject(body);
   const channel = channelNamed(fields.channel, 'in the body');
   // authorize → rate limit → validate, the pipeline's order (publish/pipeline.ts).
@@ -29,16 +30,17 @@ export const publish: Endpoint = async ({ app, body, headers, principal, ctx }) 
   // Per principal, as its nonces: another tenant's (or user's) key of the same text is another key.
   const scopedKey = key === undefined ? undefined : `jwt:${principalId(principal!)}:${key}`;
   const dataBytes = checkDataSize(app, data);
+  describeEvent(span, name, 1, dataBytes);
   const push = publishNotification(app, fields.push);
   // Meta reaches every subscriber beside the data: held to the same cap.
   if (extras !== undefined && Buffer.byteLength(extras) > app.maxEventPayloadKb * 1024) throw new HttpError(413, `"meta" too large: at most ${app.maxEventPayloadKb} KB`);
   return idempotent(ctx, app, scopedKey, async () => {
-    const positions = await ctx.pipeline.publishEvent(app, { name, data, dataBytes, channels: [channel], partitionKey, extras, actor: `user:${principal!.userId}` });
+    const positions = await ctx.pipeline.publishEvent(app, { name, data, dataBytes, channels: [channel], partitionKey, extras, actor: `user:${principal!.userId}` }, span);
     const position = positions[channel];
     const answer = position === undefined ? { ok: true } : { ok: true, position };
     return json(push === undefined ? answer : { ...answer, push: await offlineFallback(ctx, app, [channel], push) });
   });
-};
+});
 
 function correlationIdOf(value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;
