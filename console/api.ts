@@ -1,5 +1,6 @@
-// The admin API over fetch with the bearer token. The page is served from the same origin as the
-// API, under the same path prefix: `/prefix/console` calls `/prefix/admin/...`.
+// The admin API over fetch with the bearer token, on the same origin as the page. Its base path
+// (the server's pathPrefix + `/admin`) is in the page's <meta name="broadcasty-admin">, which the
+// server fills in when it serves index.html.
 
 const TOKEN_KEY = 'broadcasty.adminToken';
 
@@ -12,11 +13,7 @@ export class ApiError extends Error {
   }
 }
 
-/** The admin API's base path: the console's own path with its last segment replaced by `admin`. */
-function adminBase(): string {
-  const path = location.pathname.replace(/\/+$/, '');
-  return `${path.slice(0, path.lastIndexOf('/'))}/admin`;
-}
+const adminBase = (): string => document.querySelector<HTMLMetaElement>('meta[name="broadcasty-admin"]')?.content ?? '/admin';
 
 export class AdminApi {
   readonly base = adminBase();

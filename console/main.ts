@@ -28,7 +28,7 @@ function stopAll(): void {
 
 /** The messages the login form shows for each refusal of /admin/whoami. */
 const REFUSALS: Record<number, (message: string, triedToken: boolean) => string> = {
-  401: (message, triedToken) => (triedToken ? 'Wrong token: the server refused it.' : message),
+  401: (_message, triedToken) => (triedToken ? 'Wrong token: the server refused it.' : ''),
   403: (message) => message,
 };
 

@@ -40,6 +40,7 @@ export class ConsoleFiles {
   constructor(
     private readonly consolePath: string,
     private readonly dir = join(packageRoot(), 'dist', 'console'),
+    private readonly pathPrefix = '',
   ) {}
 
   serve(method: string, rest: string): HttpReply {
@@ -58,6 +59,8 @@ export class ConsoleFiles {
     const path = join(this.dir, file);
     if (!existsSync(path)) return undefined;
     body = readFileSync(path, 'utf8');
+    // The page is reached as {consolePath} and as {consolePath}/: relative URLs cannot serve both.
+    if (file === 'index.html') body = body.replaceAll('{{console}}', this.pathPrefix + this.consolePath).replaceAll('{{admin}}', `${this.pathPrefix}/admin`);
     this.cache.set(file, body);
     return body;
   }
