@@ -13,7 +13,7 @@ export interface AdminActor {
   apps: ReadonlySet<string> | '*';
 }
 
-export type AccessAnswer = { ok: true; actor: AdminActor } | { ok: false; status: 401 | 403; message: string; tokenSent: boolean };
+export type AccessAnswer = { ok: true; actor: AdminActor } | { ok: false; status: 401 | 403; message: string };
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
@@ -57,18 +57,18 @@ export class AdminAccess {
   }
 
   check(request: HttpRequest): AccessAnswer {
-    if (this.shut) return { ok: false, status: 403, message: NO_TOKEN_PRODUCTION, tokenSent: false };
+    if (this.shut) return { ok: false, status: 403, message: NO_TOKEN_PRODUCTION };
     if (this.tokenless) {
-      return LOOPBACK.has(request.remoteAddress) ? { ok: true, actor: { name: 'loopback', apps: '*' } } : { ok: false, status: 401, message: NO_TOKEN_REMOTE, tokenSent: false };
+      return LOOPBACK.has(request.remoteAddress) ? { ok: true, actor: { name: 'loopback', apps: '*' } } : { ok: false, status: 401, message: NO_TOKEN_REMOTE };
     }
     const header = request.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (match === null) return { ok: false, status: 401, message: BAD_TOKEN, tokenSent: header !== '' };
+    if (match === null) return { ok: false, status: 401, message: BAD_TOKEN };
     const sent = digest(match[1]);
     // Every credential is compared, so the position of the matching one does not show either.
     let found: AdminActor | undefined;
     for (const credential of this.credentials) if (timingSafeEqual(sent, credential.digest) && found === undefined) found = credential.actor;
-    return found === undefined ? { ok: false, status: 401, message: BAD_TOKEN, tokenSent: true } : { ok: true, actor: found };
+    return found === undefined ? { ok: false, status: 401, message: BAD_TOKEN } : { ok: true, actor: found };
   }
 }
 

@@ -113,8 +113,9 @@ export class AdminCluster {
       this.removeRelay = this.feed.add({
         kinds: ALL_KINDS,
         accept: (activity) => {
-          if (activity.appId === undefined || !this.watched.has(activity.appId)) return;
-          this.cmd.publish(this.channel(activity.appId), JSON.stringify(tapView(activity, this.node))).catch((err: unknown) => this.log.warn({ err }, 'tap relay publish failed'));
+          // While Redis is away the activity is not relayed (the local taps still see theirs).
+          if (activity.appId === undefined || !this.watched.has(activity.appId) || this.cmd.status !== 'ready') return;
+          this.cmd.publish(this.channel(activity.appId), JSON.stringify(tapView(activity, this.node))).catch((err: unknown) => this.log.debug({ err }, 'tap relay publish failed'));
         },
       });
     }

@@ -69,7 +69,7 @@ async function answer(ctx: ServerContext, admin: AdminNode, request: HttpRequest
   const { method, path } = request;
   const checked = admin.access.check(request);
   if (!checked.ok) {
-    if (checked.tokenSent) admin.refused(checked.message, request);
+    if (checked.status === 401) admin.refused(checked.message, request);
     return jsonError(checked.status, checked.message);
   }
   const { actor } = checked;

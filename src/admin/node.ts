@@ -17,6 +17,8 @@ export class AdminNode {
   private readonly stats: NodeStats;
   private cluster: AdminCluster | undefined;
   private ticking = false;
+  /** The last cluster tick failed (Redis out of reach): warned once, not every second. */
+  private tickFailing = false;
 
   constructor(private readonly ctx: ServerContext) {
     this.access = new AdminAccess(ctx.config);
@@ -40,18 +42,31 @@ export class AdminNode {
     this.ticking = true;
     this.cluster
       .tick(this.stats.shares())
-      .catch((err: unknown) => this.ctx.log.warn({ err }, 'admin stats tick failed'))
+      .then(
+        () => {
+          if (this.tickFailing) this.ctx.log.info('admin stats and taps reach Redis again');
+          this.tickFailing = false;
+        },
+        (err: unknown) => {
+          if (!this.tickFailing) this.ctx.log.warn({ err }, 'admin stats and taps cannot reach Redis: stats show this node only, taps this node\'s activity');
+          this.tickFailing = true;
+        },
+      )
       .finally(() => (this.ticking = false));
   }
 
   /** A tap opened here: in a cluster the other nodes start relaying the app's activity. */
   async watched(appId: string): Promise<void> {
-    await this.cluster?.watch(appId);
+    // Without Redis the tap still shows this node's activity; the tick retries the watch mark.
+    await this.cluster?.watch(appId).catch((err: unknown) => this.ctx.log.warn({ err, appId }, 'could not mark the app watched in Redis'));
   }
 
-  nodeShares(appId: string): Promise<NodeShare[]> {
+  /** Every live node's share; this node's alone while Redis is out of reach. */
+  async nodeShares(appId: string): Promise<NodeShare[]> {
     const own = this.stats.share(appId);
-    return this.cluster === undefined ? Promise.resolve([{ node: this.id, at: Date.now(), ...own }]) : this.cluster.shares(appId, own);
+    const alone = [{ node: this.id, at: Date.now(), ...own }];
+    if (this.cluster === undefined) return alone;
+    return this.cluster.shares(appId, own).catch(() => alone);
   }
 
   emptyTransports(): ByTransport {
