@@ -14,8 +14,6 @@ export class Sparkline {
     private readonly format: (n: number) => string = (n) => String(n),
   ) {
     this.canvas = document.createElement('canvas');
-    this.canvas.width = 240;
-    this.canvas.height = 48;
     this.value = document.createElement('span');
     this.value.className = 'chart-value';
     this.value.dataset.testid = `${testid}-value`;
@@ -38,7 +36,11 @@ export class Sparkline {
   private draw(): void {
     const context = this.canvas.getContext('2d');
     if (context === null) return;
-    const { width, height } = this.canvas;
+    // The drawing buffer follows the laid-out size, sharp on high-density screens.
+    const ratio = window.devicePixelRatio || 1;
+    const width = Math.max(1, Math.round(this.canvas.clientWidth * ratio));
+    const height = Math.max(1, Math.round(this.canvas.clientHeight * ratio));
+    if (this.canvas.width !== width || this.canvas.height !== height) [this.canvas.width, this.canvas.height] = [width, height];
     const style = getComputedStyle(this.element);
     context.clearRect(0, 0, width, height);
     const max = Math.max(1, ...this.points);
@@ -48,7 +50,7 @@ export class Sparkline {
     context.beginPath();
     this.points.forEach((v, i) => (i === 0 ? context.moveTo(x0, y(v)) : context.lineTo(x0 + i * step, y(v))));
     context.strokeStyle = style.getPropertyValue('--chart-line').trim() || '#4fc3f7';
-    context.lineWidth = 1.5;
+    context.lineWidth = 1.5 * ratio;
     context.stroke();
     context.lineTo(x0 + (this.points.length - 1) * step, height);
     context.lineTo(x0, height);
