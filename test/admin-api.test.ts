@@ -180,6 +180,10 @@ describe('admin API', () => {
   it('refuses bad publishes with the HTTP API\'s 400 and 413', async () => {
     const noChannel = await adminRequest(port, '/admin/apps/app-id/events', { token: ADMIN, body: { event: 'e', data: '{}' } });
     assert.deepEqual(noChannel, { ...noChannel, status: 400, body: { error: 'Missing "channel" (string)' } });
+    const noEvent = await adminRequest(port, '/admin/apps/app-id/events', { token: ADMIN, body: { channel: 'news', data: '{}' } });
+    assert.deepEqual([noEvent.status, noEvent.body], [400, { error: 'Missing or invalid "event": a non-empty string is required' }]);
+    const badChannel = await adminRequest(port, '/admin/apps/app-id/events', { token: ADMIN, body: { channel: 'no spaces', event: 'e', data: '{}' } });
+    assert.equal(badChannel.status, 400);
     const badJson = await adminRequest(port, '/admin/apps/app-id/events', { token: ADMIN, body: '{nope' });
     assert.equal(badJson.status, 400);
     const tooBig = await adminRequest(port, '/admin/apps/app-id/events', { token: ADMIN, body: { channel: 'news', event: 'e', data: 'x'.repeat(11 * 1024) } });
@@ -208,6 +212,7 @@ describe('admin API', () => {
     const page = await adminRequest(port, '/console');
     assert.equal(page.status, 200);
     assert.match(String(page.headers['content-type']), /^text\/html/);
+    assert.ok(page.text.includes('/console/console.js') && !page.text.includes('{{'), 'the page names its files from the root');
     assert.equal(page.headers['cache-control'], 'no-cache');
     assert.equal(page.headers['x-content-type-options'], 'nosniff');
     assert.equal(page.headers['content-security-policy'], "default-src 'self'; connect-src 'self'");
@@ -218,7 +223,7 @@ describe('admin API', () => {
   });
 
   it('answers 503 with the build command when the console is not built', () => {
-    const reply = new ConsoleFiles('/console', '/nonexistent/console').serve('GET', '/');
+    const reply = new ConsoleFiles('/console', '', '/nonexistent/console').serve('GET', '/');
     assert.deepEqual([reply.status, reply.body], [503, 'the console is not built: run npm run build']);
   });
 });

@@ -1,6 +1,5 @@
 // The console's static files (docs/PROTOCOL.md §17.1): dist/console/ as scripts/build-console.mjs
 // builds it, found from the package root both under tsx (src/admin/) and when built (dist/src/admin/).
-// Read once on first request and kept: three small files.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,12 +34,11 @@ function packageRoot(): string {
 }
 
 export class ConsoleFiles {
-  private readonly cache = new Map<string, string>();
-
   constructor(
     private readonly consolePath: string,
+    /** The server's pathPrefix: the page names its files and the API from the root. */
+    private readonly pathPrefix: string,
     private readonly dir = join(packageRoot(), 'dist', 'console'),
-    private readonly pathPrefix = '',
   ) {}
 
   serve(method: string, rest: string): HttpReply {
@@ -52,16 +50,12 @@ export class ConsoleFiles {
     return { status: 200, body, contentType: entry.type, headers: HEADERS };
   }
 
-  /** Read on each request until the build exists, then kept (a rebuild needs a restart). */
+  /** Read on every request: three small files, loaded once per console session, and a rebuild shows without a restart. */
   private read(file: string): string | undefined {
-    let body = this.cache.get(file);
-    if (body !== undefined) return body;
     const path = join(this.dir, file);
     if (!existsSync(path)) return undefined;
-    body = readFileSync(path, 'utf8');
+    const body = readFileSync(path, 'utf8');
     // The page is reached as {consolePath} and as {consolePath}/: relative URLs cannot serve both.
-    if (file === 'index.html') body = body.replaceAll('{{console}}', this.pathPrefix + this.consolePath).replaceAll('{{admin}}', `${this.pathPrefix}/admin`);
-    this.cache.set(file, body);
-    return body;
+    return file === 'index.html' ? body.replaceAll('{{console}}', this.pathPrefix + this.consolePath).replaceAll('{{admin}}', `${this.pathPrefix}/admin`) : body;
   }
 }

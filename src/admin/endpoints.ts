@@ -3,7 +3,7 @@
 // engine's channel queries, the history page, the publish pipeline.
 import { channelType } from '../../protocol/index.js';
 import type { App } from '../apps/registry.js';
-import { parseJsonObject, parseTrigger } from '../api/event-input.js';
+import { eventName, parseJsonObject, parseTrigger } from '../api/event-input.js';
 import { historyChannel, pageQuery } from '../api/history.js';
 import { HttpError, json } from '../api/reply.js';
 import type { ServerContext } from '../context.js';
@@ -27,9 +27,12 @@ export type AdminEndpoint = (input: AdminInput) => Promise<HttpAnswer>;
 
 export const whoami = async ({ actor }: Pick<AdminInput, 'actor'>): Promise<HttpAnswer> => json({ actor: actor.name, apps: actor.apps === '*' ? '*' : [...actor.apps] });
 
-/** The apps the actor may see: its listed ids, or every app of the configuration for the server-wide token. */
+/**
+ * The apps the actor may see: its listed ids; for a token that sees every app, the configured apps
+ * and, since a json or SQL registry cannot be listed, every app this node has served since it started.
+ */
 export const listApps = async ({ actor, ctx }: Pick<AdminInput, 'actor' | 'ctx'>): Promise<HttpAnswer> => {
-  const ids = actor.apps === '*' ? ctx.config.apps.map((a) => a.id) : [...actor.apps];
+  const ids = actor.apps === '*' ? new Set([...ctx.config.apps.map((a) => a.id), ...ctx.metrics.apps().map(([id]) => id)]) : actor.apps;
   const apps = [];
   for (const id of ids) {
     const app = await ctx.registry.findById(id);
@@ -96,7 +99,9 @@ export const channelHistory: AdminEndpoint = async ({ app, params, route, ctx })
 export const publishEvent: AdminEndpoint = async ({ app, actor, request, ctx, admin }) => {
   const body = parseJsonObject(request.body);
   if (typeof body.channel !== 'string') throw new HttpError(400, 'Missing "channel" (string)');
-  const trigger = parseTrigger(app, { name: body.event, channel: body.channel, data: body.data });
+  // Checked here first so that the message names this body's field, `event` (§5.3 calls it `name`).
+  const name = eventName(body.event, 'event');
+  const trigger = parseTrigger(app, { name, channel: body.channel, data: body.data });
   const positions = await ctx.pipeline.publishEvent(app, { ...trigger, actor: actor.name, source: 'admin' });
   admin.record(app.id, actor, 'publish', body.channel, request);
   return json(Object.keys(positions).length > 0 ? { positions } : {});

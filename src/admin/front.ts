@@ -43,7 +43,7 @@ const ROUTES: readonly AdminRoute[] = [
 const isAdminPath = (path: string) => path === '/admin' || path.startsWith('/admin/');
 
 export function withAdmin(ctx: ServerContext, admin: AdminNode, next: HttpHandler): HttpHandler {
-  const consoleFiles = ctx.config.console ? new ConsoleFiles(ctx.config.consolePath, undefined, ctx.config.pathPrefix) : undefined;
+  const consoleFiles = ctx.config.console ? new ConsoleFiles(ctx.config.consolePath, ctx.config.pathPrefix) : undefined;
   const consolePath = ctx.config.consolePath;
   return async (request) => {
     const { path } = request;
