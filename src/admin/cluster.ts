@@ -50,8 +50,9 @@ export class AdminCluster {
 
   private readonly prefix: string;
 
+  /** Resolves at once when Redis is away: the connection keeps retrying, and until then the stats show this node alone (as the engine, the server starts degraded). */
   async start(): Promise<void> {
-    await this.cmd.connect();
+    await this.cmd.connect().catch((err: unknown) => this.log.warn({ err }, 'admin stats and taps cannot reach Redis yet'));
   }
 
   private channel(appId: string): string {
@@ -135,14 +136,29 @@ export class AdminCluster {
     return this.sub;
   }
 
+  /** A failed first connect is forgotten: the next tick or tap tries a fresh connection. */
   private async openSubscriber(): Promise<Redis> {
     const sub = connectRedis(this.url, { ...CONNECTION_OPTIONS, connectionName: `broadcasty:admin-tap:${this.node}` });
-    sub.on('message', (_channel: string, message: string) => {
-      const view = JSON.parse(message) as TapView;
-      if (view.node !== this.node) this.taps.deliver(view);
-    });
-    // autoResubscribe (ioredis's default) brings the channels back after a reconnect.
-    await sub.connect();
-    return sub;
+    sub.on('message', (_channel: string, message: string) => this.received(message));
+    try {
+      // autoResubscribe (ioredis's default) brings the channels back after a reconnect.
+      await sub.connect();
+      return sub;
+    } catch (error) {
+      sub.disconnect();
+      this.sub = undefined;
+      this.subscribed.clear();
+      throw error;
+    }
+  }
+
+  private received(message: string): void {
+    let view: TapView;
+    try {
+      view = JSON.parse(message) as TapView;
+    } catch {
+      return;
+    }
+    if (view.node !== this.node) this.taps.deliver(view);
   }
 }

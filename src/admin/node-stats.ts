@@ -3,7 +3,7 @@
 // message: the connections are counted when asked (or on the 1 s tick when a cluster needs the
 // snapshot), and the publish totals are the metrics' tallies, sampled once a second for a rate.
 import type { Connection } from '../hub/connection.js';
-import type { Metrics } from '../metrics/metrics.js';
+import type { AppMetrics, Metrics } from '../metrics/metrics.js';
 import { HttpSession } from '../sessions/http-session.js';
 
 export const TRANSPORTS = ['ws', 'sse', 'poll', 'xhr_streaming', 'xhr_polling'] as const;
@@ -57,16 +57,19 @@ export class NodeStats {
   shares(): Record<string, AppShare> {
     const counts = this.countConnections(undefined);
     const shares: Record<string, AppShare> = Object.create(null) as Record<string, AppShare>;
-    for (const [appId] of this.metrics.apps()) {
-      const share = this.share(appId, counts.get(appId));
+    for (const [appId, m] of this.metrics.apps()) {
+      const share = this.shareOf(appId, m, counts.get(appId));
       if (share.connections > 0 || share.published > 0) shares[appId] = share;
     }
     return shares;
   }
 
-  share(appId: string, byTransport = this.countConnections(appId).get(appId)): AppShare {
+  share(appId: string): AppShare {
+    return this.shareOf(appId, this.metrics.apps().find(([id]) => id === appId)?.[1], this.countConnections(appId).get(appId));
+  }
+
+  private shareOf(appId: string, m: AppMetrics | undefined, byTransport: ByTransport | undefined): AppShare {
     const transports = byTransport ?? noConnections();
-    const m = this.metrics.apps().find(([id]) => id === appId)?.[1];
     const published = m === undefined ? 0 : m.httpPublishes.value + m.clientEventPublishes.value;
     const ring = this.samples.get(appId);
     const perSecond = ring === undefined || ring.length < 2 ? 0 : (ring[ring.length - 1] - ring[0]) / (ring.length - 1);

@@ -28,6 +28,8 @@ export const tapStream: AdminEndpoint = async ({ app, actor, params, ctx, admin 
     contentType: 'text/event-stream; charset=utf-8',
     headers: HEADERS,
     stream: (out) => {
+      // Gone between the answer and its stream: nothing to open.
+      if (out.isClosed) return;
       out.write(RETRY);
       const tap = new Tap(app.id, actor, kinds, channel, event, out);
       const heartbeat = setInterval(() => out.write(HEARTBEAT), ctx.config.httpHeartbeatSeconds * 1000);
