@@ -1,8 +1,9 @@
 // The debug console (console/, served at /console) in Chromium against a real server: the token
 // check, a pusher-js subscriber showing up in the channels table, a publish from the form reaching
-// that subscriber and the live stream, the presence roster following joins and leaves, and the
-// history browser. Screenshots go to a temp dir (logged) as artifacts; with
-// BROADCASTY_UPDATE_SCREENSHOT=1 the last one also becomes docs/images/console.png for the README.
+// that subscriber and the live stream, the presence roster following joins and leaves, the
+// history browser, and loopback getting in without a token. Screenshots go to a temp dir (logged)
+// as artifacts; with BROADCASTY_UPDATE_SCREENSHOT=1 the last one also becomes
+// docs/images/console.png for the README.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { copyFileSync, mkdtempSync } from 'node:fs';
@@ -165,6 +166,20 @@ describe('the debug console in Chromium', { skip: chromiumMissing }, () => {
     await page.click(byTestId('history-previous'));
     await page.waitForFunction((start) => document.querySelector('[data-testid="history-events"] tr td')?.textContent === String(start), first[0], WAIT);
     await screenshot('3-history');
+  });
+
+  it('without adminToken, loopback opens the console without the form, under pathPrefix and a nested consolePath', async () => {
+    const open = await startTestServer({ pathPrefix: '/realtime', consolePath: '/debug/console' });
+    const tab = await context.newPage();
+    try {
+      await tab.goto(`http://127.0.0.1:${open.port}/realtime/debug/console/`);
+      await tab.waitForFunction((s) => document.querySelector(s)?.textContent === 'loopback', byTestId('actor'), WAIT);
+      assert.equal(await tab.locator(byTestId('login-form')).count(), 0);
+      await tab.waitForFunction((s) => document.querySelector(s)?.textContent === 'live', byTestId('stream-status'), WAIT);
+    } finally {
+      await tab.close();
+      await open.shutdown();
+    }
   });
 
   it('the page ran without script or CSP errors; a screenshot with traffic', async () => {
