@@ -58,11 +58,12 @@ export class ChannelDetailPanel {
     );
     this.rosterBox.classList.toggle('hidden', detail.members === null);
     if (detail.members !== null) this.showRoster(detail.members);
+    if (detail.history === null) return;
     // The browser is built once: its paging state survives the refresh.
-    if (detail.history !== null && this.history === undefined) {
+    if (this.history === undefined) {
       this.history = new HistoryBrowser(api, appId, detail.name, detail.history.streams);
       fill(this.historyBox, this.history.element);
-    }
+    } else this.history.update(detail.history.streams);
   }
 
   private showRoster(members: Member[]): void {

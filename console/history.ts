@@ -17,6 +17,7 @@ export class HistoryBrowser {
   private readonly summary = h('p', { class: 'muted', testid: 'history-summary' });
   private readonly events = h('tbody', { testid: 'history-events' });
   private readonly error = h('p', { class: 'error' });
+  private readonly streams = h('tbody', { testid: 'history-streams' });
   private last: HistoryPage | undefined;
 
   constructor(
@@ -25,19 +26,24 @@ export class HistoryBrowser {
     private readonly channel: string,
     streams: HistoryStream[],
   ) {
-    const rows = streams.map((s) => h('tr', {}, h('td', { text: String(s.partition) }), h('td', { class: 'mono', text: s.epoch }), h('td', { class: 'num', text: String(s.first) }), h('td', { class: 'num', text: String(s.offset) })));
     for (const s of streams) this.partition.append(h('option', { value: String(s.partition), text: `partition ${s.partition}` }));
     this.element = h(
       'div',
       { class: 'history', testid: 'history' },
       h('h3', { text: 'History' }),
-      h('table', { class: 'grid', testid: 'history-streams' }, h('thead', {}, h('tr', {}, h('th', { text: 'partition' }), h('th', { text: 'epoch' }), h('th', { class: 'num', text: 'first' }), h('th', { class: 'num', text: 'offset' }))), h('tbody', {}, ...rows)),
+      h('table', { class: 'grid' }, h('thead', {}, h('tr', {}, h('th', { text: 'partition' }), h('th', { text: 'epoch' }), h('th', { class: 'num', text: 'first' }), h('th', { class: 'num', text: 'offset' }))), this.streams),
       h('div', { class: 'toolbar' }, this.partition, h('label', {}, 'from ', this.from), h('label', {}, 'limit ', this.limit), h('button', { text: 'load', testid: 'history-load', on: { click: () => void this.load() } }), this.previous, this.next),
       this.summary,
       h('table', { class: 'grid' }, h('thead', {}, h('tr', {}, h('th', { class: 'num', text: 'offset' }), h('th', { text: 'event' }), h('th', { text: 'user' }), h('th', { text: 'data' }))), this.events),
       this.error,
     );
+    this.update(streams);
     void this.load();
+  }
+
+  /** The streams' current positions (the detail refreshes them). */
+  update(streams: HistoryStream[]): void {
+    fill(this.streams, ...streams.map((s) => h('tr', {}, h('td', { text: String(s.partition) }), h('td', { class: 'mono', text: s.epoch }), h('td', { class: 'num', text: String(s.first) }), h('td', { class: 'num', text: String(s.offset) }))));
   }
 
   private page(direction: 1 | -1): void {

@@ -72,7 +72,11 @@ function showLogin(message: string): void {
 }
 
 async function showApps(whoami: Whoami): Promise<void> {
-  const logout = api.hasToken ? h('button', { text: 'forget token', testid: 'logout', on: { click: () => (api.setToken(''), void start()) } }) : null;
+  const forget = () => {
+    api.setToken('');
+    void start();
+  };
+  const logout = api.hasToken ? h('button', { text: 'forget token', testid: 'logout', on: { click: forget } }) : null;
   fill(who, h('span', { class: 'muted', testid: 'actor', text: whoami.actor }), logout);
   const { apps } = await api.get<{ apps: AppSummary[] }>('/apps');
   if (apps.length === 0) return fill(root, h('p', { class: 'error', testid: 'no-apps', text: 'This token sees no apps.' }));

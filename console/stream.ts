@@ -76,8 +76,8 @@ export class StreamPanel {
     if (kinds.length !== KINDS.length) query.set('kinds', kinds.join(','));
     if (this.channel.value !== '') query.set('channel', this.channel.value);
     if (this.event.value !== '') query.set('event', this.event.value);
-    const text = query.toString();
-    return text === '' ? '' : `?${text}`;
+    const encoded = query.toString();
+    return encoded === '' ? '' : `?${encoded}`;
   }
 
   private filtersChanged(): void {
