@@ -46,6 +46,8 @@ export class AdminCluster {
     this.stats = `${this.prefix}:admin:stats`;
     this.watchedKey = `${this.prefix}:admin:watched`;
     this.cmd = connectRedis(url, { ...CONNECTION_OPTIONS, connectionName: `broadcasty:admin:${node}` });
+    // The tick reports an outage once (AdminNode); ioredis's error events repeat on every retry.
+    this.cmd.on('error', (err: unknown) => this.log.debug({ err }, 'admin redis connection error'));
   }
 
   private readonly prefix: string;
@@ -140,6 +142,7 @@ export class AdminCluster {
   private async openSubscriber(): Promise<Redis> {
     const sub = connectRedis(this.url, { ...CONNECTION_OPTIONS, connectionName: `broadcasty:admin-tap:${this.node}` });
     sub.on('message', (_channel: string, message: string) => this.received(message));
+    sub.on('error', (err: unknown) => this.log.debug({ err }, 'admin tap redis connection error'));
     try {
       // autoResubscribe (ioredis's default) brings the channels back after a reconnect.
       await sub.connect();
