@@ -54,9 +54,8 @@ export class Tap {
 
   wants(view: TapView): boolean {
     if (!this.kindSet.has(view.kind)) return false;
-    // An auth failure before the app was known belongs to no app: only the server-wide token sees those.
-    if (view.appId === undefined) return this.actor.apps === '*';
-    if (view.appId !== this.appId || !mayAccess(this.actor, view.appId)) return false;
+    // An auth failure before the app was known belongs to no app: only tokens that see every app see those.
+    if (view.appId === undefined ? this.actor.apps !== '*' : view.appId !== this.appId || !mayAccess(this.actor, view.appId)) return false;
     if (this.channel !== undefined && !this.channel(channelOf(view))) return false;
     if (this.event !== undefined && !this.event(view.kind === 'publish' ? view.event : undefined)) return false;
     return true;
