@@ -168,6 +168,32 @@ describe('the debug console in Chromium', { skip: chromiumMissing }, () => {
     await screenshot('3-history');
   });
 
+  it('the stream pauses and resumes, and filters by channel through the tap', async () => {
+    const publisher = sdk(server.port);
+    const rows = (event: string) => page.locator(byTestId('stream-row', `[data-event="${event}"]`)).count();
+    await page.click(byTestId('stream-pause'));
+    await publisher.trigger('news', 'while-paused', {});
+    await textIs(byTestId('stream-status'), 'paused · 1 held');
+    assert.equal(await rows('while-paused'), 0);
+    await page.click(byTestId('stream-pause'));
+    await page.waitForSelector(byTestId('stream-row', '[data-event="while-paused"]'), WAIT);
+
+    // The tap reopens with ?channel=news (the status says `connecting` before it asks): live again once it answered.
+    const tapOpened = (filtered: boolean) => page.waitForRequest((r) => r.url().includes('/tap') && r.url().includes('channel=news') === filtered, WAIT);
+    let reopened = tapOpened(true);
+    await page.fill(byTestId('stream-channel'), 'news');
+    await reopened;
+    await textIs(byTestId('stream-status'), 'live');
+    await publisher.trigger('orders', 'filtered-out', {});
+    await publisher.trigger('news', 'filtered-in', {});
+    await page.waitForSelector(byTestId('stream-row', '[data-event="filtered-in"]'), WAIT);
+    assert.equal(await rows('filtered-out'), 0);
+    reopened = tapOpened(false);
+    await page.fill(byTestId('stream-channel'), '');
+    await reopened;
+    await textIs(byTestId('stream-status'), 'live');
+  });
+
   it('without adminToken, loopback opens the console without the form, under pathPrefix and a nested consolePath', async () => {
     const open = await startTestServer({ pathPrefix: '/realtime', consolePath: '/debug/console' });
     const tab = await context.newPage();
