@@ -16,7 +16,10 @@ import { taggedPrefix } from '../redis/keys.js';
 import type { AppShare } from './node-stats.js';
 import { ALL_KINDS, tapView, type TapHub, type TapView } from './tap.js';
 
-/** A node's stats and an app's watch mark outlive a few missed ticks, not a dead node. */
+/**
+ * A node's stats and an app's watch mark outlive a few missed ticks, not a dead node. Deadlines are
+ * the nodes' own clocks (Date.now()): clocks kept in step by NTP are well within this.
+ */
 const LIVE_MS = 5000;
 
 export interface NodeShare extends AppShare {
@@ -33,6 +36,7 @@ export class AdminCluster {
   private subscribed = new Set<string>();
   private watched = new Set<string>();
   private removeRelay: (() => void) | undefined;
+  private readonly prefix: string;
 
   constructor(
     private readonly url: string,
@@ -50,9 +54,7 @@ export class AdminCluster {
     this.cmd.on('error', (err: unknown) => this.log.debug({ err }, 'admin redis connection error'));
   }
 
-  private readonly prefix: string;
-
-  /** Resolves at once when Redis is away: the connection keeps retrying, and until then the stats show this node alone (as the engine, the server starts degraded). */
+  /** Never fails the start: while Redis is away the connection keeps retrying and the stats and taps show this node alone. */
   async start(): Promise<void> {
     await this.cmd.connect().catch((err: unknown) => this.log.warn({ err }, 'admin stats and taps cannot reach Redis yet'));
   }
