@@ -11,11 +11,15 @@ import { pusherRequest } from './http.js';
 const CONNECT_TIMEOUT_MS = 10_000;
 const DELIVERY_TIMEOUT_MS = 5_000;
 
-class TimedOut extends Error {}
+class TimedOut extends Error {
+  constructor(step: string, ms: number) {
+    super(`no answer within ${ms / 1000} s: ${step}`);
+  }
+}
 
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+function within<T>(promise: Promise<T>, ms: number, step: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new TimedOut(what)), ms)));
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new TimedOut(step, ms)), ms)));
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
@@ -32,9 +36,8 @@ export async function checkEndToEnd(baseUrl: string, app: App, secretSetting: st
   const socket = await openProbeSocket(socketAddress(baseUrl), app.key, preferPusherJs);
   const channel = `broadcasty-doctor-${randomBytes(6).toString('hex')}`;
   const event = 'doctor-check';
-  let step = `${socket.client} connecting and subscribing ${channel}`;
   try {
-    await within(socket.subscribe(channel), CONNECT_TIMEOUT_MS, step);
+    await within(socket.subscribe(channel), CONNECT_TIMEOUT_MS, `${socket.client} connecting and subscribing ${channel}`);
     // Listening before the trigger: the event may arrive before the HTTP answer does.
     const arrival = socket.received(event);
     arrival.catch(() => {});
@@ -48,11 +51,10 @@ export async function checkEndToEnd(baseUrl: string, app: App, secretSetting: st
       };
     }
     if (reply.status !== 200) return { name, status: 'FAIL', detail: `POST /apps/${app.id}/events answered ${reply.status}: ${reply.body.trim()}` };
-    step = `${event} on ${channel}, triggered through the HTTP API, reaching ${socket.client}`;
-    await within(arrival, DELIVERY_TIMEOUT_MS, step);
+    await within(arrival, DELIVERY_TIMEOUT_MS, `${event} on ${channel}, triggered through the HTTP API, reaching ${socket.client}`);
     return { name, status: 'ok', detail: `${socket.client} connected with key ${app.key}, subscribed ${channel} and received the event triggered through the HTTP API` };
   } catch (error) {
-    if (error instanceof TimedOut) return { name, status: 'FAIL', detail: `no answer within ${(step.startsWith(socket.client) ? CONNECT_TIMEOUT_MS : DELIVERY_TIMEOUT_MS) / 1000} s: ${step}`, fix: 'look at the server log; a proxy in front must pass WebSocket upgrades' };
+    if (error instanceof TimedOut) return { name, status: 'FAIL', detail: error.message, fix: 'look at the server log; a proxy in front must pass WebSocket upgrades' };
     if (error instanceof SocketRefused) {
       const fix = error.code === undefined ? undefined : REFUSAL_FIXES[error.code]?.(app);
       return { name, status: 'FAIL', detail: `the server refused ${socket.client} (${error.code ?? 'subscription'} ${error.message})`, ...(fix === undefined ? {} : { fix }) };
