@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // `broadcasty [start] [options]` serves; `broadcasty migrate` creates the SQL apps table and the
-// push devices table (whichever of appRegistry and pushDevices is postgres/mysql);
-// `broadcasty keygen --vapid` prints a Web Push key pair; `--help` lists every setting,
-// `--version` prints the version.
+// push devices table (whichever of appRegistry and pushDevices is postgres/mysql); the client
+// commands (trigger, channels, stats, monitor, keygen, token, doctor, …) live in src/cli/;
+// `--help` lists them and every setting, `--version` prints the version.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { runCommand } from './cli/command.js';
+import { COMMANDS, commandSummaries } from './cli/commands.js';
 import { migrate } from './migrate.js';
 import { inWorker, runPrimary, shouldFork, workerStarted } from './cluster.js';
 import { withDotenv } from './config/dotenv.js';
@@ -12,7 +14,6 @@ import { helpText, USAGE } from './config/help.js';
 import { ConfigError, loadSetup, type Setup } from './config/load.js';
 import { DebugObserver } from './debug-observer.js';
 import { createLogger, type Logger } from './logger.js';
-import { generateVapidKeys } from './push/providers/webpush.js';
 import { startServer, type RunningServer } from './server.js';
 import { welcomeText } from './welcome.js';
 
@@ -34,26 +35,9 @@ const integerOption = (name: string, value: string, allowed: string): number => 
   return Number(value);
 };
 
-/** `keygen --vapid`: the pair as the env lines that set it (docs/PROTOCOL.md §16.1). It has options of its own. */
-function keygen(args: string[]): number {
-  let vapid: boolean | undefined;
-  try {
-    ({ vapid } = parseArgs({ args, options: { vapid: { type: 'boolean' } } }).values);
-  } catch (error) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (!vapid) {
-    console.error(`keygen needs the kind of key: --vapid\n${USAGE}`);
-    return 2;
-  }
-  const { publicKey, privateKey } = generateVapidKeys();
-  console.log(`BROADCASTY_PUSH_VAPID_PUBLIC_KEY=${publicKey}\nBROADCASTY_PUSH_VAPID_PRIVATE_KEY=${privateKey}`);
-  return 0;
-}
-
 async function main(argv: string[]): Promise<number> {
-  if (argv[0] === 'keygen') return keygen(argv.slice(1));
+  const clientCommand = COMMANDS.get(argv[0] ?? '');
+  if (clientCommand !== undefined) return runCommand(clientCommand, argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs({
@@ -77,7 +61,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const { values, positionals } = parsed;
   if (values.help) {
-    console.log(helpText());
+    console.log(helpText(commandSummaries()));
     return 0;
   }
   if (values.version) {
@@ -85,9 +69,10 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const command = positionals[0] ?? 'start';
-  if (command === 'keygen') {
+  const misplaced = COMMANDS.get(command);
+  if (misplaced !== undefined) {
     // Options before the command belong to start and migrate: `broadcasty --debug keygen`.
-    console.error(`keygen takes only its own options: broadcasty keygen --vapid\n${USAGE}`);
+    console.error(`${command} takes only its own options, after it: ${misplaced.usage}\n${USAGE}`);
     return 2;
   }
   if (command !== 'start' && command !== 'migrate') {

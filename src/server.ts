@@ -1,6 +1,8 @@
 // Wiring: config → registry, engine, hub, transport, HTTP API, ticker. Start, drain, stop.
 import { ActivityFeed } from './activity/feed.js';
 import { MemberActivityReport, PublishActivityReport } from './activity/reports.js';
+import { withAdmin } from './admin/front.js';
+import { AdminNode } from './admin/node.js';
 import { startAudit } from './audit/index.js';
 import { checkJwtSettings, type SettingName } from './auth/jwt-settings.js';
 import { withCors } from './api/cors.js';
@@ -110,6 +112,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const subscriptions = new Subscriptions(ctx, hub, counts);
   const sockets = socketHandlers(ctx, subscriptions);
   const sessions = new HttpSessions(sockets, config);
+  const admin = new AdminNode(ctx);
   const transport = createTransport<Connection>(config.transport, {
     host: config.host,
     port: config.port,
@@ -123,10 +126,11 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     exclusivePort: config.workers === 1,
     fds,
     sockets,
-    http: withCors(registry, config.httpPath, withSessions(ctx, sessions, createApiRouter(ctx))),
+    http: withAdmin(ctx, admin, withCors(registry, config.httpPath, withSessions(ctx, sessions, createApiRouter(ctx)))),
   }, log);
   hub.attach(transport);
   await engine.start(tracing.enabled ? new TracedDelivery(hub, tracing) : hub, new ClusterChangeEffects(ctx, counts));
+  await admin.start();
   const port = await transport.listen();
 
   const metricsServer = config.metrics
@@ -139,6 +143,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     sessions.sweep(Date.now());
     metrics.engineHealthy.set(engine.health() === 'ok' ? 1 : 0);
     appFollower.tick(hub.connections);
+    admin.tick();
   }, SWEEP_MS);
   const countsTimer = setInterval(() => void counts.flush().catch((err: unknown) => log.error({ err }, 'count flush failed')), COUNT_FLUSH_MS);
   sweepTimer.unref();
@@ -164,6 +169,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       await new Promise((resolve) => setTimeout(resolve, 50));
       await webhooks.stop();
       await push.stop();
+      await admin.stop();
       await engine.stop();
       await audit?.stop();
       await metricsServer?.close();

@@ -5,10 +5,11 @@ import { FOREIGN_SETTINGS, REDIS_OPT_IN, SHAPE_LISTEN } from './laravel.js';
 
 export const USAGE = `usage: broadcasty [start] [--config FILE] [--env-file FILE] [--port N] [--host HOST] [--path-prefix /PATH] [--workers N] [--debug]
        broadcasty migrate [--config FILE] [--env-file FILE]
-       broadcasty keygen --vapid
+       broadcasty <command> [arguments] [options]    (broadcasty <command> --help: its usage)
        broadcasty --help | --version`;
 
-export function helpText(): string {
+/** `commands`: one line per client command (src/cli/commands.ts), listed after start and migrate. */
+export function helpText(commands: readonly string[] = []): string {
   const width = 58;
   const envLines = ENV_TABLE.map((setting) => {
     const names = setting.names.join(', ');
@@ -22,7 +23,7 @@ export function helpText(): string {
     '  start      serve (the default)',
     '  migrate    create the SQL tables: the apps table (appRegistry postgres/mysql) and the push',
     '             devices table (pushDevices postgres/mysql); safe to rerun',
-    '  keygen     --vapid: print a new Web Push (VAPID) key pair as BROADCASTY_PUSH_VAPID_* lines',
+    ...commands,
     '',
     'Options:',
     '  --config FILE       JSON settings file (keys as in src/config/schema.ts)',

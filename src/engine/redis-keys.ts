@@ -32,6 +32,9 @@
 //   {prefix}:app:{app}:cache:{c}    string last event of a cache channel, with TTL
 //   {prefix}:app:{app}:bus          pub/sub  fan-out and user notices for the app
 //   {prefix}:app:{app}:log          stream   the last busLogLength fan-out messages, for catch-up
+//   {prefix}:app:{app}:tap          pub/sub  the app's activity for admin taps, while it is watched
+//   {prefix}:admin:stats            hash  node → its admin figures as JSON with `at` (src/admin/cluster.ts)
+//   {prefix}:admin:watched          zset  app tapped on some node → deadline (ms), renewed every second
 //
 // A stream s is a history channel's partition: the channel name for partition 0, `channel#p`
 // otherwise (streams.ts streamName; Lua: stream_name).

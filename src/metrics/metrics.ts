@@ -147,6 +147,11 @@ export class Metrics {
     return bound;
   }
 
+  /** Every app with tallies, for the admin API's per-node figures (src/admin/node-stats.ts). */
+  apps(): ReadonlyArray<readonly [appId: string, metrics: AppMetrics]> {
+    return this.perAppList;
+  }
+
   connectionClosed(appId: string, code: number): void {
     this.closed.labels(appId, String(code)).inc();
     this.forApp(appId).connections.dec();

@@ -39,8 +39,10 @@ export interface ServerEvent {
   partitionKey?: string;
   /** Top-level fields after `channel` (protocol encodeExtras: a JWT publish's correlation_id and meta, §14.5). */
   extras?: string;
-  /** Who publishes when not the app itself: a JWT principal (§14.5). */
+  /** Who publishes when not the app itself: a JWT principal (§14.5), an admin actor (§17.1). */
   actor?: string;
+  /** Set by the admin API's publish; absent for the HTTP API. */
+  source?: 'admin';
 }
 
 /** The actor of HTTP API publishes: the app itself, proven by its secret. */
@@ -130,7 +132,7 @@ export class PublishPipeline {
   }
 
   private deliverServerEvent(app: App, event: ServerEvent, channel: string, span: TraceSpan | undefined): Promise<FramePosition | undefined> {
-    const publish = new ChannelPublish(app, channel, event.name, event.data, event.dataBytes, 'http', event.actor ?? APP_ACTOR, event.socketId, undefined, event.extras);
+    const publish = new ChannelPublish(app, channel, event.name, event.data, event.dataBytes, event.source ?? 'http', event.actor ?? APP_ACTOR, event.socketId, undefined, event.extras);
     return this.deliver(publish, channelType(channel).cache, event.partitionKey, span);
   }
 

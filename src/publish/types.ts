@@ -14,8 +14,8 @@ export type Position = Awaited<ReturnType<Engine['publish']>>;
  */
 export type PublishPositions = Record<string, FramePosition>;
 
-/** Who published: the HTTP API (events and batch_events) or a socket's client-* frame. */
-export type PublishSource = 'http' | 'client';
+/** Who published: the HTTP API (events and batch_events), a socket's client-* frame, or the admin API (counted as http). */
+export type PublishSource = 'http' | 'client' | 'admin';
 
 /** One event delivered to one channel. Hooks read it during `published` and keep nothing. */
 export interface PublishedEvent {

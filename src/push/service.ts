@@ -30,6 +30,8 @@ export interface PushTuning {
 export interface PushService extends Push {
   /** Like `notify`, and says which publish the sends belong to (the answer's publish_id). */
   send(app: App, devices: readonly Device[], notification: Notification): Promise<{ publishId: string; devices: number }>;
+  /** Sends of the app waiting in the queue, every provider (the admin API's stats, docs/PROTOCOL.md §17.1). */
+  queueDepth(appId: string): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -169,6 +171,7 @@ export async function createPush(
       const publishId = randomUUID();
       return { publishId, devices: enqueue(app, list, notification, publishId) };
     },
+    queueDepth: (appId) => queue.depth(appLanes(appId, PROVIDERS)),
     async stop() {
       stopSweep();
       const memory = queue instanceof MemoryLaneQueue;

@@ -46,3 +46,45 @@ export async function untilListening(cli: CliProcess, timeoutMs = 15000): Promis
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to its end: exit code and what it printed. */
+export async function cliResult(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const cli = runCli(args, env);
+  const code = await cli.exited;
+  return { code, stdout: cli.stdout(), stderr: cli.stderr() };
+}
+
+let inProcessQueue: Promise<unknown> = Promise.resolve();
+
+/**
+ * A client command (src/cli/commands.ts) run in this process as the CLI runs it, with what it
+ * prints captured: one child process per command costs seconds on a loaded machine. Commands run
+ * one at a time, since console is swapped while one runs. Settings come from the arguments
+ * (--config, --url) and this process's environment, as in the child.
+ */
+export function cliInProcess(args: string[]): Promise<CliResult> {
+  const run = inProcessQueue.then(async () => {
+    const [{ COMMANDS }, { runCommand }, { format }] = await Promise.all([import('../../src/cli/commands.js'), import('../../src/cli/command.js'), import('node:util')]);
+    const command = COMMANDS.get(args[0]!);
+    if (command === undefined) throw new Error(`not a client command: ${args[0]}`);
+    let stdout = '';
+    let stderr = '';
+    const { log, error } = console;
+    console.log = (...parts: unknown[]) => (stdout += `${format(...parts)}\n`);
+    console.error = (...parts: unknown[]) => (stderr += `${format(...parts)}\n`);
+    try {
+      const code = await runCommand(command, args.slice(1));
+      return { code, stdout, stderr };
+    } finally {
+      Object.assign(console, { log, error });
+    }
+  });
+  inProcessQueue = run.catch(() => {});
+  return run;
+}

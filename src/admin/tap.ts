@@ -1,0 +1,110 @@
+// The live tap (docs/PROTOCOL.md §17.2): activity of one app as SSE events, for the console and
+// the CLI. The feed gets a sink only while at least one tap is open, for the kinds some tap asked
+// for, so with nobody watching `feed.wants` stays false and emitters do nothing.
+import type { ActivityFeed } from '../activity/feed.js';
+import { ACTIVITY_KINDS, type Activity, type ActivityKind } from '../activity/types.js';
+import type { ResponseStream } from '../transport/types.js';
+import { mayAccess, type AdminActor } from './access.js';
+
+/** An activity as a tap sends it: the node it happened on, publish data capped. */
+export type TapView = Activity & { node: string; truncated?: true };
+
+export const ALL_KINDS = Object.keys(ACTIVITY_KINDS) as ActivityKind[];
+
+const MAX_TAP_DATA_BYTES = 10 * 1024;
+
+export function tapView(activity: Activity, node: string): TapView {
+  if (activity.kind !== 'publish' || activity.bytes <= MAX_TAP_DATA_BYTES) return { ...activity, node };
+  const data = Buffer.from(activity.data).subarray(0, MAX_TAP_DATA_BYTES).toString();
+  return { ...activity, data, node, truncated: true };
+}
+
+/** `name` exactly, or every name starting with it when it ends in `*`; undefined matches everything. */
+export type NameFilter = ((name: string | undefined) => boolean) | undefined;
+
+export function nameFilter(pattern: string | undefined): NameFilter {
+  if (pattern === undefined || pattern === '') return undefined;
+  if (pattern.endsWith('*')) {
+    const prefix = pattern.slice(0, -1);
+    return (name) => name !== undefined && name.startsWith(prefix);
+  }
+  return (name) => name === pattern;
+}
+
+/** The channel an activity concerns, if any (an admin publish names it as its target). */
+function channelOf(view: TapView): string | undefined {
+  if ('channel' in view) return view.channel;
+  return view.kind === 'admin' && view.action === 'publish' ? view.target : undefined;
+}
+
+/** One open tap: its filters and its response. */
+export class Tap {
+  private readonly kindSet: ReadonlySet<ActivityKind>;
+
+  constructor(
+    readonly appId: string,
+    readonly actor: AdminActor,
+    readonly kinds: readonly ActivityKind[],
+    private readonly channel: NameFilter,
+    private readonly event: NameFilter,
+    private readonly out: ResponseStream,
+  ) {
+    this.kindSet = new Set(kinds);
+  }
+
+  wants(view: TapView): boolean {
+    if (!this.kindSet.has(view.kind)) return false;
+    // An auth failure before the app was known belongs to no app: only tokens that see every app see those.
+    if (view.appId === undefined ? this.actor.apps !== '*' : view.appId !== this.appId || !mayAccess(this.actor, view.appId)) return false;
+    if (this.channel !== undefined && !this.channel(channelOf(view))) return false;
+    if (this.event !== undefined && !this.event(view.kind === 'publish' ? view.event : undefined)) return false;
+    return true;
+  }
+
+  send(view: TapView): void {
+    this.out.write(`event: ${view.kind}\ndata: ${JSON.stringify(view)}\n\n`);
+  }
+}
+
+/** This node's open taps, and the feed sink that exists only while there is one. */
+export class TapHub {
+  private taps: Tap[] = [];
+  private removeSink: (() => void) | undefined;
+
+  constructor(
+    private readonly feed: ActivityFeed,
+    private readonly node: string,
+  ) {}
+
+  open(tap: Tap): void {
+    this.taps = [...this.taps, tap];
+    this.resink();
+  }
+
+  close(tap: Tap): void {
+    this.taps = this.taps.filter((t) => t !== tap);
+    this.resink();
+  }
+
+  /** Apps with at least one open tap here. */
+  apps(): Set<string> {
+    return new Set(this.taps.map((t) => t.appId));
+  }
+
+  get size(): number {
+    return this.taps.length;
+  }
+
+  /** Hands an activity (this node's, or another node's relayed through Redis) to the taps that want it. */
+  deliver(view: TapView): void {
+    for (const tap of this.taps) if (tap.wants(view)) tap.send(view);
+  }
+
+  private resink(): void {
+    this.removeSink?.();
+    this.removeSink = undefined;
+    if (this.taps.length === 0) return;
+    const kinds = [...new Set(this.taps.flatMap((t) => t.kinds))];
+    this.removeSink = this.feed.add({ kinds, accept: (activity) => this.deliver(tapView(activity, this.node)) });
+  }
+}
