@@ -9,6 +9,7 @@ import { ConsoleFiles } from '../src/admin/console-files.js';
 import type { Activity } from '../src/activity/types.js';
 import type { RunningServer } from '../src/server.js';
 import { adminRequest } from './support/admin.js';
+import { buildConsoleFiles } from './support/console.js';
 import { APP, Client, rawSubscriber, until } from './support/cluster.js';
 import { RawClient, startTestServer } from './support/in-process.js';
 import { openStream, type SseStream } from './support/sse-client.js';
@@ -24,6 +25,7 @@ describe('admin API', () => {
   const closers: (() => void)[] = [];
 
   before(async () => {
+    await buildConsoleFiles();
     server = await startTestServer({ apps: [HISTORY_APP, OTHER], adminToken: ADMIN, adminTokens: [{ token: SCOPED, apps: [OTHER.id] }] });
     port = server.port;
   });

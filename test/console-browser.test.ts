@@ -5,14 +5,13 @@
 // as artifacts; with BROADCASTY_UPDATE_SCREENSHOT=1 the last one also becomes
 // docs/images/console.png for the README.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { RunningServer } from '../src/server.js';
+import { buildConsoleFiles } from './support/console.js';
 import { chromiumMissing, launchChromium } from './support/chromium.js';
 import { APP, Client, sdk } from './support/cluster.js';
 import { startTestServer } from './support/in-process.js';
@@ -64,7 +63,7 @@ async function connect(user?: { id: string; info?: Record<string, unknown> }): P
 
 describe('the debug console in Chromium', { skip: chromiumMissing }, () => {
   before(async () => {
-    await promisify(execFile)(process.execPath, [join(ROOT, 'scripts/build-console.mjs')]);
+    await buildConsoleFiles();
     server = await startTestServer({ adminToken: TOKEN, apps: [{ ...APP, history: [{ channels: [HISTORY_CHANNEL] }] }] });
     context = await launchChromium();
     page = context.pages()[0] ?? (await context.newPage());
