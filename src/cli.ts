@@ -3,7 +3,6 @@
 // push devices table (whichever of appRegistry and pushDevices is postgres/mysql); the client
 // commands (trigger, channels, stats, monitor, keygen, token, doctor, …) live in src/cli/;
 // `--help` lists them and every setting, `--version` prints the version.
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { runCommand } from './cli/command.js';
 import { COMMANDS, commandSummaries } from './cli/commands.js';
@@ -15,20 +14,8 @@ import { ConfigError, loadSetup, type Setup } from './config/load.js';
 import { DebugObserver } from './debug-observer.js';
 import { createLogger, type Logger } from './logger.js';
 import { startServer, type RunningServer } from './server.js';
+import { packageVersion as version } from './version.js';
 import { welcomeText } from './welcome.js';
-
-/** Both the compiled (dist/src/cli.js) and the tsx (src/cli.ts) layouts find package.json above. */
-function version(): string {
-  for (const relative of ['../package.json', '../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(relative, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'broadcasty') return pkg.version ?? 'unknown';
-    } catch {
-      // not at this level
-    }
-  }
-  return 'unknown';
-}
 
 const integerOption = (name: string, value: string, allowed: string): number => {
   if (!/^\d+$/.test(value)) throw new ConfigError(`Invalid setting --${name}: got ${JSON.stringify(value)}; expected ${allowed}`);
