@@ -1,11 +1,10 @@
-// The offline queue as one JSON array under one localStorage key: synchronous and small-quota, so
+// The offline queue as one JSON array under the key `name`: synchronous and small-quota, so
 // the fallback for browsers without a usable IndexedDB. Each operation reads and rewrites the array.
 import type { OfflineStore, QueuedPublish } from '../types.js';
 
 export function localStorageStore(storage: Storage, name: string): OfflineStore {
-  const key = `broadcasty.outbox.${name}`;
-  const read = (): QueuedPublish[] => JSON.parse(storage.getItem(key) ?? '[]') as QueuedPublish[];
-  const write = (entries: QueuedPublish[]) => (entries.length === 0 ? storage.removeItem(key) : storage.setItem(key, JSON.stringify(entries)));
+  const read = (): QueuedPublish[] => JSON.parse(storage.getItem(name) ?? '[]') as QueuedPublish[];
+  const write = (entries: QueuedPublish[]) => (entries.length === 0 ? storage.removeItem(name) : storage.setItem(name, JSON.stringify(entries)));
   return {
     load: async () => read(),
     add: async (entry) => write([...read(), entry]),
