@@ -2,12 +2,15 @@
 // it) and a burst of messages, in each mode: `drop` keeps the newest waiting message, `queue`
 // keeps the newest maxQueued in order, `slow-start` hands over batches of 1, 2, 4… up to
 // maxBatch and shrinks once the backlog is gone; stats() counts all of it. A handler that throws
-// or rejects reaches onError and delivery goes on.
+// or rejects reaches onError and delivery goes on. End to end: a BroadcastyClient subscription in
+// `drop` mode behind a slow handler while the server publishes a burst.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { WebSocket } from 'ws';
 import { createDelivery } from '../client/sdk/backpressure.js';
-import type { Message } from '../client/sdk/types.js';
-import { until } from './support/cluster.js';
+import { BroadcastyClient, type BroadcastyClientOptions, type Message } from '../client/sdk/index.js';
+import { APP, triggerRaw, until } from './support/cluster.js';
+import { startTestServer } from './support/in-process.js';
 
 const message = (n: number): Message<number> => ({ channel: 'orders', event: 'tick', data: n });
 
@@ -120,5 +123,41 @@ describe('SDK backpressure', () => {
     await slow.release(1);
     assert.deepEqual(values(slow.calls), [1]);
     assert.deepEqual(delivery.stats(), { received: 3, delivered: 1, dropped: 0, queued: 0, batchSize: 1 });
+  });
+
+  it('end to end: a subscription in drop mode behind a slow handler, a burst from the server: the first and the newest are handled, the rest counted dropped', async () => {
+    const server = await startTestServer({ apps: [{ ...APP }], transport: 'node' });
+    const client = new BroadcastyClient({
+      url: `http://127.0.0.1:${server.port}`,
+      appKey: APP.key,
+      backpressure: 'drop',
+      WebSocket: WebSocket as unknown as BroadcastyClientOptions['WebSocket'],
+      offline: { store: 'memory' },
+    });
+    try {
+      const slow = new SlowHandler<Message<number>>();
+      const probes: unknown[] = [];
+      const subscription = client.subscribe<number | string>({
+        channel: 'ticks',
+        onMessage: (m) => (m.data === 'probe' ? void probes.push(m.data) : slow.handle(m as Message<number>)),
+      });
+      client.connect();
+      // Probes (handled at once) until one arrives: the subscription is live, and every earlier probe is in.
+      await until(async () => {
+        const seen = probes.length;
+        await triggerRaw(server.port, 'ticks', 'tick', 'probe');
+        return until(() => probes.length > seen, 2000, 'probe').then(() => true, () => false);
+      }, 20_000, 'subscription live');
+      const before = subscription.stats();
+      for (let n = 1; n <= 20; n += 1) assert.equal((await triggerRaw(server.port, 'ticks', 'tick', n)).status, 200);
+      await until(() => subscription.stats().received === before.received + 20, 20_000, 'burst received');
+      await slow.release(2);
+      await slow.release(2);
+      assert.deepEqual(values(slow.calls), [1, 20]);
+      assert.deepEqual(subscription.stats(), { received: before.received + 20, delivered: before.delivered + 2, dropped: 18, queued: 0, batchSize: 1 });
+    } finally {
+      client.disconnect();
+      await server.shutdown();
+    }
   });
 });
