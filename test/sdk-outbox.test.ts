@@ -187,6 +187,16 @@ describe('SDK outbox and httpPublisher against a server', () => {
     });
   }
 
+  it('maxEntries 0 (no offline queue): an offline publish is dropped at once, whatever the policy', async () => {
+    for (const dropPolicy of ['oldest', 'newest'] as const) {
+      const host = new TestHost();
+      host.online = false;
+      const { outbox: box, dropped } = outbox({ host, maxEntries: 0, dropPolicy });
+      await assert.rejects(box.publish(entry('unqueued')), (error: BroadcastyError) => error.code === 'dropped' && /offline queue is full \(0 entries/.test(error.message));
+      assert.deepEqual([dropped.length, box.size()], [1, 0]);
+    }
+  });
+
   it('a 401 gets one fresh token and then succeeds; a second 401 rejects with unauthorized', async () => {
     const expired = await mintToken({ sub: 'writer', roles: ['publisher'] }, { expiresIn: -60 });
     const host = new TestHost(async (refresh) => (refresh ? publisherToken() : expired));

@@ -96,7 +96,7 @@ export class Outbox {
   /** Stores the entry at the end, first dropping one by the policy when full. */
   private async enqueue(entry: QueuedPublish): Promise<void> {
     if (this.entries.length >= this.options.maxEntries) {
-      const victim = this.options.dropPolicy === 'newest' ? entry : this.entries.shift()!;
+      const victim = this.options.dropPolicy === 'newest' || this.entries.length === 0 ? entry : this.entries.shift()!;
       if (victim !== entry) await this.storeOp(() => this.options.store.remove(victim.id));
       this.drop(victim);
       if (victim === entry) return;

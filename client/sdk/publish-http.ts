@@ -21,6 +21,8 @@ const UNSUPPORTED = 'this server has no Broadcasty publish endpoint: a plain Pus
 
 export function httpPublisher(base: { url: string; appKey: string; fetch: typeof fetch }): OutboxOptions['send'] {
   const endpoint = `${base.url.replace(/\/+$/, '')}/broadcasty/publish?app=${encodeURIComponent(base.appKey)}`;
+  // Called unbound: a browser's fetch throws "Illegal invocation" when called as a method of another object.
+  const post = base.fetch;
   return async (entry, token, timeoutMs) => {
     const headers: Record<string, string> = {
       'content-type': 'application/json',
@@ -42,7 +44,7 @@ export function httpPublisher(base: { url: string; appKey: string; fetch: typeof
     let status: number;
     let text: string;
     try {
-      const response = await base.fetch(endpoint, { method: 'POST', headers, body, signal: abort.signal });
+      const response = await post(endpoint, { method: 'POST', headers, body, signal: abort.signal });
       status = response.status;
       text = await response.text();
     } catch (error) {
