@@ -14,7 +14,8 @@ export type SubscriptionError = BroadcastyError & { position?: StreamPosition };
 /** One subscribe() or presence() of the app on a channel. */
 export interface ChannelListener {
   deliver(message: Message): void;
-  fail(error: SubscriptionError): void;
+  /** `dropped`: the subscription is gone (refused); else it goes on (resume_failed, fromSequence unusable). */
+  fail(error: SubscriptionError, dropped: boolean): void;
   /** Presence rosters: subscription_succeeded, member_added, member_removed. */
   internal?(frame: Frame): void;
 }
@@ -52,7 +53,7 @@ export class ChannelTable {
     const existing = this.entries.get(channel);
     if (existing !== undefined) {
       if (from !== undefined) {
-        listener.fail(new BroadcastyError('bad_request', `${channel} is already subscribed by this client: fromSequence only applies to its first subscription`));
+        listener.fail(new BroadcastyError('bad_request', `${channel} is already subscribed by this client: fromSequence only applies to its first subscription`), true);
         return;
       }
       existing.listeners.add(listener);
@@ -140,7 +141,7 @@ export class ChannelTable {
     entry.startOffset = undefined;
     const current = positions.find(({ partition }) => partition === undefined || partition === 0);
     if (current === undefined) {
-      for (const listener of entry.listeners) listener.fail(new BroadcastyError('unsupported', `fromSequence needs a history channel: ${channel} reports no stream position (no history rule covers it, or the server has no Broadcasty extensions)`));
+      for (const listener of entry.listeners) listener.fail(new BroadcastyError('unsupported', `fromSequence needs a history channel: ${channel} reports no stream position (no history rule covers it, or the server has no Broadcasty extensions)`), false);
       return;
     }
     // Now the epoch is known: subscribe again from the offset; what arrives meanwhile comes again in the replay.
@@ -163,14 +164,14 @@ export class ChannelTable {
     const where = failure.partition === undefined ? '' : ` partition ${failure.partition}`;
     for (const listener of entry.listeners) {
       const error: SubscriptionError = Object.assign(new BroadcastyError('resume_failed', `${channel}${where} cannot resume (${failure.reason}): events were lost, it continues from offset ${failure.offset} of epoch ${failure.epoch}`), { position });
-      listener.fail(error);
+      listener.fail(error, false);
     }
   }
 
   private refused(channel: string, entry: ChannelEntry, error: BroadcastyError): void {
     if (this.entries.get(channel) !== entry) return;
     this.drop(channel, entry);
-    for (const listener of entry.listeners) listener.fail(error);
+    for (const listener of entry.listeners) listener.fail(error, true);
   }
 
   private drop(channel: string, entry: ChannelEntry): void {

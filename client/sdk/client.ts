@@ -150,8 +150,8 @@ export class BroadcastyClient {
     const record = { channel, stats: () => delivery.stats() };
     const listener: ChannelListener = {
       deliver: (message) => delivery.push(message as Message<T>),
-      fail: (error) => {
-        if (error.code !== 'resume_failed') this.subscriptions.delete(record);
+      fail: (error, dropped) => {
+        if (dropped) this.subscriptions.delete(record);
         onError(error);
       },
     };
