@@ -24,9 +24,10 @@ class SlowHandler<A> {
     return new Promise((resolve) => this.pending.push(resolve));
   };
 
-  /** Completes the oldest running call and waits for the next call to start (when one should). */
+  /** Completes the oldest running call, lets the delivery react, and waits for the calls to number expectCalls. */
   async release(expectCalls: number): Promise<void> {
     this.pending.shift()!();
+    await new Promise((resolve) => setImmediate(resolve));
     await until(() => this.calls.length === expectCalls, 10_000, `call ${expectCalls}`);
   }
 }

@@ -1,7 +1,7 @@
 // The SDK's offline stores in Chromium, through the browser file a site loads
 // (dist/browser/broadcasty.js, built here by scripts/build-client.mjs): `offlineStore('auto', …)`
-// is IndexedDB, or localStorage where IndexedDB is missing, and what it holds survives a page
-// reload in order. End to end: a publish made while the server is unreachable waits in
+// is IndexedDB, or localStorage where IndexedDB is missing or refuses to open, and what it holds
+// survives a page reload in order. End to end: a publish made while the server is unreachable waits in
 // IndexedDB; the reloaded page's client sends it on connect, and it arrives once.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -20,9 +20,14 @@ import { broadcasty, JWT_APP, jwtApp, mintToken } from './support/jwt.js';
 const REPO = new URL('..', import.meta.url).pathname;
 const ORDERS = 'private-tenant.acme.orders';
 
-/** `?noidb` hides IndexedDB before the SDK loads, as in browsers that have none. */
+/** `?noidb` hides IndexedDB before the SDK loads, as in browsers that have none; `?idbrefuses` has one whose open() fails. */
 const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>stores</title></head><body>
-<script>if (new URLSearchParams(location.search).has('noidb')) Object.defineProperty(window, 'indexedDB', { value: undefined });</script>
+<script>
+const query = new URLSearchParams(location.search);
+if (query.has('noidb')) Object.defineProperty(window, 'indexedDB', { value: undefined });
+// As in private modes that have IndexedDB but refuse to open a database.
+if (query.has('idbrefuses')) Object.defineProperty(window, 'indexedDB', { value: { open() { const request = { error: new DOMException('refused', 'InvalidStateError') }; setTimeout(() => request.onerror()); return request; } } });
+</script>
 <script src="/broadcasty.js"></script>
 <script>
 window.openClient = (url, appKey, token) => {
@@ -93,6 +98,12 @@ describe('SDK offline stores in Chromium', { skip: chromiumMissing }, () => {
 
   it('auto without IndexedDB is localStorage (one JSON array under the name): entries survive a reload in order', async () => {
     const { loaded, inLocalStorage } = await survivesReload('noidb', 'ls-queue');
+    assert.deepEqual(loaded, ['a', 'c']);
+    assert.deepEqual((JSON.parse(inLocalStorage!) as QueuedPublish[]).map((e) => e.event), ['a', 'c']);
+  });
+
+  it('auto where IndexedDB refuses to open falls back to localStorage: entries survive a reload in order', async () => {
+    const { loaded, inLocalStorage } = await survivesReload('idbrefuses', 'refused-queue');
     assert.deepEqual(loaded, ['a', 'c']);
     assert.deepEqual((JSON.parse(inLocalStorage!) as QueuedPublish[]).map((e) => e.event), ['a', 'c']);
   });
