@@ -197,12 +197,14 @@ export class BroadcastyClient {
     return this.outbox.publish(entry, options.timeoutMs);
   }
 
-  request<Req = unknown, Res = unknown>(options: RequestOptions<Req>): Promise<Message<Res>> {
+  async request<Req = unknown, Res = unknown>(options: RequestOptions<Req>): Promise<Message<Res>> {
+    this.connection.connect();
     let replyChannel: string;
     try {
-      replyChannel = this.replyChannel();
+      // The default reply channel comes from the token's claims: fetched here when no connect has yet.
+      replyChannel = this.options.replyChannel ?? defaultReplyChannel(await this.connection.currentToken(false));
     } catch (error) {
-      return Promise.reject(new BroadcastyError('bad_request', error instanceof Error ? error.message : String(error)));
+      throw new BroadcastyError('bad_request', error instanceof Error ? error.message : String(error));
     }
     this.replySubscription ??= this.subscribe({ channel: replyChannel, onMessage: (message) => void this.requests.settle(message) });
     return this.requests.request<Res>(options);

@@ -46,7 +46,9 @@ export class WsTransport implements Transport {
     if (this.finished) return;
     this.finished = true;
     clearInterval(this.liveness);
-    this.socket.onmessage = this.socket.onclose = this.socket.onerror = null;
+    this.socket.onmessage = this.socket.onclose = null;
+    // Closing a socket still connecting makes some implementations (the `ws` package) emit an error, which must find a listener.
+    this.socket.onerror = () => undefined;
     try {
       this.socket.close(1000, 'Client closed');
     } catch {
