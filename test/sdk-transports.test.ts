@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type PusherServer from 'pusher';
-import { BroadcastyClient, type WebSocketConstructor, type WebSocketLike } from '../client/sdk/index.js';
+import { BroadcastyClient, type BroadcastyError, type WebSocketConstructor, type WebSocketLike } from '../client/sdk/index.js';
 import type { RunningServer } from '../src/server.js';
-import { APP, sdk, until } from './support/cluster.js';
+import { APP, sdk, sleep, until } from './support/cluster.js';
 import { startTestServer } from './support/in-process.js';
 import { JWT_APP, jwtApp, mintToken } from './support/jwt.js';
 import { connected, record, sdkClient } from './support/sdk-client.js';
@@ -130,6 +130,22 @@ describe('client SDK transports', () => {
     });
   }
 
+  it('ws: a close with 4009 (terminate_connections) is final: state closed, an error with the reason, no reconnect', async () => {
+    const c = client({ appKey: JWT_APP.key, transport: 'ws', getToken: () => mintToken({ sub: 'terminated' }) });
+    const errors: BroadcastyError[] = [];
+    c.on('error', (error) => errors.push(error));
+    let connects = 0;
+    c.on('state', (state) => void (state === 'connected' && connects++));
+    await connected(c.connect());
+    await jwtPusher.terminateUserConnections('acme.terminated');
+    await until(() => c.state === 'closed', 15_000, 'closed');
+    assert.equal(errors[0]?.code, 'forbidden');
+    assert.match(errors[0].message, /4009/);
+    await sleep(500);
+    assert.equal(connects, 1);
+    assert.equal(c.state, 'closed');
+  });
+
   it('auto: falls back to SSE when WebSockets cannot open, and the next client starts there', async () => {
     let constructed = 0;
     const Refusing = class {
@@ -167,5 +183,30 @@ describe('client SDK transports', () => {
     await connected(second);
     assert.equal(second.transport, 'sse');
     assert.equal(constructed, 2, 'the second client did not try WebSockets');
+  });
+});
+
+describe('client SDK keep-alive', () => {
+  let server: RunningServer;
+  before(async () => (server = await startTestServer({ apps: [{ ...APP, activityTimeout: 1, pongTimeout: 1 }] })));
+  after(() => server.shutdown());
+
+  it('ws: with a 1 s activity timeout both sides ping the idle connection and it stays up', async () => {
+    const c = sdkClient(server.port, { appKey: APP.key, transport: 'ws' });
+    let connects = 0;
+    c.on('state', (state) => void (state === 'connected' && connects++));
+    const news = record(c, 'news');
+    try {
+      await connected(c);
+      // Idle for several activity timeouts: an unanswered server ping would close it with 4201.
+      await sleep(4000);
+      await until(async () => {
+        await sdk(server.port).trigger('news', 'still-here', 1);
+        return news.messages.length > 0;
+      }, 15_000, 'an event after the idle time');
+      assert.equal(connects, 1);
+    } finally {
+      c.disconnect();
+    }
   });
 });
