@@ -13,13 +13,14 @@ import { connected, record, sdkClient } from './support/sdk-client.js';
 describe('client SDK against a plain Pusher server (hmac app, no history)', () => {
   let server: RunningServer;
   const clients: BroadcastyClient[] = [];
-  before(async () => (server = await startTestServer({ apps: [APP] })));
+  const QUIET = { id: 'quiet-id', key: 'quiet-key', secret: 'quiet-secret', subscriptionErrorFrames: false };
+  before(async () => (server = await startTestServer({ apps: [APP, QUIET] })));
   after(async () => {
     for (const c of clients) c.disconnect();
     await server.shutdown();
   });
-  const client = () => {
-    const c = sdkClient(server.port, { appKey: APP.key, transport: 'ws' });
+  const client = (appKey = APP.key) => {
+    const c = sdkClient(server.port, { appKey, transport: 'ws' });
     clients.push(c);
     return c;
   };
@@ -59,5 +60,16 @@ describe('client SDK against a plain Pusher server (hmac app, no history)', () =
       return news.messages.length > 0;
     }, 15_000, 'a live event');
     assert.deepEqual(c.stats().subscriptions.map((s) => s.channel), ['news.from']);
+  });
+
+  it('a private channel the app did not sign is refused through onError, from pusher:subscription_error or, when the app sends none, from pusher:error', async () => {
+    for (const appKey of [APP.key, QUIET.key]) {
+      const c = client(appKey);
+      const secret = record(c, 'private-secret');
+      await until(() => secret.errors.length > 0, 15_000, `${appKey}: the refusal`);
+      assert.match(secret.errors[0].message, /private-secret refused/);
+      assert.equal(secret.errors[0].code, appKey === APP.key ? 'unauthorized' : 'forbidden');
+      assert.deepEqual(c.stats().subscriptions, []);
+    }
   });
 });

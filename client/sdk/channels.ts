@@ -26,6 +26,8 @@ interface ChannelEntry {
   startOffset?: number;
   /** Re-subscribing from `startOffset`: live frames wait for the replay, which brings them again. */
   holding: boolean;
+  /** A subscribe went out and neither its success nor its refusal came back yet. */
+  pending: boolean;
   /** A channel `pusher:error` waiting for the subscription_error that carries the status. */
   refusal?: ReturnType<typeof setTimeout>;
 }
@@ -59,7 +61,7 @@ export class ChannelTable {
       existing.listeners.add(listener);
       return;
     }
-    const entry: ChannelEntry = { listeners: new Set([listener]), holding: false };
+    const entry: ChannelEntry = { listeners: new Set([listener]), holding: false, pending: false };
     if (typeof from === 'number') entry.startOffset = from;
     else if (from !== undefined) this.book.reset(channel, undefined, from);
     this.entries.set(channel, entry);
@@ -73,6 +75,7 @@ export class ChannelTable {
     this.host.unsubscribe(channel);
   }
 
+  /** What a transport subscribes as it opens: every channel. */
   requests(): ChannelRequest[] {
     return [...this.entries.keys()].map((channel) => this.request(channel));
   }
@@ -123,6 +126,7 @@ export class ChannelTable {
   }
 
   private request(channel: string): ChannelRequest {
+    this.entries.get(channel)!.pending = true;
     const needsToken = channel.startsWith('private-') || channel.startsWith('presence-');
     const request: ChannelRequest = { channel, auth: needsToken ? (this.host.token() ?? '') : '' };
     const resume = this.book.resumeOf(channel);
@@ -132,6 +136,7 @@ export class ChannelTable {
 
   private succeeded(channel: string, entry: ChannelEntry, frame: Frame): void {
     clearTimeout(entry.refusal);
+    entry.pending = false;
     entry.holding = false;
     const positions = currentPositions(frame);
     for (const { partition, position } of positions) this.book.baseline(channel, partition, position);
@@ -151,6 +156,8 @@ export class ChannelTable {
   }
 
   private channelError(channel: string, entry: ChannelEntry, frame: Frame): void {
+    // On a subscribed channel it is about something else (a client event): the subscription stands.
+    if (!entry.pending) return;
     const message = String(dataRecord(frame).message ?? 'refused');
     clearTimeout(entry.refusal);
     entry.refusal = setTimeout(() => this.refused(channel, entry, new BroadcastyError('forbidden', `subscription to ${channel} refused: ${message}`)), REFUSAL_WAIT_MS);
