@@ -128,11 +128,11 @@ export function resumingPusher<C extends new (...args: any[]) => ResumablePusher
   };
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function parseRecord(text: string): Record<string, unknown> | undefined {
+export function parseRecord(text: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(text);
     return isRecord(value) ? value : undefined;
@@ -141,19 +141,19 @@ function parseRecord(text: string): Record<string, unknown> | undefined {
   }
 }
 
-function positionOf(value: Record<string, unknown>): StreamPosition | undefined {
+export function positionOf(value: Record<string, unknown>): StreamPosition | undefined {
   const { epoch, offset } = value;
   if (typeof epoch !== 'string' || epoch === '' || typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0) return undefined;
   return { epoch, offset };
 }
 
-function partitionOf(value: Record<string, unknown>): number | undefined {
+export function partitionOf(value: Record<string, unknown>): number | undefined {
   const partition = value.partition;
   return typeof partition === 'number' && Number.isInteger(partition) && partition >= 0 ? partition : undefined;
 }
 
 /** `subscription_succeeded`'s top-level position, or its `positions` list on a partitioned channel. */
-function currentPositions(frame: Record<string, unknown>): { partition: number | undefined; position: StreamPosition }[] {
+export function currentPositions(frame: Record<string, unknown>): { partition: number | undefined; position: StreamPosition }[] {
   if (!Array.isArray(frame.positions)) {
     const position = positionOf(frame);
     return position === undefined ? [] : [{ partition: undefined, position }];
@@ -165,7 +165,7 @@ function currentPositions(frame: Record<string, unknown>): { partition: number |
   });
 }
 
-function resumeFailure(data: unknown): ResumeFailure | undefined {
+export function resumeFailure(data: unknown): ResumeFailure | undefined {
   const parsed = typeof data === 'string' ? parseRecord(data) : isRecord(data) ? data : undefined;
   if (parsed === undefined || typeof parsed.reason !== 'string') return undefined;
   const position = positionOf(parsed);

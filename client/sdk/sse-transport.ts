@@ -1,0 +1,48 @@
+// Server-sent events over fetch (docs/PROTOCOL.md §15.2): a streaming parser over the body, not
+// EventSource, which cannot send the Authorization header and is missing in Node. Every event's
+// data is the Pusher frame; a connection-level `pusher:error` (4200 drain, 4203 token expired,
+// …) names the close code of the stream that ends after it.
+import { HttpTransport } from './http-transport.js';
+import { SseParser } from './sse-parser.js';
+import { authHeaders, cursorOf, type ChannelRequest } from './transport.js';
+import { asFrame, dataRecord } from './wire.js';
+
+export class SseTransport extends HttpTransport {
+  readonly name = 'sse' as const;
+
+  protected async run(generation: number, channels: ChannelRequest[]): Promise<void> {
+    const cursor = cursorOf(channels);
+    const headers = { accept: 'text/event-stream', ...authHeaders(this.context), ...(cursor === '' ? {} : { 'last-event-id': cursor }) };
+    const { response, networkFailed } = await this.get(generation, 'sse', this.query(channels), headers);
+    if (response === undefined) {
+      if (networkFailed) this.finish(generation, 1006, 'SSE request failed');
+      return;
+    }
+    this.markOpen();
+    let closeCode = 1006;
+    let reason = 'SSE stream ended';
+    const parser = new SseParser((data) => {
+      const frame = asFrame(data);
+      if (frame === undefined || !this.current(generation)) return;
+      if (frame.event === 'pusher:error' && frame.channel === undefined) {
+        const error = dataRecord(frame);
+        if (typeof error.code === 'number' && error.code >= 4000) closeCode = error.code;
+        if (typeof error.message === 'string') reason = error.message;
+      }
+      this.context.events.frame(frame);
+    });
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done || !this.current(generation)) break;
+        parser.push(decoder.decode(value, { stream: true }));
+      }
+    } catch {
+      // Aborted (a reopen or close) or cut: which one, `current` tells.
+    }
+    reader.cancel().catch(() => undefined);
+    this.finish(generation, closeCode, reason);
+  }
+}
