@@ -1,4 +1,4 @@
-// The Broadcasty client: a Pusher-protocol client with Broadcasty's extensions (docs/CLIENT.md).
+// The Broadcasty client: a Pusher-protocol client with Broadcasty's extensions (README "Client SDK").
 // It wires the connection (transports, reconnect, tokens), the channel table (subscriptions,
 // positions, resume) and presence rooms to the publish side: the offline outbox, backpressure
 // delivery and request/response.

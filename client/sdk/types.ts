@@ -1,4 +1,4 @@
-// The Broadcasty client SDK's public types and the seams between its parts (docs/CLIENT.md).
+// The Broadcasty client SDK's public types and the seams between its parts (README "Client SDK").
 // Browser-safe: nothing here or in anything index.ts imports may import `node:*`.
 import type { StreamPosition } from '../positions.js';
 
