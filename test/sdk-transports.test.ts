@@ -46,7 +46,17 @@ describe('client SDK transports', () => {
 
   for (const transport of TRANSPORTS) {
     it(`${transport}: connects, subscribes a public and a private channel, and receives what the pusher SDK publishes`, async () => {
-      const c = client({ appKey: JWT_APP.key, transport, getToken: () => mintToken({ sub: `reader-${transport}` }) });
+      const tokens: string[] = [];
+      const logged: string[] = [];
+      const c = client({
+        appKey: JWT_APP.key,
+        transport,
+        getToken: async () => {
+          tokens.push(await mintToken({ sub: `reader-${transport}` }));
+          return tokens.at(-1)!;
+        },
+        log: (level, message, fields) => logged.push(`${level} ${message} ${JSON.stringify(fields ?? {})}`),
+      });
       const states: string[] = [];
       c.on('state', (state) => states.push(state));
       const news = record(c, 'tenant.acme.news');
@@ -62,6 +72,9 @@ describe('client SDK transports', () => {
       assert.deepEqual(news.messages[0].data, { id: 7 });
       assert.deepEqual([news.errors, orders.errors], [[], []]);
       assert.deepEqual(states.slice(0, 2), ['connecting', 'connected']);
+      // The log option sees the connection's life, never a token (the ws URL carries one).
+      if (transport === 'ws') assert.ok(logged.some((line) => line.includes('token=[redacted]')), 'the ws URL is logged, redacted');
+      assert.deepEqual(logged.filter((line) => tokens.some((token) => line.includes(token))), []);
     });
 
     it(`${transport}: a private channel without a token is refused with unauthorized, the public one keeps working`, async () => {

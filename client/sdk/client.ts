@@ -29,7 +29,7 @@ import {
   type Subscription,
   type TransportName,
 } from './types.js';
-import { errorOfStatus, redact } from './wire.js';
+import { errorOfStatus, redact, redactFields } from './wire.js';
 
 const TRANSPORT_CHOICES = ['auto', 'ws', 'sse', 'poll'];
 const BACKPRESSURE_CHOICES = ['drop', 'queue', 'slow-start'];
@@ -244,7 +244,7 @@ export class BroadcastyClient {
   }
 
   private log(level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void {
-    this.options.log?.(level, redact(message), fields === undefined ? undefined : JSON.parse(redact(JSON.stringify(fields))));
+    this.options.log?.(level, redact(message), fields === undefined ? undefined : redactFields(fields));
   }
 }
 

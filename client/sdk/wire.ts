@@ -59,3 +59,8 @@ export function errorOfStatus(status: number | undefined, message: string): Broa
 export function redact(text: string): string {
   return text.replace(/([?&]token=)[^&\s]*/g, '$1[redacted]');
 }
+
+/** A log line's fields with every string value redacted (a URL among them may carry the token). */
+export function redactFields(fields: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(fields).map(([name, value]) => [name, typeof value === 'string' ? redact(value) : value]));
+}
