@@ -1,6 +1,7 @@
 // The admin API as the console and the CLI call it (docs/PROTOCOL.md §17.1, §17.2): JSON requests
 // with a bearer token, and the live tap read as an SSE stream of activity.
 import { request } from 'node:http';
+import { EventStreamParser, readEventStream } from './sse-client.js';
 
 export interface AdminReply {
   status: number;
@@ -52,8 +53,7 @@ export interface TapEvent {
 export class TapStream {
   readonly events: TapEvent[] = [];
   raw = '';
-  private pending = '';
-  private fields: { event?: string; data?: string } = {};
+  private readonly parser = new EventStreamParser(({ event, data }) => this.dispatch({ event, data: JSON.parse(data) }));
   private waiters: { predicate: (e: TapEvent) => boolean; resolve: (e: TapEvent) => void }[] = [];
 
   private constructor(
@@ -68,7 +68,10 @@ export class TapStream {
     const response = await fetch(`http://127.0.0.1:${port}/admin/apps/${encodeURIComponent(appId)}/tap?${query}`, { headers, signal: abort.signal });
     const tap = new TapStream(response.status, response.headers, abort);
     if (response.status !== 200) throw new Error(`tap refused: ${response.status} ${await response.text()}`);
-    void tap.read(response.body!);
+    void readEventStream(response.body!, (text) => {
+      tap.raw += text;
+      tap.parser.push(text);
+    });
     return tap;
   }
 
@@ -96,31 +99,7 @@ export class TapStream {
     this.abort.abort();
   }
 
-  private async read(body: ReadableStream<Uint8Array>): Promise<void> {
-    const decoder = new TextDecoder();
-    try {
-      for await (const chunk of body) this.received(decoder.decode(chunk, { stream: true }));
-    } catch {
-      // Aborted by close().
-    }
-  }
-
-  private received(text: string): void {
-    this.raw += text;
-    const lines = (this.pending + text).split('\n');
-    this.pending = lines.pop()!;
-    for (const line of lines) {
-      if (line === '') this.dispatch();
-      else if (line.startsWith('event: ')) this.fields.event = line.slice(7);
-      else if (line.startsWith('data: ')) this.fields.data = line.slice(6);
-    }
-  }
-
-  private dispatch(): void {
-    const { event, data } = this.fields;
-    this.fields = {};
-    if (event === undefined || data === undefined) return;
-    const received: TapEvent = { event, data: JSON.parse(data) };
+  private dispatch(received: TapEvent): void {
     this.events.push(received);
     for (const waiter of this.waiters.filter((w) => w.predicate(received))) {
       this.waiters.splice(this.waiters.indexOf(waiter), 1);

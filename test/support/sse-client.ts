@@ -33,19 +33,25 @@ export class SseStream {
   readonly events: SseEvent[] = [];
   /** Every byte received, in order. */
   raw = '';
-  comments = 0;
   /** Resolves when the server ended the stream (or the client closed it). */
   readonly ended: Promise<void>;
   private waiters: { predicate: (e: SseEvent) => boolean; resolve: (e: SseEvent) => void }[] = [];
-  private pending = '';
-  private fields: { id?: string; event?: string; data?: string } = {};
+  private readonly parser = new EventStreamParser((fields) => this.dispatch(fields));
 
   private constructor(
     readonly headers: Headers,
     body: ReadableStream<Uint8Array>,
     private readonly abort: AbortController,
   ) {
-    this.ended = this.read(body);
+    this.ended = readEventStream(body, (text) => {
+      this.raw += text;
+      this.parser.push(text);
+    });
+  }
+
+  /** Comment lines received (`: heartbeat`). */
+  get comments(): number {
+    return this.parser.comments;
   }
 
   /** Opens the stream: the SseStream on 200, else the refusal. */
@@ -84,24 +90,46 @@ export class SseStream {
     this.abort.abort();
   }
 
-  private async read(body: ReadableStream<Uint8Array>): Promise<void> {
-    const decoder = new TextDecoder();
-    try {
-      for await (const chunk of body) this.received(decoder.decode(chunk, { stream: true }));
-    } catch {
-      // Aborted by close(): the stream ended for this client.
+  private dispatch({ id, event, data }: ParsedEvent): void {
+    const received: SseEvent = { id, event, data, frame: JSON.parse(data) as SseEvent['frame'] };
+    const waiter = this.waiters.find((w) => w.predicate(received));
+    if (waiter === undefined) {
+      this.events.push(received);
+      return;
     }
+    this.waiters.splice(this.waiters.indexOf(waiter), 1);
+    waiter.resolve(received);
   }
+}
 
-  private received(text: string): void {
-    this.raw += text;
+/** One event as EventSource would dispatch it. */
+export interface ParsedEvent {
+  id: string | undefined;
+  event: string;
+  data: string;
+}
+
+/** EventSource's parsing rules: fields per event, a blank line dispatches one, `:` lines are comments. */
+export class EventStreamParser {
+  comments = 0;
+  private pending = '';
+  private fields: { id?: string; event?: string; data?: string } = {};
+
+  constructor(private readonly dispatch: (event: ParsedEvent) => void) {}
+
+  push(text: string): void {
     const lines = (this.pending + text).split(/\r\n|\r|\n/);
     this.pending = lines.pop()!;
     for (const line of lines) this.line(line);
   }
 
   private line(line: string): void {
-    if (line === '') return this.dispatch();
+    if (line === '') {
+      const { id, event = 'message', data } = this.fields;
+      this.fields = {};
+      if (data !== undefined) this.dispatch({ id, event, data });
+      return;
+    }
     if (line.startsWith(':')) {
       this.comments += 1;
       return;
@@ -113,19 +141,15 @@ export class SseStream {
     else if (name === 'event') this.fields.event = value;
     else if (name === 'data') this.fields.data = this.fields.data === undefined ? value : `${this.fields.data}\n${value}`;
   }
+}
 
-  private dispatch(): void {
-    const { id, event = 'message', data } = this.fields;
-    this.fields = {};
-    if (data === undefined) return;
-    const received: SseEvent = { id, event, data, frame: JSON.parse(data) as SseEvent['frame'] };
-    const waiter = this.waiters.find((w) => w.predicate(received));
-    if (waiter === undefined) {
-      this.events.push(received);
-      return;
-    }
-    this.waiters.splice(this.waiters.indexOf(waiter), 1);
-    waiter.resolve(received);
+/** Reads a fetch body as text until it ends or the request is aborted. */
+export async function readEventStream(body: ReadableStream<Uint8Array>, received: (text: string) => void): Promise<void> {
+  const decoder = new TextDecoder();
+  try {
+    for await (const chunk of body) received(decoder.decode(chunk, { stream: true }));
+  } catch {
+    // Aborted: the stream ended for this client.
   }
 }
 
