@@ -4,7 +4,7 @@ import type { App } from '../apps/registry.js';
 import type { ServerContext } from '../context.js';
 import type { PublishPositions } from '../publish/types.js';
 import { offlineFallback, type PushAnswer } from '../push/offline.js';
-import { describeEvent, withPublishSpan } from '../telemetry/http-publish.js';
+import { describeEvent, withPublishSpan } from './publish-span.js';
 import type { Endpoint } from './endpoint.js';
 import { channelAttributes } from './channel-info.js';
 import { parseJsonObject, parseTrigger, type TriggerInput } from './event-input.js';

@@ -12,7 +12,7 @@
 //               the stream, sequences, stores and completes it (docs/PROTOCOL.md §13.2)
 //   after       every AfterPublish hook registered at wiring time, once per channel
 //
-// An HTTP publish hands its request span (telemetry/http-publish.ts) down as the parent of a
+// An HTTP publish hands its request span (api/publish-span.ts) down as the parent of a
 // `broadcasty.engine.publish` span per channel; nothing is built for it while tracing is off.
 //
 // The checks run authorize → rate limit → validate because that is the order clients have

@@ -8,7 +8,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { Logger } from '../logger.js';
 import { packageVersion } from '../version.js';
-import type { SpanAttribute, SpanRole, TraceSpan, Tracing } from './tracing.js';
+import type { SpanAttribute, SpanRole, TraceSpan, Tracing } from './types.js';
 
 const KINDS: Record<SpanRole, SpanKind> = { server: SpanKind.SERVER, client: SpanKind.CLIENT, internal: SpanKind.INTERNAL };
 

@@ -5,7 +5,7 @@ import { encodeExtras } from '../../../protocol/index.js';
 import { channelBucket, principalId } from '../../auth/buckets.js';
 import type { Endpoint } from '../endpoint.js';
 import { offlineFallback } from '../../push/offline.js';
-import { describeEvent, withPublishSpan } from '../../telemetry/http-publish.js';
+import { describeEvent, withPublishSpan } from '../publish-span.js';
 import { checkDataSize, eventData, eventName, parseJsonObject, partitionKeyOf, publishNotification } from '../event-input.js';
 import { idempotencyKey, idempotent } from '../idempotency.js';
 import { HttpError, json } from '../reply.js';

@@ -2,11 +2,11 @@
 // /broadcasty/publish), continuing the publisher's W3C trace context when it sends one (a
 // Laravel app's trace goes on into Broadcasty). The endpoint adds what it parsed and hands the
 // span to the pipeline as the parent of its engine publishes.
-import type { Endpoint, EndpointInput } from '../api/endpoint.js';
-import { HttpError } from '../api/reply.js';
+import type { Endpoint, EndpointInput } from './endpoint.js';
+import { HttpError } from './reply.js';
 import { EngineUnavailableError } from '../engine/types.js';
 import type { HttpReply } from '../transport/types.js';
-import { NOOP_SPAN, type TraceSpan } from './tracing.js';
+import { NOOP_SPAN, type TraceSpan } from '../telemetry/tracing.js';
 
 export type TracedEndpoint = (input: EndpointInput, span: TraceSpan) => Promise<HttpReply>;
 
