@@ -4,7 +4,7 @@
 
 import { ApiError, appPath, type AdminApi } from './api.js';
 import { errorMessage, formatTime, h, panel, prettyPayload } from './dom.js';
-import { readEventStream, SseParser } from './sse.js';
+import { EventStreamParser, readEventStream } from '../protocol/event-stream.js';
 import type { TapActivity } from './types.js';
 
 const MAX_ROWS = 500;
@@ -92,7 +92,7 @@ export class StreamPanel {
     this.connection = connection;
     if (!Array.from(this.kinds.values()).some((box) => box.checked)) return this.setStatus('no kinds selected', 'off');
     this.setStatus('connecting', 'off');
-    const parser = new SseParser((message) => {
+    const parser = new EventStreamParser((message) => {
       try {
         this.received(JSON.parse(message.data) as TapActivity);
       } catch (error) {
@@ -104,7 +104,7 @@ export class StreamPanel {
         const response = await this.api.stream(appPath(this.appId, `/tap${this.query()}`), connection.signal);
         this.setStatus('live', 'on');
         this.error.textContent = '';
-        await readEventStream(response.body!, parser);
+        await readEventStream(response.body!, (text) => parser.push(text));
       } catch (error) {
         if (connection.signal.aborted) return;
         this.error.textContent = errorMessage(error);

@@ -3,7 +3,7 @@
 // data is the Pusher frame; a connection-level `pusher:error` (4200 drain, 4203 token expired,
 // …) names the close code of the stream that ends after it.
 import { HttpTransport } from './http-transport.js';
-import { SseParser } from './sse-parser.js';
+import { EventStreamParser } from '../../protocol/event-stream.js';
 import { authHeaders, cursorOf, type ChannelRequest } from './transport.js';
 import { asFrame, dataRecord } from './wire.js';
 
@@ -21,7 +21,7 @@ export class SseTransport extends HttpTransport {
     this.markOpen();
     let closeCode = 1006;
     let reason = 'SSE stream ended';
-    const parser = new SseParser((data) => {
+    const parser = new EventStreamParser(({ data }) => {
       const frame = asFrame(data);
       if (frame === undefined || !this.current(generation)) return;
       if (frame.event === 'pusher:error' && frame.channel === undefined) {

@@ -3,7 +3,7 @@
 import { ACTIVITY_KINDS, type Activity, type ActivityKind } from '../activity/types.js';
 import { ADMIN_HELP, ADMIN_OPTIONS, EXIT, FailedError, UsageError, type Command } from './command.js';
 import { adminHeaders, read, send } from './http.js';
-import { readEvents } from './sse-reader.js';
+import { EventStreamParser, readEventStream } from '../../protocol/event-stream.js';
 import { adminTarget } from './target.js';
 
 /** The Activity type whose kinds include K (subscribe and unsubscribe share one). */
@@ -73,7 +73,8 @@ ${ADMIN_HELP}`,
         const reply = await read(response);
         throw new FailedError(`the server answered ${reply.status}: ${reply.body.trim()}`);
       }
-      await readEvents(response.body!, ({ data }) => console.log(values.json ? data : activityLine(JSON.parse(data) as Activity)));
+      const parser = new EventStreamParser(({ data }) => console.log(values.json ? data : activityLine(JSON.parse(data) as Activity)));
+      await readEventStream(response.body!, (text) => parser.push(text));
     } catch (error) {
       if (stop.signal.aborted) return EXIT.ok;
       throw error;

@@ -1,7 +1,7 @@
 // The admin API as the console and the CLI call it (docs/PROTOCOL.md §17.1, §17.2): JSON requests
 // with a bearer token, and the live tap read as an SSE stream of activity.
 import { request } from 'node:http';
-import { EventStreamParser, readEventStream } from './sse-client.js';
+import { EventStreamParser, readEventStream } from '../../protocol/event-stream.js';
 
 export interface AdminReply {
   status: number;
@@ -68,10 +68,10 @@ export class TapStream {
     const response = await fetch(`http://127.0.0.1:${port}/admin/apps/${encodeURIComponent(appId)}/tap?${query}`, { headers, signal: abort.signal });
     const tap = new TapStream(response.status, response.headers, abort);
     if (response.status !== 200) throw new Error(`tap refused: ${response.status} ${await response.text()}`);
-    void readEventStream(response.body!, (text) => {
+    readEventStream(response.body!, (text) => {
       tap.raw += text;
       tap.parser.push(text);
-    });
+    }).catch(() => undefined); // Aborted by close().
     return tap;
   }
 

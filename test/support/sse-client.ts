@@ -2,6 +2,7 @@
 // reading the event stream line by line the way EventSource parses it (id, event, data fields,
 // comments, a blank line dispatches), and a poll that returns the page.
 import { get as httpGet } from 'node:http';
+import { EventStreamParser, readEventStream, type EventStreamMessage } from '../../protocol/event-stream.js';
 import type { Frame } from './frame-log.js';
 
 export interface SseEvent {
@@ -46,7 +47,7 @@ export class SseStream {
     this.ended = readEventStream(body, (text) => {
       this.raw += text;
       this.parser.push(text);
-    });
+    }).catch(() => undefined); // Aborted by close(): the stream ended for this client.
   }
 
   /** Comment lines received (`: heartbeat`). */
@@ -90,7 +91,7 @@ export class SseStream {
     this.abort.abort();
   }
 
-  private dispatch({ id, event, data }: ParsedEvent): void {
+  private dispatch({ id, event, data }: EventStreamMessage): void {
     const received: SseEvent = { id, event, data, frame: JSON.parse(data) as SseEvent['frame'] };
     const waiter = this.waiters.find((w) => w.predicate(received));
     if (waiter === undefined) {
@@ -99,57 +100,6 @@ export class SseStream {
     }
     this.waiters.splice(this.waiters.indexOf(waiter), 1);
     waiter.resolve(received);
-  }
-}
-
-/** One event as EventSource would dispatch it. */
-export interface ParsedEvent {
-  id: string | undefined;
-  event: string;
-  data: string;
-}
-
-/** EventSource's parsing rules: fields per event, a blank line dispatches one, `:` lines are comments. */
-export class EventStreamParser {
-  comments = 0;
-  private pending = '';
-  private fields: { id?: string; event?: string; data?: string } = {};
-
-  constructor(private readonly dispatch: (event: ParsedEvent) => void) {}
-
-  push(text: string): void {
-    const lines = (this.pending + text).split(/\r\n|\r|\n/);
-    this.pending = lines.pop()!;
-    for (const line of lines) this.line(line);
-  }
-
-  private line(line: string): void {
-    if (line === '') {
-      const { id, event = 'message', data } = this.fields;
-      this.fields = {};
-      if (data !== undefined) this.dispatch({ id, event, data });
-      return;
-    }
-    if (line.startsWith(':')) {
-      this.comments += 1;
-      return;
-    }
-    const colon = line.indexOf(':');
-    const name = colon === -1 ? line : line.slice(0, colon);
-    const value = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /, '');
-    if (name === 'id') this.fields.id = value;
-    else if (name === 'event') this.fields.event = value;
-    else if (name === 'data') this.fields.data = this.fields.data === undefined ? value : `${this.fields.data}\n${value}`;
-  }
-}
-
-/** Reads a fetch body as text until it ends or the request is aborted. */
-export async function readEventStream(body: ReadableStream<Uint8Array>, received: (text: string) => void): Promise<void> {
-  const decoder = new TextDecoder();
-  try {
-    for await (const chunk of body) received(decoder.decode(chunk, { stream: true }));
-  } catch {
-    // Aborted: the stream ended for this client.
   }
 }
 
