@@ -279,6 +279,33 @@ describe('tracing on', () => {
   });
 });
 
+describe('tracing with sampleRatio 0', () => {
+  it('records nothing, also for a publish whose traceparent says sampled (any browser can send one)', async () => {
+    const collector = await FakeCollector.start();
+    const scheduleDelay = process.env.OTEL_BSP_SCHEDULE_DELAY;
+    process.env.OTEL_BSP_SCHEDULE_DELAY = '100';
+    const server = await startTestServer({ otel: { endpoint: `http://127.0.0.1:${collector.port}/v1/traces`, sampleRatio: 0 }, apps: [APP] });
+    try {
+      const path = `/apps/${APP.id}/events`;
+      const body = JSON.stringify({ name: 'sampled-upstream', channel: 'orders', data: '{}' });
+      const response = await fetch(`http://127.0.0.1:${server.port}${path}?${signRequest({ method: 'POST', path, key: APP.key, secret: APP.secret, body })}`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json', traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' },
+      });
+      assert.equal(response.status, 200);
+      // Ten export intervals: a recorded span would have arrived by then.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    } finally {
+      await server.shutdown();
+      if (scheduleDelay === undefined) delete process.env.OTEL_BSP_SCHEDULE_DELAY;
+      else process.env.OTEL_BSP_SCHEDULE_DELAY = scheduleDelay;
+      collector.close();
+    }
+    assert.deepEqual(collector.spans, []);
+  });
+});
+
 describe('tracing off', () => {
   /**
    * Starts the CLI in a child whose ESM loader hook (registered after tsx's, so it sees what tsx

@@ -96,9 +96,13 @@ export class OtelTracing implements Tracing {
   constructor(settings: OtelSettings, log: Logger) {
     const version = packageVersion();
     const exporter = new ReportingExporter(new OTLPTraceExporter({ url: settings.endpoint }), log);
+    // Any browser can send a sampled traceparent to /broadcasty/publish: a sampled remote parent
+    // goes through the ratio too (by trace id, so every node decides a trace alike), an unsampled
+    // one stays unsampled.
+    const ratio = new TraceIdRatioBasedSampler(settings.sampleRatio);
     this.provider = new BasicTracerProvider({
       resource: resourceFromAttributes({ 'service.name': settings.serviceName, 'service.version': version }),
-      sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(settings.sampleRatio) }),
+      sampler: new ParentBasedSampler({ root: ratio, remoteParentSampled: ratio }),
       spanProcessors: [new BatchSpanProcessor(exporter)],
     });
     this.tracer = this.provider.getTracer('broadcasty', version);
