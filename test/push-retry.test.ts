@@ -144,7 +144,7 @@ for (const queue of ['memory', 'redis'] as const) {
         return n <= 2 ? { status: 503, headers: { 'Retry-After': '0' } } : undefined;
       });
       await push.send(app, [device], NOTIFICATION);
-      await until(() => statuses(device).length === 3, 10_000, 'the third attempt');
+      await until(() => statuses(device).length === 3, 30_000, 'the third attempt');
       assert.deepEqual(statuses(device), [503, 503, 201]);
       // Lower bounds the server promises (no tight loop), not a speed: a slow machine only adds to them.
       const [first, second, third] = arrivals as [number, number, number];
