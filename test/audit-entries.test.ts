@@ -132,6 +132,18 @@ describe('audit entries (file sink)', () => {
     assert.ok(!readFileSync(file, 'utf8').includes('ab'.repeat(32)), 'the signature is not written');
   });
 
+  it('a refusal quoting what the client sent keeps at most 256 characters of it', async () => {
+    const client = await RawClient.connect(server.port);
+    sockets.push(client);
+    await client.established();
+    client.send({ event: 'pusher:subscribe', data: { channel: 'private-long', auth: `${'k'.repeat(5000)}:sig` } });
+    await client.next((f) => f.event === 'pusher:error' || f.event === 'pusher:subscription_error');
+    const found = await entry(file, 'long auth_failure', (e) => e.kind === 'auth_failure' && e.channel === 'private-long');
+    const reason = String(found.detail.reason);
+    assert.equal(reason.length, 256);
+    assert.ok(reason.startsWith("Invalid key in subscription auth data: 'kkk") && reason.endsWith('k…'), reason);
+  });
+
   it('a refused pusher:signin: surface signin, actor the socket', async () => {
     const client = await RawClient.connect(server.port);
     sockets.push(client);
@@ -197,6 +209,25 @@ describe('audit entries (file sink)', () => {
   });
 });
 
+describe('audit entries of repeated auth failures', () => {
+  it('at most 60 a minute per address, then one summary; the tap still sees every one', async () => {
+    const file = join(scratchDir('audit-auth-limit'), 'audit.log');
+    const server = await startTestServer({ apps: [{ ...APP }], audit: { sink: 'file', file, flushMs: 50, payloads: false } });
+    const tap = new Recorder(['auth_failure']);
+    server.ctx.activity.add(tap);
+    try {
+      const forged = sdk(server.port, { ...APP, secret: 'not-the-secret' });
+      for (let n = 0; n < 70; n++) await assert.rejects(forged.trigger('orders', 'forged', {}), (error: { status?: number }) => error.status === 401);
+      assert.equal(tap.seen.length, 70);
+    } finally {
+      await server.shutdown();
+    }
+    const failures = readEntries(file).filter((e) => e.kind === 'auth_failure');
+    assert.equal(failures.length, 61);
+    assert.deepEqual(failures.at(-1)!.detail, { surface: 'http', reason: '10 more auth failures from this address suppressed', ip: '127.0.0.1' });
+  });
+});
+
 describe('audit entries with audit.payloads', () => {
   it('a publish entry carries the data as delivered', async () => {
     const file = join(scratchDir('audit-payloads'), 'audit.log');
@@ -222,7 +253,8 @@ describe('webhook and push activity', () => {
     receiver = await WebhookReceiver.start([HOOK_APP]);
     onesignal = await FakeOneSignal.start(randomUUID(), 'rest-api-key');
     const push = { onesignal: { appId: onesignal.appId, restApiKey: onesignal.restApiKey, baseUrl: onesignal.baseUrl } };
-    const webhooks = [{ url: `${receiver.url('/hooks')}?token=receiver-secret` }, { url: 'http://127.0.0.1:1/down?token=receiver-secret' }];
+    // Slack- and Discord-style URLs: the path is the receiver's secret.
+    const webhooks = [{ url: `${receiver.url('/hooks/T0/B0/path-secret')}?token=receiver-secret` }, { url: 'http://127.0.0.1:1/api/webhooks/42/path-secret?token=receiver-secret' }];
     server = await startTestServer({ apps: [{ ...HOOK_APP, webhooks, push }], webhookRetryWindowMs: 0, webhookDelayMs: 0 });
     server.ctx.activity.add(recorder);
   });
@@ -232,16 +264,17 @@ describe('webhook and push activity', () => {
     await onesignal.close();
   });
 
-  it('a webhook answered 2xx is sent, one that cannot be delivered failed: url without its query, event names', async () => {
+  it('a webhook answered 2xx is sent, one that cannot be delivered failed: url as scheme and host only, event names', async () => {
     const client = await rawSubscriber(server.port, ['lobby'], undefined, HOOK_APP);
     try {
       const sent = await activity(recorder.seen, 'webhook', 'sent');
       const failed = await activity(recorder.seen, 'webhook', 'failed');
-      assert.deepEqual({ ...sent, at: undefined }, { kind: 'webhook', appId: HOOK_APP.id, outcome: 'sent', url: receiver.url('/hooks'), events: ['channel_occupied'], status: 200, at: undefined });
-      assert.deepEqual({ ...failed, at: undefined }, { kind: 'webhook', appId: HOOK_APP.id, outcome: 'failed', url: 'http://127.0.0.1:1/down', events: ['channel_occupied'], error: 'network error', at: undefined });
+      assert.deepEqual({ ...sent, at: undefined }, { kind: 'webhook', appId: HOOK_APP.id, outcome: 'sent', url: new URL(receiver.url('/')).origin, events: ['channel_occupied'], status: 200, at: undefined });
+      assert.deepEqual({ ...failed, at: undefined }, { kind: 'webhook', appId: HOOK_APP.id, outcome: 'failed', url: 'http://127.0.0.1:1', events: ['channel_occupied'], error: 'network error', at: undefined });
     } finally {
       client.close();
     }
+    assert.ok(!JSON.stringify(recorder.seen).includes('path-secret'), 'no path reaches the activity');
   });
 
   it('a push the provider accepted is sent, one it refused failed: the target, never the device token', async () => {

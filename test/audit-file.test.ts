@@ -4,7 +4,7 @@
 // prints one JSON line per entry on the CLI's stdout.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { PublishActivity } from '../src/activity/types.js';
@@ -64,6 +64,26 @@ describe('audit file sink', () => {
     assert.ok(!linesOf(dir, 'audit.log').join('').includes('payload'), 'no data without audit.payloads');
   });
 
+  it('while the sink fails, waiting entries are bounded by size too (oldest dropped); without audit.payloads the data is not held', async () => {
+    const dir = join(scratchDir('audit-bytes'), 'not-yet');
+    const file = join(dir, 'audit.log');
+    const big = (n: number): PublishActivity => ({ ...publish(n), data: 'x'.repeat(100_000) });
+    const run = async (payloads: boolean) => {
+      const writer = new AuditWriter(new FileAuditSink(file, 1 << 30, 30, silent), { flushMs: 60_000, payloads }, silent, 1_000_000);
+      for (let n = 0; n < 100; n++) writer.accept(big(n));
+      await writer.flush();
+      mkdirSync(dir, { recursive: true });
+      await writer.stop();
+      const events = readFileSync(file, 'utf8').split('\n').filter((line) => line !== '').map((line) => (JSON.parse(line) as AuditEntry).event);
+      rmSync(dir, { recursive: true });
+      return events;
+    };
+    const withPayloads = await run(true);
+    assert.ok(withPayloads.length > 0 && withPayloads.length < 10, `kept ${withPayloads.length} of 100 (200 kB each, 1 MB allowed)`);
+    assert.equal(withPayloads.at(-1), 'order-99', 'the newest are kept');
+    assert.equal((await run(false)).length, 100, 'entries without data are small: all kept');
+  });
+
   it('refuses to start when audit.file cannot be written, naming the setting', async () => {
     const file = join(scratchDir('audit-missing'), 'no-such-dir', 'audit.log');
     await assert.rejects(startTestServer({ apps: [{ ...APP }], audit: { sink: 'file', file } }), /Invalid setting audit\.file: got ".*no-such-dir\/audit\.log"; its directory must exist and be writable \(ENOENT\)/);
@@ -83,10 +103,16 @@ describe('audit file sink', () => {
     aged('audit.log.20261201T000000000Z', 29);
     aged('audit.log.bak', 40);
     aged('other.log.20200101T000000000Z', 40);
+    // Workers that died: a respawned worker gets a new id and never touches these again.
+    aged('audit.log.worker3', 40);
+    aged('audit.log.worker3.20200101T000000000Z', 40);
+    aged('audit.log.worker4', 29);
+    aged('audit.log.workers', 40);
     const writer = new AuditWriter(new FileAuditSink(file, 4096, 30, silent), { flushMs: 10, payloads: false }, silent);
     try {
-      await until(() => !readdirSync(dir).includes('audit.log.20200102T000000000Z-2'), 10_000, 'old rotated files deleted');
-      assert.deepEqual(readdirSync(dir).sort(), ['audit.log', 'audit.log.20261201T000000000Z', 'audit.log.bak', 'other.log.20200101T000000000Z']);
+      const kept = ['audit.log', 'audit.log.20261201T000000000Z', 'audit.log.bak', 'audit.log.worker4', 'audit.log.workers', 'other.log.20200101T000000000Z'];
+      await until(() => readdirSync(dir).length === kept.length, 10_000, 'old rotated and dead workers’ files deleted');
+      assert.deepEqual(readdirSync(dir).sort(), kept);
     } finally {
       await writer.stop();
     }
@@ -100,7 +126,7 @@ describe('audit file sink', () => {
     writeFileSync(
       script,
       `import cluster from 'node:cluster';
-import { FileAuditSink, processAuditFile } from ${JSON.stringify(`${src}audit/file-sink.ts`)};
+import { FileAuditSink } from ${JSON.stringify(`${src}audit/file-sink.ts`)};
 import { AuditWriter } from ${JSON.stringify(`${src}audit/writer.ts`)};
 import { createLogger } from ${JSON.stringify(`${src}logger.ts`)};
 if (cluster.isPrimary) {
@@ -108,7 +134,7 @@ if (cluster.isPrimary) {
   for (let i = 0; i < 2; i++) cluster.fork().on('exit', (code) => { if (code !== 0) process.exit(1); if (--left === 0) process.exit(0); });
 } else {
   const log = createLogger('silent');
-  const writer = new AuditWriter(new FileAuditSink(processAuditFile(${JSON.stringify(file)}), 4096, 30, log), { flushMs: 5, payloads: false }, log);
+  const writer = new AuditWriter(new FileAuditSink(${JSON.stringify(file)}, 4096, 30, log), { flushMs: 5, payloads: false }, log);
   for (let n = 0; n < 400; n++) {
     writer.accept({ kind: 'publish', at: Date.now(), appId: 'a', channel: 'c', event: 'e-' + n, bytes: 1, data: '', source: 'http', actor: 'worker-' + cluster.worker!.id });
     if (n % 10 === 9) await new Promise((resolve) => setTimeout(resolve, 2));

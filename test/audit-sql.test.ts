@@ -14,6 +14,7 @@ import type { Logger } from '../src/logger.js';
 import { migrate } from '../src/migrate.js';
 import { startServer } from '../src/server.js';
 import { APP, rawSubscriber, sdk, until } from './support/cluster.js';
+import { RawClient } from './support/in-process.js';
 
 const DATABASES: { dialect: Dialect; url: string; down: string; start: string }[] = [
   {
@@ -91,6 +92,45 @@ for (const db of DATABASES) {
       }
     });
 
+    it('a NUL in client text (a refused subscribe quoting its auth) is written replaced, and the log goes on', async () => {
+      const server = await startServer(serverConfig(db.dialect, db.url, table));
+      try {
+        const client = await RawClient.connect(server.port, APP.key);
+        await client.established();
+        client.send({ event: 'pusher:subscribe', data: { channel: 'private-nul', auth: 'a\u0000b:c' } });
+        await client.next((f) => f.event === 'pusher:error' || f.event === 'pusher:subscription_error');
+        client.close();
+        await sdk(server.port).trigger('orders', 'after-nul', { id: 3 });
+        const [refused] = (await until(async () => {
+          const list = await rows(`${quote('channel')} = ${placeholder(1)}`, ['private-nul']);
+          return list.length === 1 ? list : undefined;
+        }, WAIT_MS, 'the refusal row'))!;
+        const detail = (typeof refused!.detail === 'string' ? JSON.parse(refused!.detail) : refused!.detail) as { reason: string };
+        assert.equal(detail.reason, "Invalid key in subscription auth data: 'a\uFFFDb'");
+        await until(async () => (await rows(`${quote('event')} = ${placeholder(1)}`, ['after-nul'])).length === 1, WAIT_MS, 'the next entry written too');
+      } finally {
+        await server.shutdown();
+      }
+    });
+
+    it('a row the database refuses for its data is dropped and counted; the rest of its batch is written', async () => {
+      const { log, lines } = capturingLogger();
+      const writer = new AuditWriter(new SqlAuditSink(await connectSql(db.dialect, db.url), table, 30, log), { flushMs: 50, payloads: false }, log);
+      const entry = (event: string, bytes: number) => ({ kind: 'publish' as const, at: Date.now(), appId: APP.id, channel: 'split', event, bytes, data: '{}', source: 'http' as const, actor: 'app' });
+      for (let n = 0; n < 5; n++) writer.accept(entry(`good-${n}`, 1));
+      writer.accept(entry('too-big', 2 ** 40));
+      for (let n = 5; n < 10; n++) writer.accept(entry(`good-${n}`, 1));
+      await writer.stop();
+      const written = await rows(`${quote('channel')} = ${placeholder(1)}`, ['split']);
+      assert.deepEqual(
+        written.map((row) => row.event),
+        Array.from({ length: 10 }, (_, n) => `good-${n}`),
+      );
+      const dropped = lines.map((l) => JSON.parse(l) as { msg: string; dropped?: number }).filter((l) => l.dropped !== undefined);
+      assert.deepEqual(dropped.map((l) => l.dropped), [1]);
+      assert.ok(!lines.some((l) => l.includes('too-big') || l.includes('audit sink failing')), lines.join(''));
+    });
+
     it('retention deletes rows older than retentionDays and keeps the rest', async () => {
       const insert = (at: Date, event: string) => {
         const iso = at.toISOString();
@@ -101,7 +141,7 @@ for (const db of DATABASES) {
       await insert(new Date(Date.now() - 29 * DAY_MS), 'recent');
       const log = capturingLogger().log;
       // Every node prunes on start and hourly: two at once delete the same rows.
-      const writers = [0, 1].map(async () => new AuditWriter(new SqlAuditSink(await connectSql(db.dialect, db.url), table, 30), { flushMs: 50, payloads: false }, log));
+      const writers = [0, 1].map(async () => new AuditWriter(new SqlAuditSink(await connectSql(db.dialect, db.url), table, 30, log), { flushMs: 50, payloads: false }, log));
       try {
         await until(async () => (await rows(`${quote('event')} = ${placeholder(1)}`, ['old'])).length === 0, WAIT_MS, 'old row deleted');
         assert.equal((await rows(`${quote('event')} = ${placeholder(1)}`, ['recent'])).length, 1);
@@ -124,7 +164,7 @@ for (const db of DATABASES) {
       }
       assert.ok(lines.some((l) => l.includes('audit entries not written at shutdown')), 'what was lost is logged');
 
-      const writer = new AuditWriter(new SqlAuditSink(await connectSql(db.dialect, db.down), table, 30), { flushMs: 50, payloads: false }, log);
+      const writer = new AuditWriter(new SqlAuditSink(await connectSql(db.dialect, db.down), table, 30, log), { flushMs: 50, payloads: false }, log);
       for (let n = 0; n < MAX_BUFFERED + 2 * BATCH; n++) {
         writer.accept({ kind: 'admin', at: Date.now(), action: 'publish', actor: 'admin' });
       }

@@ -10,9 +10,22 @@ import type { AuthFailureActivity } from './types.js';
  * Pusher's signature refusals echo what the client sent ("…, but got <signature>", "…, but you
  * sent "<signature>""): the client may see its own signature, a log that outlives it may not.
  */
-export function withoutCredentials(reason: string): string {
+function withoutCredentials(reason: string): string {
   return reason.replace(/(, but (?:got|you sent)) .*$/s, '$1 (withheld)');
 }
+
+/** Longest client-influenced text kept in an auth_failure: refusals are unauthenticated, so their size is the attacker's. */
+const MAX_ECHOED_CHARS = 256;
+
+/** Cuts client-influenced text (a reason quoting what was sent, a channel name) to MAX_ECHOED_CHARS. */
+export function capped(text: string): string;
+export function capped(text: string | undefined): string | undefined;
+export function capped(text: string | undefined): string | undefined {
+  return text === undefined || text.length <= MAX_ECHOED_CHARS ? text : `${text.slice(0, MAX_ECHOED_CHARS - 1)}…`;
+}
+
+/** The reason an auth_failure keeps: credentials withheld, then capped. */
+export const refusalReason = (reason: string): string => capped(withoutCredentials(reason));
 
 /** A refusal on a socket or HTTP session: connect, subscribe, signin. */
 export function socketRefused(
@@ -24,5 +37,5 @@ export function socketRefused(
   channel?: string,
 ): void {
   if (!feed.wants.auth_failure) return;
-  feed.emit({ kind: 'auth_failure', appId: app.id, surface, reason: withoutCredentials(reason), channel, ip: connection.socket.remoteAddress, actor: connection.socketId });
+  feed.emit({ kind: 'auth_failure', appId: app.id, surface, reason: refusalReason(reason), channel: capped(channel), ip: connection.socket.remoteAddress, actor: connection.socketId });
 }

@@ -2,6 +2,7 @@
 // configured. Built once in server.ts, ticked by the server's 1 s sweep, stopped at shutdown.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { refusalReason } from '../activity/auth-failures.js';
 import type { ServerContext } from '../context.js';
 import type { HttpRequest } from '../transport/types.js';
 import { AdminAccess, type AdminActor } from './access.js';
@@ -87,7 +88,7 @@ export class AdminNode {
 
   /** A refused admin token, for whoever watches. */
   refused(reason: string, request: HttpRequest): void {
-    if (this.ctx.activity.wants.auth_failure) this.ctx.activity.emit({ kind: 'auth_failure', surface: 'admin', reason, ip: request.remoteAddress });
+    if (this.ctx.activity.wants.auth_failure) this.ctx.activity.emit({ kind: 'auth_failure', surface: 'admin', reason: refusalReason(reason), ip: request.remoteAddress });
   }
 
   async stop(): Promise<void> {

@@ -2,7 +2,7 @@
 // endpoints' per-IP window, the route's authentication (src/auth/), app state and rate limit, the
 // JWT endpoints' guard step, then the route's handler (docs/PROTOCOL.md §5, §14.5, §14.6, §16.4).
 import { parseQuery } from '../../protocol/index.js';
-import { withoutCredentials } from '../activity/auth-failures.js';
+import { capped, refusalReason } from '../activity/auth-failures.js';
 import type { App } from '../apps/registry.js';
 import type { ServerContext } from '../context.js';
 import { authenticate } from '../auth/request-auth.js';
@@ -91,7 +91,7 @@ async function answer(ctx: ServerContext, request: HttpRequest): Promise<HttpRep
 function refused(ctx: ServerContext, request: HttpRequest, app: App, reason: string, channel?: string, principal?: Principal): void {
   if (!ctx.activity.wants.auth_failure) return;
   const actor = principal === undefined ? undefined : `user:${principal.userId}`;
-  ctx.activity.emit({ kind: 'auth_failure', appId: app.id, surface: 'http', reason: withoutCredentials(reason), channel, ip: request.remoteAddress, actor });
+  ctx.activity.emit({ kind: 'auth_failure', appId: app.id, surface: 'http', reason: refusalReason(reason), channel: capped(channel), ip: request.remoteAddress, actor });
 }
 
 const withRetryAfter = (reply: HttpReply, seconds: number | undefined): HttpReply => (seconds === undefined ? reply : { ...reply, headers: { 'Retry-After': String(seconds) } });

@@ -3,7 +3,8 @@
 // retentionDays are deleted. Exactly one process writes and rotates a given file: two processes
 // renaming the same path could each rotate the other's fresh file (or overwrite a rotated one), so
 // a cluster worker writes `{file}.worker{n}` (n: its cluster worker id) and separate processes on
-// one machine must be given separate files.
+// one machine must be given separate files. A respawned worker gets a new id, so retention also
+// deletes other workers' files (live or rotated) once they are older than retentionDays.
 import cluster from 'node:cluster';
 import { appendFile, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -12,8 +13,11 @@ import { jsonLines, type AuditEntry } from './entry.js';
 import type { AuditSink } from './writer.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-/** `20261202T174300123Z`, optionally `-2` when two rotations fall in one millisecond. */
-const ROTATED_SUFFIX = /^\d{8}T\d{9}Z(-\d+)?$/;
+/**
+ * What retention may delete after `{file}.`: a rotated file (`20261202T174300123Z`, `-2` when two
+ * rotations fall in one millisecond), a worker's file (`worker3`) or a worker's rotated file.
+ */
+const PRUNABLE_SUFFIX = /^(?:worker\d+|(?:worker\d+\.)?\d{8}T\d{9}Z(?:-\d+)?)$/;
 
 /** The file this process writes: the setting itself, or a worker's own file. */
 export function processAuditFile(file: string): string {
@@ -24,16 +28,20 @@ const stamp = (now: number) => new Date(now).toISOString().replace(/[-:.]/g, '')
 
 export class FileAuditSink implements AuditSink {
   private readonly dir: string;
+  /** The setting's file name, which every worker's file starts with. */
   private readonly name: string;
+  /** The file this process writes (never pruned). */
+  private readonly file: string;
 
   constructor(
-    private readonly file: string,
+    file: string,
     private readonly maxFileBytes: number,
     private readonly retentionDays: number,
     private readonly log: Logger,
   ) {
     this.dir = dirname(file);
     this.name = basename(file);
+    this.file = processAuditFile(file);
   }
 
   async write(entries: readonly AuditEntry[]): Promise<void> {
@@ -49,9 +57,9 @@ export class FileAuditSink implements AuditSink {
   async prune(now: number): Promise<void> {
     const oldest = now - this.retentionDays * DAY_MS;
     for (const name of await readdir(this.dir)) {
-      if (!name.startsWith(`${this.name}.`) || !ROTATED_SUFFIX.test(name.slice(this.name.length + 1))) continue;
+      if (!name.startsWith(`${this.name}.`) || !PRUNABLE_SUFFIX.test(name.slice(this.name.length + 1))) continue;
       const path = join(this.dir, name);
-      if ((await stat(path)).mtimeMs < oldest) await unlink(path);
+      if (path !== this.file && (await stat(path)).mtimeMs < oldest) await unlink(path);
     }
   }
 

@@ -12,9 +12,9 @@ import { AuditWriter, type AuditSink } from './writer.js';
 const SINKS: Record<Exclude<ServerConfig['audit']['sink'], 'off'>, (config: ServerConfig, log: Logger) => Promise<AuditSink>> = {
   stdout: async () => new (await import('./stdout-sink.js')).StdoutAuditSink(),
   file: async ({ audit }, log) => {
-    const { FileAuditSink, processAuditFile } = await import('./file-sink.js');
+    const { FileAuditSink } = await import('./file-sink.js');
     await checkWritableDirectory(audit.file!);
-    return new FileAuditSink(processAuditFile(audit.file!), audit.maxFileBytes, audit.retentionDays, log);
+    return new FileAuditSink(audit.file!, audit.maxFileBytes, audit.retentionDays, log);
   },
   postgres: (config, log) => sqlSink(config, log),
   mysql: (config, log) => sqlSink(config, log),
@@ -33,7 +33,7 @@ async function checkWritableDirectory(file: string): Promise<void> {
 async function sqlSink(config: ServerConfig, log: Logger): Promise<AuditSink> {
   const { SqlAuditSink } = await import('./sql-sink.js');
   const dialect = config.audit.sink === 'postgres' ? 'postgres' : 'mysql';
-  return new SqlAuditSink(await connectSql(dialect, config.databaseUrl!, log), config.audit.table, config.audit.retentionDays);
+  return new SqlAuditSink(await connectSql(dialect, config.databaseUrl!, log), config.audit.table, config.audit.retentionDays, log);
 }
 
 export async function startAudit(config: ServerConfig, log: Logger): Promise<AuditWriter | undefined> {

@@ -1,15 +1,21 @@
-// The audit log's ActivitySink: accept() only pushes the activity onto an array, so the publish
-// path never waits for a disk or a database. A timer turns the buffer into entries and hands them
-// to the sink every flushMs, sooner once a batch is full. While the sink fails, entries wait
-// (up to MAX_BUFFERED, then the oldest are dropped and counted) and are offered again next tick.
+// The audit log's ActivitySink: accept() turns the activity into its entry (so a payload the log
+// does not keep is not held either) and pushes it onto an array, so the publish path never waits
+// for a disk or a database. A timer hands the buffer to the sink every flushMs, sooner once a
+// batch is full. While the sink fails, entries wait (up to MAX_BUFFERED entries and
+// MAX_BUFFERED_BYTES, then the oldest are dropped and counted) and are offered again next tick.
 import { ACTIVITY_KINDS, type Activity, type ActivityKind, type ActivitySink } from '../activity/types.js';
 import type { Logger } from '../logger.js';
+import { AuthFailureLimit, WINDOW_MS } from './auth-failure-limit.js';
 import { auditEntry, type AuditEntry } from './entry.js';
 
 /** Entries in one write (one multi-row INSERT, one append). */
 export const BATCH = 500;
 /** What waits for a failing sink before the oldest go. */
 export const MAX_BUFFERED = 100_000;
+/** What waiting entries may take in memory (estimated) before the oldest go: with payloads on, 100k entries could be gigabytes. */
+export const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
+/** A rough share per entry beyond its text: the object, its keys, the array slot. */
+const ENTRY_OVERHEAD_BYTES = 256;
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 
 export const AUDITED_KINDS = (Object.keys(ACTIVITY_KINDS) as ActivityKind[]).filter((kind) => ACTIVITY_KINDS[kind].audited);
@@ -28,31 +34,54 @@ export interface AuditSettings {
   payloads: boolean;
 }
 
+interface Waiting {
+  entry: AuditEntry;
+  bytes: number;
+}
+
+/** UTF-16 strings: two bytes a character. Estimated once per entry, in accept(). */
+const estimatedBytes = (entry: AuditEntry): number =>
+  ENTRY_OVERHEAD_BYTES + 2 * (JSON.stringify(entry.detail).length + [entry.app_id, entry.actor, entry.channel, entry.event].reduce((sum, text) => sum + (text?.length ?? 0), 0));
+
 export class AuditWriter implements ActivitySink {
   readonly kinds = AUDITED_KINDS;
-  private buffer: Activity[] = [];
+  private buffer: Waiting[] = [];
+  private bufferedBytes = 0;
+  private readonly authFailures = new AuthFailureLimit();
   private flushing: Promise<void> | undefined;
   private soon = false;
   private dropped = 0;
   private failing = false;
   private readonly flushTimer: NodeJS.Timeout;
   private readonly pruneTimer: NodeJS.Timeout;
+  private readonly authFailureTimer: NodeJS.Timeout;
 
   constructor(
     private readonly sink: AuditSink,
     private readonly settings: AuditSettings,
     private readonly log: Logger,
+    private readonly maxBufferedBytes = MAX_BUFFERED_BYTES,
   ) {
     this.flushTimer = setInterval(() => void this.flush(), settings.flushMs);
     this.pruneTimer = setInterval(() => void this.prune(), PRUNE_EVERY_MS);
+    this.authFailureTimer = setInterval(() => this.summarizeAuthFailures(), WINDOW_MS);
     this.flushTimer.unref();
     this.pruneTimer.unref();
+    this.authFailureTimer.unref();
     void this.prune();
   }
 
   accept(activity: Activity): void {
-    this.buffer.push(activity);
+    if (activity.kind === 'auth_failure' && !this.authFailures.admit(activity)) return;
+    this.push(auditEntry(activity, this.settings.payloads));
+  }
+
+  private push(entry: AuditEntry): void {
+    const bytes = estimatedBytes(entry);
+    this.buffer.push({ entry, bytes });
+    this.bufferedBytes += bytes;
     if (this.buffer.length > MAX_BUFFERED) this.drop(this.buffer.length - MAX_BUFFERED + BATCH);
+    if (this.bufferedBytes > this.maxBufferedBytes) this.dropBytes();
     if (this.buffer.length >= BATCH && !this.soon) {
       this.soon = true;
       setImmediate(() => void this.flush());
@@ -69,6 +98,8 @@ export class AuditWriter implements ActivitySink {
   async stop(): Promise<void> {
     clearInterval(this.flushTimer);
     clearInterval(this.pruneTimer);
+    clearInterval(this.authFailureTimer);
+    this.summarizeAuthFailures();
     await this.flushing;
     await this.flush();
     if (this.buffer.length > 0) this.log.error({ lost: this.buffer.length }, 'audit entries not written at shutdown: the audit sink is failing');
@@ -79,11 +110,15 @@ export class AuditWriter implements ActivitySink {
     this.soon = false;
     while (this.buffer.length > 0) {
       const taken = this.buffer.splice(0, BATCH);
+      const takenBytes = taken.reduce((sum, waiting) => sum + waiting.bytes, 0);
+      this.bufferedBytes -= takenBytes;
       try {
-        await this.sink.write(taken.map((activity) => auditEntry(activity, this.settings.payloads)));
+        await this.sink.write(taken.map((waiting) => waiting.entry));
       } catch (error) {
         this.buffer.unshift(...taken);
+        this.bufferedBytes += takenBytes;
         if (this.buffer.length > MAX_BUFFERED) this.drop(this.buffer.length - MAX_BUFFERED);
+        if (this.bufferedBytes > this.maxBufferedBytes) this.dropBytes();
         if (!this.failing) this.log.warn({ err: (error as Error).message, waiting: this.buffer.length }, 'audit sink failing; entries wait in memory');
         this.failing = true;
         return;
@@ -97,9 +132,21 @@ export class AuditWriter implements ActivitySink {
   }
 
   private drop(count: number): void {
-    if (this.dropped === 0) this.log.warn({ kept: MAX_BUFFERED }, 'audit buffer full: the oldest entries are dropped until the sink writes again');
-    this.buffer.splice(0, count);
+    if (this.dropped === 0) this.log.warn({ kept: MAX_BUFFERED, keptBytes: this.maxBufferedBytes }, 'audit buffer full: the oldest entries are dropped until the sink writes again');
+    for (const waiting of this.buffer.splice(0, count)) this.bufferedBytes -= waiting.bytes;
     this.dropped += count;
+  }
+
+  /** Drops the oldest until the estimate fits again (at least one: the newest may alone be too big). */
+  private dropBytes(): void {
+    let count = 0;
+    for (let bytes = this.bufferedBytes; bytes > this.maxBufferedBytes && count < this.buffer.length; count++) bytes -= this.buffer[count]!.bytes;
+    this.drop(count);
+  }
+
+  /** The minute's auth_failure summaries go into the buffer like any entry. */
+  private summarizeAuthFailures(): void {
+    for (const summary of this.authFailures.summaries(Date.now())) this.push(auditEntry(summary, this.settings.payloads));
   }
 
   private async prune(): Promise<void> {

@@ -39,11 +39,8 @@ export async function post(url: string, headers: Record<string, string>, body: s
   }
 }
 
-/** Scheme, host and path: the query may hold the receiver's token. */
-const withoutQuery = (url: string): string => {
-  const parsed = new URL(url);
-  return `${parsed.origin}${parsed.pathname}`;
-};
+/** Scheme, host and port only: the path may hold the receiver's token (Slack, Discord), the query too. */
+const originOf = (url: string): string => new URL(url).origin;
 
 /** The last attempt as an activity says it: the receiver's status, or why there was none. */
 const attemptOutcome = (result: Attempt): { status: number } | { error: string } => (typeof result === 'number' ? { status: result } : { error: result });
@@ -110,7 +107,7 @@ export class Dispatcher extends LaneDrainer<Job, Lane> {
       if (typeof result === 'number' && result >= 200 && result < 300) {
         this.log.debug({ host, status: result, appId: lane.app.id, events: jobs.map((j) => `${j.e.name}@${j.e.channel}`) }, 'webhook sent');
         this.outcomes.sent(lane.app.id);
-        if (this.activity?.wants.webhook) this.activity.emit({ kind: 'webhook', appId: lane.app.id, outcome: 'sent', url: withoutQuery(lane.target.config.url), events: jobs.map((j) => j.e.name), status: result });
+        if (this.activity?.wants.webhook) this.activity.emit({ kind: 'webhook', appId: lane.app.id, outcome: 'sent', url: originOf(lane.target.config.url), events: jobs.map((j) => j.e.name), status: result });
         return true;
       }
       if (result === 'stopped') return false;
@@ -118,7 +115,7 @@ export class Dispatcher extends LaneDrainer<Job, Lane> {
       if (Date.now() + backoff > deadline) {
         this.outcomes.failed(lane.app.id);
         this.log.error({ host, status: result, attempts: attempt + 1, events: jobs.length, appId: lane.app.id }, 'webhook dropped: retry window over');
-        if (this.activity?.wants.webhook) this.activity.emit({ kind: 'webhook', appId: lane.app.id, outcome: 'failed', url: withoutQuery(lane.target.config.url), events: jobs.map((j) => j.e.name), ...attemptOutcome(result) });
+        if (this.activity?.wants.webhook) this.activity.emit({ kind: 'webhook', appId: lane.app.id, outcome: 'failed', url: originOf(lane.target.config.url), events: jobs.map((j) => j.e.name), ...attemptOutcome(result) });
         return true;
       }
       this.outcomes.retried(lane.app.id);
@@ -128,13 +125,12 @@ export class Dispatcher extends LaneDrainer<Job, Lane> {
     }
   }
 
-  /** One POST; in a `broadcasty.webhook.send` span while tracing is on (host and path only: a query may carry a token). */
+  /** One POST; in a `broadcasty.webhook.send` span while tracing is on (the host only: the path and query may carry a token). */
   private async send(lane: Lane, body: string, attempt: number, events: number): Promise<Attempt> {
     const { url } = lane.target.config;
     if (!this.tracing.enabled) return post(url, requestHeaders(lane, body), body, this.settings.timeoutMs, this.stopSignal);
     const span = this.tracing.start('broadcasty.webhook.send', undefined, 'client');
     span.set('server.address', lane.target.host);
-    span.set('url.path', new URL(url).pathname);
     span.set('broadcasty.app_id', lane.app.id);
     span.set('broadcasty.attempt', attempt);
     span.set('broadcasty.events_count', events);
