@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { signUser } from '../protocol/index.js';
+import { isLoopback } from '../src/admin/access.js';
 import { ConsoleFiles } from '../src/admin/console-files.js';
 import type { Activity } from '../src/activity/types.js';
 import type { RunningServer } from '../src/server.js';
@@ -200,9 +201,19 @@ describe('admin API', () => {
     const userData = '{"id":"bob"}';
     client.send({ event: 'pusher:signin', data: { auth: signUser(APP.key, APP.secret, socketId, userData), user_data: userData } });
     await client.next((f) => f.event === 'pusher:signin_success');
-    const answer = await adminRequest(port, '/admin/apps/app-id/users/bob/terminate', { token: ADMIN, method: 'POST' });
+    const answer = await adminRequest(port, '/admin/apps/app-id/users/bob/terminate', { token: ADMIN, body: {} });
     assert.deepEqual([answer.status, answer.body], [200, {}]);
     assert.equal((await client.closed).code, 4009);
+  });
+
+  it('answers 415 to a POST that is not JSON, with a token too (a form on another page cannot send JSON)', async () => {
+    const notJson = { error: 'POST to the admin API needs Content-Type: application/json' };
+    const plain = await adminRequest(port, '/admin/apps/app-id/events', { token: ADMIN, body: '{"channel":"news","event":"e","data":"{}"}', headers: { 'content-type': 'text/plain' } });
+    assert.deepEqual([plain.status, plain.body], [415, notJson]);
+    const bare = await adminRequest(port, '/admin/apps/app-id/users/bob/terminate', { token: ADMIN, method: 'POST' });
+    assert.deepEqual([bare.status, bare.body], [415, notJson]);
+    const charset = await adminRequest(port, '/admin/apps/app-id/events', { token: ADMIN, body: { channel: 'news', event: 'e', data: '{}' }, headers: { 'content-type': 'application/json; charset=utf-8' } });
+    assert.equal(charset.status, 200);
   });
 
   it('answers unknown admin paths 404 and wrong methods 405, as JSON', async () => {
@@ -210,14 +221,15 @@ describe('admin API', () => {
     assert.equal((await adminRequest(port, '/admin/apps/app-id/stats', { token: ADMIN, method: 'POST', body: {} })).status, 405);
   });
 
-  it('serves the console\'s files with no-cache, nosniff and a strict CSP, without a token', async () => {
+  it('serves the console\'s files with no-cache, nosniff, no framing and a strict CSP, without a token', async () => {
     const page = await adminRequest(port, '/console');
     assert.equal(page.status, 200);
     assert.match(String(page.headers['content-type']), /^text\/html/);
     assert.ok(page.text.includes('/console/console.js') && !page.text.includes('{{'), 'the page names its files from the root');
     assert.equal(page.headers['cache-control'], 'no-cache');
     assert.equal(page.headers['x-content-type-options'], 'nosniff');
-    assert.equal(page.headers['content-security-policy'], "default-src 'self'; connect-src 'self'");
+    assert.equal(page.headers['content-security-policy'], "default-src 'self'; connect-src 'self'; frame-ancestors 'none'");
+    assert.equal(page.headers['x-frame-options'], 'DENY');
     assert.match(String((await adminRequest(port, '/console/console.js')).headers['content-type']), /^text\/javascript/);
     assert.match(String((await adminRequest(port, '/console/console.css')).headers['content-type']), /^text\/css/);
     assert.equal((await adminRequest(port, '/console/')).status, 200);
@@ -243,6 +255,48 @@ describe('admin API without a token', () => {
     } finally {
       await server.shutdown();
     }
+  });
+
+  it('refuses what a web page or a proxy could send: another Host, another Origin, cross-site, forwarded (403)', async () => {
+    const server = await startTestServer({ apps: [APP] });
+    const port = server.port;
+    const publish = (headers: Record<string, string>) => adminRequest(port, '/admin/apps/app-id/events', { body: { channel: 'news', event: 'e', data: '{}' }, headers });
+    try {
+      const wrongHost = { error: 'the admin API without adminToken answers only Host localhost, 127.0.0.1, [::1] (any port), against DNS rebinding: set adminToken (BROADCASTY_ADMIN_TOKEN) to use another name' };
+      const crossOrigin = { error: 'the admin API without adminToken refuses cross-origin requests (Origin must be this server, Sec-Fetch-Site not cross-site)' };
+      const proxied = {
+        error: 'the admin API refuses proxied requests (X-Forwarded-For, Forwarded, X-Real-IP) without adminToken: behind a proxy every request comes from loopback; set adminToken (BROADCASTY_ADMIN_TOKEN)',
+      };
+      // The review's repro: a page on evil.example posting text/plain to a developer's local server.
+      const csrf = await publish({ 'content-type': 'text/plain', origin: 'https://evil.example' });
+      assert.deepEqual([csrf.status, csrf.body], [403, crossOrigin]);
+      for (const headers of [{ origin: 'null' }, { origin: `http://localhost:${port}` }, { 'sec-fetch-site': 'cross-site' }] as Record<string, string>[]) {
+        const answer = await publish(headers);
+        assert.deepEqual([answer.status, answer.body], [403, crossOrigin], JSON.stringify(headers));
+      }
+      // DNS rebinding: evil.example resolving to 127.0.0.1 still says so in Host; the tap and the console too.
+      for (const path of ['/admin/whoami', '/admin/apps/app-id/tap', '/console']) {
+        const rebound = await adminRequest(port, path, { headers: { host: `evil.example:${port}` } });
+        assert.deepEqual([rebound.status, rebound.body], [403, wrongHost], path);
+      }
+      for (const name of ['x-forwarded-for', 'forwarded', 'x-real-ip']) {
+        const answer = await adminRequest(port, '/admin/whoami', { headers: { [name]: name === 'forwarded' ? 'for=203.0.113.9' : '203.0.113.9' } });
+        assert.deepEqual([answer.status, answer.body], [403, proxied], name);
+      }
+      // What the console, the CLI and curl send: answered.
+      for (const headers of [{}, { host: `localhost:${port}` }, { host: `[::1]:${port}` }, { host: 'LOCALHOST' }, { origin: `http://127.0.0.1:${port}`, 'sec-fetch-site': 'same-origin' }] as Record<string, string>[]) {
+        const answer = await publish(headers);
+        assert.deepEqual([answer.status, answer.body], [200, {}], JSON.stringify(headers));
+      }
+    } finally {
+      await server.shutdown();
+    }
+  });
+
+  it('counts every spelling of the loopback addresses as loopback, and nothing else', () => {
+    const loopback = ['127.0.0.1', '::1', '::ffff:127.0.0.1', '::FFFF:127.0.0.1', '0:0:0:0:0:0:0:1', '0000:0000:0000:0000:0000:0000:0000:0001', '0000:0000:0000:0000:0000:ffff:7f00:0001', '::ffff:7f00:1'];
+    for (const address of loopback) assert.equal(isLoopback(address), true, address);
+    for (const address of ['127.0.0.2', '::ffff:127.0.0.2', '::2', '::127.0.0.1', '192.0.2.1', '::ffff:192.0.2.1', 'localhost', '', 'not an address']) assert.equal(isLoopback(address), false, address);
   });
 
   it('answers 403 for everything in production', async () => {

@@ -1,11 +1,13 @@
 // The admin API across two nodes sharing a real Redis (docs/PROTOCOL.md §17.1, §17.2): the stats
 // add up every live node's connections, and a tap on node A sees what happened on node B — and on
-// A itself — exactly once, until the last tap closes and every node's feed goes quiet again.
+// A itself — exactly once, until the last tap closes and every node's feed goes quiet again; a
+// node killed with -9 leaves no stats behind in Redis, though nobody asks for stats.
 import assert from 'node:assert/strict';
+import { Redis } from 'ioredis';
 import { after, before, describe, it } from 'node:test';
 import type { RunningServer } from '../src/server.js';
 import { TapStream, adminRequest } from './support/admin.js';
-import { APP, rawSubscriber, triggerRaw, until } from './support/cluster.js';
+import { APP, rawSubscriber, startNode, triggerRaw, until } from './support/cluster.js';
 import { startTestServer, type RawClient } from './support/in-process.js';
 import { RedisServer } from './support/redis.js';
 
@@ -16,11 +18,12 @@ describe('admin API in a cluster', () => {
   let redis: RedisServer;
   let a: RunningServer;
   let b: RunningServer;
+  let config: Record<string, unknown>;
   const sockets: RawClient[] = [];
 
   before(async () => {
     redis = await RedisServer.start();
-    const config = { apps: [APP], redisUrl: redis.url, redisPrefix: `admin-${Date.now()}`, adminToken: ADMIN };
+    config = { apps: [APP], redisUrl: redis.url, redisPrefix: `admin-${Date.now()}`, adminToken: ADMIN };
     [a, b] = await Promise.all([startTestServer(config), startTestServer(config)]);
   });
   after(async () => {
@@ -75,5 +78,28 @@ describe('admin API in a cluster', () => {
 
   it('once the last tap closed, no node keeps a sink', async () => {
     await until(() => quiet(a) && quiet(b), 20_000, 'both feeds quiet');
+  });
+
+  it('a node killed with -9 is gone from Redis within seconds, with no stats read meanwhile', async () => {
+    const inspector = new Redis(redis.url);
+    /** Every key name, hash field and sorted-set member in Redis, as one text. */
+    const everything = async () => {
+      const parts: string[] = [];
+      for (const key of await inspector.keys('*')) {
+        const type = await inspector.type(key);
+        parts.push(key, ...(type === 'hash' ? await inspector.hkeys(key) : type === 'zset' ? await inspector.zrange(key, 0, -1) : []));
+      }
+      return parts.join('\n');
+    };
+    const crashing = await startNode({ ...config, logLevel: 'silent' });
+    try {
+      const id: string = (await adminRequest(crashing.port, '/admin/apps/app-id/stats', { token: ADMIN })).body.nodes[0].node;
+      await until(async () => (await everything()).includes(id), 15_000, 'the node writing its stats');
+      await crashing.kill();
+      await until(async () => !(await everything()).includes(id), 20_000, 'no trace of the killed node');
+    } finally {
+      await crashing.kill();
+      inspector.disconnect();
+    }
   });
 });

@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { signUser } from '../protocol/index.js';
+import { activityLine } from '../src/cli/monitor.js';
 import { loadConfig } from '../src/config/load.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import { cliInProcess, cliResult, runCli } from './support/cli-process.js';
@@ -143,6 +144,21 @@ describe('broadcasty client commands against a running server', () => {
     const created = human.stdout().split('\n').filter((text) => text.includes('order.created'));
     assert.equal(created.length, 1);
     assert.match(created[0]!, /^\d\d:\d\d:\d\d publish live-orders order\.created 42 B \(app\)$/);
+  });
+
+  it('monitor prints control characters from clients as \\xNN, so they cannot drive the terminal', () => {
+    const at = Date.now();
+    const time = new Date(at).toTimeString().slice(0, 8);
+    const lines = [
+      activityLine({ kind: 'auth_failure', at, surface: 'connect', reason: 'bad key \x1b]0;owned\x07\x1b[2J' }),
+      activityLine({ kind: 'member_added', at, appId: APP.id, channel: 'presence-room', userId: 'ada\r\x9b31m\x7f' }),
+      activityLine({ kind: 'publish', at, appId: APP.id, channel: 'orders', event: 'order\nfake', bytes: 2, data: '{}', source: 'client', actor: '1.2' }),
+    ];
+    assert.deepEqual(lines, [
+      `${time} auth_failure connect: bad key \\x1b]0;owned\\x07\\x1b[2J`,
+      `${time} member_added presence-room ada\\x0d\\x9b31m\\x7f`,
+      `${time} publish orders order\\x0afake 2 B (1.2)`,
+    ]);
   });
 
   it('usage errors exit 2 with the usage; several apps without --app name the choices', async () => {

@@ -1,12 +1,15 @@
 // The admin API across a Redis cluster (docs/PROTOCOL.md §17.1, §17.2): every node's figures and
 // every node's activity for the apps someone taps. Keys (documented with the engine's in
 // src/engine/redis-keys.ts):
-//   {prefix}:admin:stats        hash    node → its AppShares as JSON with `at`, rewritten every tick
+//   {prefix}:admin:nodes        zset    node → deadline (ms): which stats keys to read
+//   {prefix}:admin:stats:{node} string  the node's AppShares as JSON with `at`, rewritten every tick, PX 5 s
 //   {prefix}:admin:watched      zset    app → deadline (ms): a tap is open on some node
 //   {prefix}:app:{app}:tap      pub/sub the app's activity as TapViews, from every node
 // A node publishes an app's activity only while the app is watched (checked on the 1 s tick),
 // through one feed sink for every watched app; its own taps get its own activity directly, so a
-// message from itself on the channel is dropped (exactly once per tap).
+// message from itself on the channel is dropped (exactly once per tap). A node that dies leaves
+// nothing behind for long: its stats key expires by itself, and the next tick of any node prunes
+// it from the nodes set, whether or not anyone reads the stats.
 import type { Redis } from 'ioredis';
 import type { ActivityFeed } from '../activity/feed.js';
 import { CONNECTION_OPTIONS } from '../engine/redis-options.js';
@@ -28,7 +31,7 @@ export interface NodeShare extends AppShare {
 }
 
 export class AdminCluster {
-  private readonly stats: string;
+  private readonly nodesKey: string;
   private readonly watchedKey: string;
   private readonly cmd: Redis;
   /** The subscriber connection, connecting or ready: opened by the first tap on this node. */
@@ -47,7 +50,7 @@ export class AdminCluster {
     private readonly log: Logger,
   ) {
     this.prefix = taggedPrefix(redisPrefix);
-    this.stats = `${this.prefix}:admin:stats`;
+    this.nodesKey = `${this.prefix}:admin:nodes`;
     this.watchedKey = `${this.prefix}:admin:watched`;
     this.cmd = connectRedis(url, { ...CONNECTION_OPTIONS, connectionName: `broadcasty:admin:${node}` });
     // The tick reports an outage once (AdminNode); ioredis's error events repeat on every retry.
@@ -59,6 +62,10 @@ export class AdminCluster {
     await this.cmd.connect().catch((err: unknown) => this.log.warn({ err }, 'admin stats and taps cannot reach Redis yet'));
   }
 
+  private statsKey(node: string): string {
+    return `${this.prefix}:admin:stats:${node}`;
+  }
+
   private channel(appId: string): string {
     return `${this.prefix}:app:${appId}:tap`;
   }
@@ -68,7 +75,9 @@ export class AdminCluster {
     const now = Date.now();
     const tapped = this.taps.apps();
     const batch = this.cmd.multi();
-    batch.hset(this.stats, this.node, JSON.stringify({ at: now, apps: shares }));
+    batch.set(this.statsKey(this.node), JSON.stringify({ at: now, apps: shares }), 'PX', LIVE_MS);
+    batch.zadd(this.nodesKey, now + LIVE_MS, this.node);
+    batch.zremrangebyscore(this.nodesKey, '-inf', now);
     for (const appId of tapped) batch.zadd(this.watchedKey, now + LIVE_MS, appId);
     batch.zremrangebyscore(this.watchedKey, '-inf', now);
     batch.zrange(this.watchedKey, 0, -1);
@@ -88,23 +97,23 @@ export class AdminCluster {
   /** Every live node's share of the app; this node's from `own` (fresher than its last tick). */
   async shares(appId: string, own: AppShare): Promise<NodeShare[]> {
     const now = Date.now();
-    const all = await this.cmd.hgetall(this.stats);
     const nodes: NodeShare[] = [{ node: this.node, at: now, ...own }];
-    const dead: string[] = [];
-    for (const [node, json] of Object.entries(all)) {
-      if (node === this.node) continue;
-      const snapshot = JSON.parse(json) as { at: number; apps: Record<string, AppShare> };
-      if (snapshot.at < now - LIVE_MS) dead.push(node);
-      else if (snapshot.apps[appId] !== undefined) nodes.push({ node, at: snapshot.at, ...snapshot.apps[appId] });
-    }
-    if (dead.length > 0) await this.cmd.hdel(this.stats, ...dead);
+    const others = (await this.cmd.zrangebyscore(this.nodesKey, now, '+inf')).filter((node) => node !== this.node);
+    if (others.length === 0) return nodes;
+    // A key gone since the node was listed (it just died) reads as null: skipped.
+    const snapshots = await this.cmd.mget(...others.map((node) => this.statsKey(node)));
+    snapshots.forEach((json, i) => {
+      const snapshot = json === null ? undefined : (JSON.parse(json) as { at: number; apps: Record<string, AppShare> });
+      const share = snapshot?.apps[appId];
+      if (snapshot !== undefined && share !== undefined) nodes.push({ node: others[i], at: snapshot.at, ...share });
+    });
     return nodes;
   }
 
   async stop(): Promise<void> {
     this.removeRelay?.();
     this.removeRelay = undefined;
-    await this.cmd.hdel(this.stats, this.node).catch(() => undefined);
+    await this.cmd.multi().del(this.statsKey(this.node)).zrem(this.nodesKey, this.node).exec().catch(() => undefined);
     await Promise.allSettled([this.cmd.quit(), this.sub?.then((sub) => sub.quit())]);
   }
 

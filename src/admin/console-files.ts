@@ -15,10 +15,12 @@ const FILES: Record<string, { file: string; type: string }> = {
   '/console.css': { file: 'console.css', type: 'text/css; charset=utf-8' },
 };
 
+/** frame-ancestors and X-Frame-Options (for browsers without CSP 2): no page can frame the console and click it for its user. */
 const HEADERS = {
   'Cache-Control': 'no-cache',
   'X-Content-Type-Options': 'nosniff',
-  'Content-Security-Policy': "default-src 'self'; connect-src 'self'",
+  'Content-Security-Policy': "default-src 'self'; connect-src 'self'; frame-ancestors 'none'",
+  'X-Frame-Options': 'DENY',
 };
 
 const NOT_BUILT = 'the console is not built: run npm run build';

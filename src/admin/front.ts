@@ -42,6 +42,14 @@ const ROUTES: readonly AdminRoute[] = [
 
 const isAdminPath = (path: string) => path === '/admin' || path.startsWith('/admin/');
 
+const NOT_JSON = 'POST to the admin API needs Content-Type: application/json';
+
+/**
+ * A cross-site form or a no-CORS fetch can only send text/plain, urlencoded or multipart bodies
+ * without a preflight; asking for JSON makes a POST impossible to forge from another page.
+ */
+const isJson = (request: HttpRequest) => (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase() === 'application/json';
+
 export function withAdmin(ctx: ServerContext, admin: AdminNode, next: HttpHandler): HttpHandler {
   const consoleFiles = ctx.config.console ? new ConsoleFiles(ctx.config.consolePath, ctx.config.pathPrefix) : undefined;
   const consolePath = ctx.config.consolePath;
@@ -81,6 +89,7 @@ async function answer(ctx: ServerContext, admin: AdminNode, request: HttpRequest
     const known = ROUTES.some((r) => r.pattern.test(path));
     return known ? jsonError(405, `Method ${method} not allowed on ${path}`) : jsonError(404, `Not found: ${method} ${path}`);
   }
+  if (method === 'POST' && !isJson(request)) return jsonError(415, NOT_JSON);
   const groups: RegExpExecArray = match;
   const params = parseQuery(request.query);
   const appId = decode(groups[1])!;

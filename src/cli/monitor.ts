@@ -25,11 +25,21 @@ const DESCRIBE: { [K in ActivityKind]: Described<K> } = {
   admin: (a) => `${a.action}${within(a.target)} (${a.actor})`,
 };
 
+/** C0 controls, DEL and C1 controls: what a terminal would act on rather than print. */
+const CONTROL = /[\x00-\x1f\x7f-\x9f]/g;
+
+/**
+ * Anonymous clients choose some of these fields (a refused auth's reason, user ids, channel and
+ * event names): printed raw, an escape sequence could rewrite the operator's terminal. So every
+ * control character shows as \xNN.
+ */
+const printable = (text: string) => text.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+
 /** `12:00:01 publish orders order.shipped 42 B (app)`, in the operator's local time. */
 export function activityLine(activity: Activity): string {
   const time = new Date(activity.at).toTimeString().slice(0, 8);
   const describe = DESCRIBE[activity.kind] as Described<ActivityKind> | undefined;
-  return `${time} ${activity.kind} ${describe === undefined ? JSON.stringify(activity) : describe(activity as never)}`;
+  return printable(`${time} ${activity.kind} ${describe === undefined ? JSON.stringify(activity) : describe(activity as never)}`);
 }
 
 function kindsQuery(given: string | undefined): string | undefined {

@@ -33,7 +33,8 @@
 //   {prefix}:app:{app}:bus          pub/sub  fan-out and user notices for the app
 //   {prefix}:app:{app}:log          stream   the last busLogLength fan-out messages, for catch-up
 //   {prefix}:app:{app}:tap          pub/sub  the app's activity for admin taps, while it is watched
-//   {prefix}:admin:stats            hash  node → its admin figures as JSON with `at` (src/admin/cluster.ts)
+//   {prefix}:admin:nodes            zset  admin node → deadline (ms), pruned on every write (src/admin/cluster.ts)
+//   {prefix}:admin:stats:{node}     string the node's admin figures as JSON with `at`, expires after 5 s
 //   {prefix}:admin:watched          zset  app tapped on some node → deadline (ms), renewed every second
 //
 // A stream s is a history channel's partition: the channel name for partition 0, `channel#p`

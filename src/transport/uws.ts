@@ -21,7 +21,7 @@ const decoder = new TextDecoder();
 const addressText = (bytes: ArrayBuffer): string => Buffer.from(bytes).toString('latin1');
 const STATUS_TEXT: Record<number, string> = {
   200: '200 OK', 204: '204 No Content', 400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden', 404: '404 Not Found',
-  405: '405 Method Not Allowed', 413: '413 Payload Too Large', 426: '426 Upgrade Required', 429: '429 Too Many Requests',
+  405: '405 Method Not Allowed', 413: '413 Payload Too Large', 415: '415 Unsupported Media Type', 426: '426 Upgrade Required', 429: '429 Too Many Requests',
   500: '500 Internal Server Error', 503: '503 Service Unavailable',
 };
 

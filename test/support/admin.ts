@@ -17,6 +17,8 @@ export interface AdminRequest {
   body?: unknown;
   /** Source address of the request: 127.0.0.2 is not loopback to the server's check. */
   localAddress?: string;
+  /** Sent as given, after the defaults (a `content-type` or `host` here replaces the default). */
+  headers?: Record<string, string>;
 }
 
 export function adminRequest(port: number, path: string, options: AdminRequest = {}): Promise<AdminReply> {
@@ -24,6 +26,7 @@ export function adminRequest(port: number, path: string, options: AdminRequest =
   const headers: Record<string, string> = {};
   if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
   if (payload !== undefined) headers['content-type'] = 'application/json';
+  Object.assign(headers, options.headers);
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, method: options.method ?? (payload === undefined ? 'GET' : 'POST'), headers, localAddress: options.localAddress }, (res) => {
       let text = '';
