@@ -12,6 +12,7 @@ import { APP, sdk, sleep, until } from './support/cluster.js';
 import { startTestServer } from './support/in-process.js';
 import { JWT_APP, jwtApp, mintToken } from './support/jwt.js';
 import { rememberedTransport, rememberTransport, REMEMBER_MS } from '../client/sdk/remembered.js';
+import { Relay } from './support/relay.js';
 import { connected, record, sdkClient } from './support/sdk-client.js';
 
 const SHORT_APP = { id: 'short-id', key: 'short-key', secret: 'short-secret' };
@@ -296,4 +297,44 @@ describe('client SDK keep-alive', () => {
       c.disconnect();
     }
   });
+});
+
+describe('client SDK watchdog on SSE and poll', () => {
+  let server: RunningServer;
+  let relay: Relay;
+  before(async () => {
+    // Heartbeats and polls of a second: the watchdogs below can be short without false alarms.
+    server = await startTestServer({ apps: [{ ...APP, history: [{ channels: ['history.*'] }] }], httpHeartbeatSeconds: 1, pollTimeoutSeconds: 1 });
+    relay = await Relay.start([server.port]);
+  });
+  after(async () => {
+    await relay.stop();
+    await server.shutdown();
+  });
+
+  for (const transport of ['sse', 'poll'] as const) {
+    it(`${transport}: a connection that goes silent (half-open) is noticed, reopened and resumed: no event lost`, async () => {
+      const c = sdkClient(relay.port, { appKey: APP.key, transport, watchdog: { sseIdleMs: 2500, pollTimeoutMs: 3000 } });
+      const channel = `history.stall-${transport}`;
+      const ticks = record<number>(c, channel);
+      const publisher = sdk(server.port);
+      try {
+        await connected(c);
+        await until(async () => {
+          await publisher.trigger(channel, 'tick', 0);
+          return ticks.messages.length > 0;
+        }, 15_000, 'a first event');
+        const relayed = relay.connections;
+        relay.stall();
+        for (let i = 1; i <= 3; i++) await publisher.trigger(channel, 'tick', i);
+        await until(() => ticks.messages.some((m) => m.data === 3), 20_000, 'the events published during the stall');
+        assert.ok(relay.connections > relayed, 'a new connection was opened');
+        const after = ticks.messages.map((m) => m.data).filter((n) => n > 0);
+        assert.deepEqual(after, [1, 2, 3]);
+        assert.deepEqual(ticks.errors, []);
+      } finally {
+        c.disconnect();
+      }
+    });
+  }
 });
