@@ -9,7 +9,7 @@ import { randomId } from './ids.js';
 import { Outbox } from './outbox.js';
 import { PresenceRoom } from './presence.js';
 import { httpPublisher } from './publish-http.js';
-import { Requests } from './request.js';
+import { DEFAULT_TIMEOUT_MS as REQUEST_TIMEOUT_MS, Requests } from './request.js';
 import { memoryStore, offlineStore } from './stores/index.js';
 import { defaultReplyChannel } from './token.js';
 import {
@@ -225,7 +225,8 @@ export class BroadcastyClient {
       throw new BroadcastyError('bad_request', error instanceof Error ? error.message : String(error));
     }
     // A reply must find the subscription live: publish only once the server confirmed it.
-    const timeoutMs = options.timeoutMs ?? 10_000;
+    const startedAt = Date.now();
+    const timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new BroadcastyError('timeout', `request on ${options.channel}: the reply channel ${replyChannel} was not confirmed within ${timeoutMs} ms`)), timeoutMs);
@@ -235,7 +236,7 @@ export class BroadcastyClient {
     } finally {
       clearTimeout(timer);
     }
-    return this.requests.request<Res>(options);
+    return this.requests.request<Res>(options, Date.now() - startedAt);
   }
 
   /** Subscribes the reply channel once; a refusal rejects the requests waiting on it, and the next request() tries again. */

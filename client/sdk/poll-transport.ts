@@ -53,7 +53,7 @@ export class PollTransport extends HttpTransport {
 
   /** One poll: its answer, or `lost` (network failure, unreadable, no answer within pollTimeoutMs: ask again with the same cursor). */
   private async ask(generation: number, query: URLSearchParams): Promise<{ answer?: PollAnswer; lost: boolean }> {
-    const watchdog = setTimeout(() => this.abortRequest(), this.context.pollTimeoutMs);
+    const watchdog = setTimeout(() => this.current(generation) && this.abortRequest(), this.context.pollTimeoutMs);
     try {
       const { response, networkFailed } = await this.get(generation, 'poll', query, authHeaders(this.context));
       if (response === undefined) return { lost: networkFailed };

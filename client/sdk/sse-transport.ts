@@ -14,10 +14,12 @@ export class SseTransport extends HttpTransport {
   protected async run(generation: number, channels: ChannelRequest[]): Promise<void> {
     const cursor = cursorOf(channels);
     const headers = { accept: 'text/event-stream', ...authHeaders(this.context), ...(cursor === '' ? {} : { 'last-event-id': cursor }) };
-    let watchdog = setTimeout(() => this.abortRequest(), this.context.sseIdleMs);
+    // Only this generation's request: a reopen may already have started the next one.
+    const stalled = () => this.current(generation) && this.abortRequest();
+    let watchdog = setTimeout(stalled, this.context.sseIdleMs);
     const alive = () => {
       clearTimeout(watchdog);
-      watchdog = setTimeout(() => this.abortRequest(), this.context.sseIdleMs);
+      watchdog = setTimeout(stalled, this.context.sseIdleMs);
     };
     try {
       await this.stream(generation, channels, headers, alive);
