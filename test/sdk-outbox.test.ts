@@ -12,6 +12,7 @@ import { fileStore } from '../client/sdk/file-store.js';
 import { Outbox, type OutboxOptions } from '../client/sdk/outbox.js';
 import { httpPublisher } from '../client/sdk/publish-http.js';
 import { offlineStore } from '../client/sdk/stores/index.js';
+import { BroadcastyClient } from '../client/sdk/client.js';
 import { BroadcastyError, type OfflineStore, type QueuedPublish } from '../client/sdk/types.js';
 import type { RunningServer } from '../src/server.js';
 import { APP, until } from './support/cluster.js';
@@ -126,7 +127,8 @@ describe('SDK outbox and httpPublisher against a server', () => {
     const { outbox: box } = outbox({ host });
     const sent = [box.publish(entry('offline.a', 1)), box.publish(entry('offline.b', 2)), box.publish(entry('offline.c', 3))];
     await until(() => box.size() === 3, 10_000, 'three stored');
-    assert.deepEqual(host.asked, [], 'no token asked for, nothing sent');
+    // The token is read (not refreshed) only to note whose entries they are.
+    assert.ok(!host.asked.includes(true), 'nothing sent');
     host.online = true;
     await box.flush();
     assert.deepEqual(await Promise.all(sent), [{}, {}, {}]);
@@ -202,12 +204,13 @@ describe('SDK outbox and httpPublisher against a server', () => {
     const host = new TestHost(async (refresh) => (refresh ? publisherToken() : expired));
     const { outbox: box } = outbox({ host });
     assert.deepEqual(await box.publish(entry('refreshed')), {});
-    assert.deepEqual(host.asked, [false, true]);
+    // The first read notes whose publish it is, the second is the attempt's.
+    assert.deepEqual(host.asked, [false, false, true]);
 
     const stale = new TestHost(async () => expired);
     const { outbox: refused } = outbox({ host: stale });
     await assert.rejects(refused.publish(entry('refused')), (error: BroadcastyError) => error.code === 'unauthorized' && error.status === 401 && /token expired/.test(error.message));
-    assert.deepEqual([stale.asked, refused.size()], [[false, true], 0]);
+    assert.deepEqual([stale.asked, refused.size()], [[false, false, true], 0]);
   });
 
   it('non-retryable answers reject at once and are not stored: 403 forbidden, 400 bad_request, a plain hmac app unsupported', async () => {
@@ -265,5 +268,69 @@ describe('SDK outbox and httpPublisher against a server', () => {
     await box.publish(entry('broken.store', 1));
     assert.match(String(storeErrors[0]), /broken\.json is not JSON/);
     assert.deepEqual(eventsOf(await settled(client), 'broken.'), [['broken.store', 1]]);
+  });
+
+  it('one store, two users: A’s offline entries are neither sent with B’s token nor dropped; A’s next session sends them', async () => {
+    const client = await subscriber();
+    const store = offlineStore('memory', 'shared-browser');
+    const tokenOf = (sub: string) => () => mintToken({ sub, roles: ['member', 'publisher'] });
+    const alice = new TestHost(tokenOf('alice'));
+    alice.online = false;
+    const { outbox: aliceBox } = outbox({ host: alice, store });
+    void aliceBox.publish(entry('user.alice', 1)).catch(() => undefined);
+    void aliceBox.publish(entry('user.alice', 2)).catch(() => undefined);
+    await until(() => aliceBox.size() === 2, 10_000, 'two stored');
+    aliceBox.close();
+
+    // Alice logged out, Bob logged in on the same browser: his flush and his publish skip her entries.
+    const { outbox: bobBox } = outbox({ host: new TestHost(tokenOf('bob')), store });
+    await bobBox.flush();
+    assert.deepEqual(await bobBox.publish(entry('user.bob', 3)), {});
+    assert.deepEqual(eventsOf(await settled(client), 'user.'), [['user.bob', 3]]);
+    assert.deepEqual((await store.load()).map((e) => [e.event, e.subject]), [['user.alice', '["acme","alice"]'], ['user.alice', '["acme","alice"]']]);
+    bobBox.close();
+
+    // An anonymous client does not send them either; Alice's next session does.
+    const { outbox: anonymousBox } = outbox({ host: new TestHost(async () => null), store });
+    await anonymousBox.flush();
+    anonymousBox.close();
+    const { outbox: aliceAgain } = outbox({ host: new TestHost(tokenOf('alice')), store });
+    await aliceAgain.flush();
+    assert.equal(aliceAgain.size(), 0);
+    assert.deepEqual(eventsOf(await settled(client), 'user.'), [['user.bob', 3], ['user.alice', 1], ['user.alice', 2]]);
+  });
+
+  it('clearOffline() empties the queue at logout: the waiting publish rejects with dropped, the store is empty', async () => {
+    const store = offlineStore('memory', 'logout');
+    // Nothing listens on port 1: the client stays offline and the publish waits in the queue.
+    const client = new BroadcastyClient({ url: 'http://127.0.0.1:1', appKey: JWT_APP.key, transport: 'poll', getToken: publisherToken, offline: { store } });
+    try {
+      const pending = client.publish({ channel: ORDERS, event: 'logout.left', payload: 1 });
+      await until(() => client.stats().queuedPublishes === 1, 10_000, 'queued');
+      await client.clearOffline();
+      await assert.rejects(pending, (error: BroadcastyError) => error.code === 'dropped' && /clearOffline/.test(error.message));
+      assert.deepEqual(await store.load(), []);
+      assert.equal(client.stats().queuedPublishes, 0);
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('a 503 while online is retried after its Retry-After without a reconnect or another publish: the promise resolves, delivered once', async () => {
+    const client = await subscriber();
+    let posts = 0;
+    // The first answer is the server's overload answer; the rest go to the real server.
+    const overloadedOnce: typeof fetch = (input, init) =>
+      ++posts === 1 ? Promise.resolve(new Response('{"error":"busy"}', { status: 503, headers: { 'retry-after': '1' } })) : fetch(input, init);
+    const { outbox: box } = outbox({ host: new TestHost(), send: httpPublisher({ url: `http://127.0.0.1:${port}`, appKey: JWT_APP.key, fetch: overloadedOnce }) });
+    try {
+      assert.deepEqual(await box.publish(entry('busy.once', 'once')), {});
+      assert.equal(posts, 2);
+      // Settled as the server took it; the store forgets it right after.
+      await until(() => box.size() === 0, 10_000, 'removed from the queue');
+      assert.deepEqual(eventsOf(await settled(client), 'busy.'), [['busy.once', 'once']]);
+    } finally {
+      box.close();
+    }
   });
 });

@@ -97,6 +97,25 @@ describe('SDK request/response', () => {
     await assert.rejects(outsider.request({ channel: RPC, event: 'price', payload: { sku: 'x' }, timeoutMs: 60_000 }), (error: BroadcastyError) => error.code === 'forbidden');
   });
 
+  it('a reply channel the requester may not subscribe: the request rejects with forbidden and is never published', async () => {
+    const { seen } = await pricingService();
+    const snoop = await client('mallory', ['requester'], { replyChannel: 'private-tenant.acme.replies.alice' });
+    await assert.rejects(snoop.request({ channel: RPC, event: 'price', payload: { sku: 'never' }, timeoutMs: 10_000 }), (error: BroadcastyError) => error.code === 'forbidden');
+    // A later request is answered: had the refused one been published, the responder would have seen it first.
+    const shopper = await client('frank', ['requester']);
+    await shopper.request({ channel: RPC, event: 'price', payload: { sku: 'later' } });
+    assert.deepEqual(seen.filter((m) => m.data.sku === 'never'), []);
+  });
+
+  for (const transport of ['sse', 'poll'] as const) {
+    it(`${transport}: the first request waits for its reply channel (subscribing reopens the session) and gets its reply`, async () => {
+      await pricingService();
+      const shopper = await client(`gina-${transport}`, ['requester'], { transport });
+      const reply = await shopper.request<{ sku: string }, { cents: number }>({ channel: RPC, event: 'price', payload: { sku: 'ab' }, timeoutMs: 10_000 });
+      assert.equal(reply.data.cents, 200);
+    });
+  }
+
   it('disconnect rejects pending requests with closed', async () => {
     const shopper = await client('dave', ['requester']);
     const pending = shopper.request({ channel: 'private-tenant.acme.rpc.nobody', payload: 1, timeoutMs: 60_000 });

@@ -11,6 +11,8 @@ import type { RunningServer } from '../src/server.js';
 import { APP, sdk, sleep, until } from './support/cluster.js';
 import { startTestServer } from './support/in-process.js';
 import { JWT_APP, jwtApp, mintToken } from './support/jwt.js';
+import { rememberedTransport, rememberTransport, REMEMBER_MS } from '../client/sdk/remembered.js';
+import { Relay } from './support/relay.js';
 import { connected, record, sdkClient } from './support/sdk-client.js';
 
 const SHORT_APP = { id: 'short-id', key: 'short-key', secret: 'short-secret' };
@@ -143,6 +145,79 @@ describe('client SDK transports', () => {
     });
   }
 
+  it('presence: a throwing join or members handler is logged; the other handlers and the connection go on', async () => {
+    const room = 'presence-tenant.acme.guarded';
+    const logged: string[] = [];
+    const a = client({ appKey: JWT_APP.key, transport: 'ws', getToken: () => mintToken({ sub: 'carol' }), log: (level, message) => logged.push(`${level} ${message}`) });
+    const presence = a.presence(room);
+    const joined: string[] = [];
+    presence.on('members', () => {
+      throw new Error('members handler bug');
+    });
+    presence.on('join', () => {
+      throw new Error('join handler bug');
+    });
+    presence.on('join', (member) => joined.push(member.id));
+    const news = record(a, 'tenant.acme.guarded-news');
+    await until(() => presence.members.has('carol'), 15_000, 'carol in her own roster');
+    const b = client({ appKey: JWT_APP.key, transport: 'ws', getToken: () => mintToken({ sub: 'dave' }) });
+    b.presence(room);
+    await until(() => joined.includes('dave'), 15_000, 'the second join handler hears dave');
+    await until(async () => {
+      await jwtPusher.trigger('tenant.acme.guarded-news', 'after', 1);
+      return news.messages.length > 0;
+    }, 15_000, 'the connection still delivers');
+    assert.ok(logged.includes(`error a presence join handler on ${room} threw`), logged.join('\n'));
+    assert.ok(logged.includes(`error a presence members handler on ${room} threw`));
+  });
+
+  it('a server refusing new connections before they open (4200, draining) is retried with backoff, not in a loop', async () => {
+    let attempts = 0;
+    const Draining = class {
+      readyState = 0;
+      onopen = null;
+      onmessage = null;
+      onclose: WebSocketLike['onclose'] = null;
+      onerror: WebSocketLike['onerror'] = null;
+      constructor() {
+        attempts += 1;
+        setTimeout(() => this.onclose?.({ code: 4200, reason: 'draining' }), 0);
+      }
+      send() {}
+      close() {}
+    } as unknown as WebSocketConstructor;
+    // A fetch that refuses SSE and poll as a draining server does.
+    const refusing: typeof fetch = async () => new Response('{"error":"draining"}', { status: 503, headers: { 'content-type': 'application/json' } });
+    for (const transport of ['ws', 'auto'] as const) {
+      attempts = 0;
+      let tokens = 0;
+      const c = client({
+        appKey: APP.key,
+        transport,
+        WebSocket: Draining,
+        fetch: refusing,
+        reconnect: { minDelayMs: 200, maxDelayMs: 1000 },
+        getToken: () => {
+          tokens += 1;
+          return null;
+        },
+      });
+      record(c, 'drain');
+      await sleep(2000);
+      c.disconnect();
+      // Without backoff this was hundreds per second; with it a handful (the delays grow to 1 s).
+      assert.ok(attempts >= 1 && tokens < 40, `${transport}: ${tokens} connects, ${attempts} WebSockets in 2 s`);
+    }
+  });
+
+  it('auto: the remembered transport is forgotten after an hour, so a later client tries WebSockets again', () => {
+    const url = 'http://remembered.example';
+    const at = Date.now();
+    rememberTransport(url, 'sse', at);
+    assert.equal(rememberedTransport(url, at + REMEMBER_MS - 1), 'sse');
+    assert.equal(rememberedTransport(url, at + REMEMBER_MS), undefined);
+  });
+
   it('ws: a close with 4009 (terminate_connections) is final: state closed, an error with the reason, no reconnect', async () => {
     const c = client({ appKey: JWT_APP.key, transport: 'ws', getToken: () => mintToken({ sub: 'terminated' }) });
     const errors: BroadcastyError[] = [];
@@ -222,4 +297,44 @@ describe('client SDK keep-alive', () => {
       c.disconnect();
     }
   });
+});
+
+describe('client SDK watchdog on SSE and poll', () => {
+  let server: RunningServer;
+  let relay: Relay;
+  before(async () => {
+    // Heartbeats and polls of a second: the watchdogs below can be short without false alarms.
+    server = await startTestServer({ apps: [{ ...APP, history: [{ channels: ['history.*'] }] }], httpHeartbeatSeconds: 1, pollTimeoutSeconds: 1 });
+    relay = await Relay.start([server.port]);
+  });
+  after(async () => {
+    await relay.stop();
+    await server.shutdown();
+  });
+
+  for (const transport of ['sse', 'poll'] as const) {
+    it(`${transport}: a connection that goes silent (half-open) is noticed, reopened and resumed: no event lost`, async () => {
+      const c = sdkClient(relay.port, { appKey: APP.key, transport, watchdog: { sseIdleMs: 2500, pollTimeoutMs: 3000 } });
+      const channel = `history.stall-${transport}`;
+      const ticks = record<number>(c, channel);
+      const publisher = sdk(server.port);
+      try {
+        await connected(c);
+        await until(async () => {
+          await publisher.trigger(channel, 'tick', 0);
+          return ticks.messages.length > 0;
+        }, 15_000, 'a first event');
+        const relayed = relay.connections;
+        relay.stall();
+        for (let i = 1; i <= 3; i++) await publisher.trigger(channel, 'tick', i);
+        await until(() => ticks.messages.some((m) => m.data === 3), 20_000, 'the events published during the stall');
+        assert.ok(relay.connections > relayed, 'a new connection was opened');
+        const after = ticks.messages.map((m) => m.data).filter((n) => n > 0);
+        assert.deepEqual(after, [1, 2, 3]);
+        assert.deepEqual(ticks.errors, []);
+      } finally {
+        c.disconnect();
+      }
+    });
+  }
 });

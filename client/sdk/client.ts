@@ -9,7 +9,7 @@ import { randomId } from './ids.js';
 import { Outbox } from './outbox.js';
 import { PresenceRoom } from './presence.js';
 import { httpPublisher } from './publish-http.js';
-import { Requests } from './request.js';
+import { DEFAULT_TIMEOUT_MS as REQUEST_TIMEOUT_MS, Requests } from './request.js';
 import { memoryStore, offlineStore } from './stores/index.js';
 import { defaultReplyChannel } from './token.js';
 import {
@@ -33,6 +33,10 @@ import { errorOfStatus, redact, redactFields } from './wire.js';
 
 const TRANSPORT_CHOICES = ['auto', 'ws', 'sse', 'poll'];
 const BACKPRESSURE_CHOICES = ['drop', 'queue', 'slow-start'];
+/** 2.5 × the server's default SSE heartbeat (httpHeartbeatSeconds 15): silence past it is a dead connection. */
+const SSE_IDLE_MS = 37_500;
+/** The server holds a poll up to 25 s; past that and a margin the answer is lost. */
+const POLL_TIMEOUT_MS = 35_000;
 
 export interface ClientStats {
   state: ConnectionState;
@@ -51,7 +55,8 @@ export class BroadcastyClient {
   private readonly requests: Requests;
   private readonly handlers: Handlers = { state: new Set(), transport: new Set(), dropped: new Set(), error: new Set() };
   private readonly subscriptions = new Set<{ channel: string; stats(): BackpressureStats }>();
-  private replySubscription: Subscription | undefined;
+  /** The reply channel's subscription, settled once the server confirmed (or refused) it. */
+  private replyReady: Promise<void> | undefined;
 
   constructor(private readonly options: BroadcastyClientOptions) {
     checkOptions(options);
@@ -67,6 +72,8 @@ export class BroadcastyClient {
         WebSocket: WebSocketClass,
         minDelayMs: options.reconnect?.minDelayMs ?? 500,
         maxDelayMs: options.reconnect?.maxDelayMs ?? 30_000,
+        sseIdleMs: options.watchdog?.sseIdleMs ?? SSE_IDLE_MS,
+        pollTimeoutMs: options.watchdog?.pollTimeoutMs ?? POLL_TIMEOUT_MS,
       },
       {
         channels: () => this.table.requests(),
@@ -131,6 +138,7 @@ export class BroadcastyClient {
     this.subscriptions.clear();
     this.outbox.close();
     this.requests.close();
+    this.replyReady = undefined;
   }
 
   on<E extends keyof ClientEvents>(event: E, handler: ClientEvents[E]): () => void {
@@ -140,6 +148,11 @@ export class BroadcastyClient {
   }
 
   subscribe<T = unknown>(options: SubscribeOptions<T>): Subscription {
+    return this.listen(options);
+  }
+
+  /** `watch` hears when the server confirms the subscription (subscription_succeeded) and when it is dropped (refused). */
+  private listen<T>(options: SubscribeOptions<T>, watch?: { confirmed(): void; dropped(error: SubscriptionError): void }): Subscription {
     const { channel } = options;
     const onError = options.onError ?? ((error: SubscriptionError) => this.emit('error', error));
     const delivery = createDelivery<T>(
@@ -150,8 +163,12 @@ export class BroadcastyClient {
     const record = { channel, stats: () => delivery.stats() };
     const listener: ChannelListener = {
       deliver: (message) => delivery.push(message as Message<T>),
+      ...(watch === undefined ? {} : { internal: (frame) => frame.event === 'pusher_internal:subscription_succeeded' && watch.confirmed() }),
       fail: (error, dropped) => {
-        if (dropped) this.subscriptions.delete(record);
+        if (dropped) {
+          this.subscriptions.delete(record);
+          watch?.dropped(error);
+        }
         onError(error);
       },
     };
@@ -175,6 +192,7 @@ export class BroadcastyClient {
       channel,
       (closed) => this.table.remove(channel, closed),
       (error) => this.emit('error', error),
+      (event, error) => this.log('error', `a presence ${event} handler on ${channel} threw`, { error: String(error) }),
     );
     this.table.add(channel, room);
     this.connection.connect();
@@ -206,12 +224,48 @@ export class BroadcastyClient {
     } catch (error) {
       throw new BroadcastyError('bad_request', error instanceof Error ? error.message : String(error));
     }
-    this.replySubscription ??= this.subscribe({ channel: replyChannel, onMessage: (message) => void this.requests.settle(message) });
-    return this.requests.request<Res>(options);
+    // A reply must find the subscription live: publish only once the server confirmed it.
+    const startedAt = Date.now();
+    const timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new BroadcastyError('timeout', `request on ${options.channel}: the reply channel ${replyChannel} was not confirmed within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([this.replies(replyChannel), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+    return this.requests.request<Res>(options, Date.now() - startedAt);
+  }
+
+  /** Subscribes the reply channel once; a refusal rejects the requests waiting on it, and the next request() tries again. */
+  private replies(channel: string): Promise<void> {
+    this.replyReady ??= new Promise<void>((resolve, reject) => {
+      this.listen(
+        { channel, onMessage: (message) => void this.requests.settle(message) },
+        {
+          confirmed: resolve,
+          dropped: (error) => {
+            this.replyReady = undefined;
+            reject(error);
+          },
+        },
+      );
+    });
+    return this.replyReady;
   }
 
   respond<Req = unknown, Res = unknown>(options: RespondOptions<Req, Res>): Subscription {
     return this.subscribe<Req>({ channel: options.channel, onMessage: this.requests.responder(options) });
+  }
+
+  /**
+   * Empties the offline queue, every user's entries (each user's stay stored for that user's next
+   * session otherwise): call it at logout when they must not wait. Their publish() promises reject with `dropped`.
+   */
+  clearOffline(): Promise<void> {
+    return this.outbox.clear();
   }
 
   /** Sends what the offline queue holds now (it also does on every reconnect). */

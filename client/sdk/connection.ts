@@ -26,6 +26,8 @@ export interface ConnectionSettings {
   WebSocket: WebSocketConstructor | undefined;
   minDelayMs: number;
   maxDelayMs: number;
+  sseIdleMs: number;
+  pollTimeoutMs: number;
 }
 
 export interface ConnectionHost {
@@ -60,7 +62,7 @@ export class Connection {
     private readonly host: ConnectionHost,
   ) {
     this.backoff = new Backoff(settings.minDelayMs, settings.maxDelayMs);
-    const start = settings.transport === 'auto' ? (rememberedTransport(settings.url) ?? 'ws') : settings.transport;
+    const start = settings.transport === 'auto' ? (rememberedTransport(settings.url, Date.now()) ?? 'ws') : settings.transport;
     this.next = ORDER.indexOf(start);
   }
 
@@ -118,6 +120,8 @@ export class Connection {
       token: this.token,
       fetch: this.settings.fetch,
       WebSocket: this.settings.WebSocket,
+      sseIdleMs: this.settings.sseIdleMs,
+      pollTimeoutMs: this.settings.pollTimeoutMs,
       channels: () => this.host.channels(),
       debug: (message, fields) => this.host.debug(message, fields),
       events: {
@@ -131,7 +135,7 @@ export class Connection {
       attempt.transport = this.transport = new TRANSPORTS[name](context);
     } catch (error) {
       this.host.error(new BroadcastyError('unsupported', error instanceof Error ? error.message : String(error)));
-      return this.failedBeforeOpen(name, 'backoff');
+      return this.failedBeforeOpen(name);
     }
   }
 
@@ -144,7 +148,7 @@ export class Connection {
     this.openedAt = Date.now();
     this.wsFailures = 0;
     this.refreshedAfter401 = false;
-    if (this.settings.transport === 'auto') rememberTransport(this.settings.url, name);
+    if (this.settings.transport === 'auto') rememberTransport(this.settings.url, name, Date.now());
     if (this.transportName !== name) {
       this.transportName = name;
       this.host.transport(name);
@@ -162,7 +166,8 @@ export class Connection {
       this.host.error(new BroadcastyError(code === 4001 ? 'unsupported' : 'forbidden', `the server closed the connection for good (${code}): ${reason}`));
       return this.setState('closed');
     }
-    if (!opened) return this.failedBeforeOpen(ORDER[this.next]!, action);
+    // At once only after a connection that was up: a server that refuses before open (draining: 4200) would otherwise be hammered.
+    if (!opened) return this.failedBeforeOpen(ORDER[this.next]!);
     if (Date.now() - this.openedAt >= STABLE_MS) this.backoff.reset();
     this.scheduleRetry(action);
   }
@@ -177,18 +182,22 @@ export class Connection {
       return this.scheduleRetry('now');
     }
     this.host.error(errorOfStatus(status, `${name} connection refused (${status}): ${message}`));
-    this.failedBeforeOpen(name, 'backoff');
+    this.failedBeforeOpen(name);
   }
 
-  /** `auto` moves on: WebSocket after WS_ATTEMPTS failures, SSE and poll after one (back to WebSocket after poll). */
-  private failedBeforeOpen(name: TransportName, action: 'backoff' | 'now'): void {
+  /**
+   * `auto` moves on: WebSocket after WS_ATTEMPTS failures, SSE and poll after one (back to
+   * WebSocket after poll). The next transport is tried at once, but a full round (poll back to
+   * WebSocket) waits the backoff, so a server refusing every transport is not hammered.
+   */
+  private failedBeforeOpen(name: TransportName): void {
     if (this.settings.transport === 'auto' && (name !== 'ws' || ++this.wsFailures >= WS_ATTEMPTS)) {
       this.wsFailures = 0;
       this.next = (this.next + 1) % ORDER.length;
       this.host.debug('auto transport falls back', { from: name, to: ORDER[this.next] });
-      return this.scheduleRetry('now');
+      return this.scheduleRetry(this.next === 0 ? 'backoff' : 'now');
     }
-    this.scheduleRetry(action);
+    this.scheduleRetry('backoff');
   }
 
   private scheduleRetry(action: 'backoff' | 'now'): void {

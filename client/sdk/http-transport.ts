@@ -33,6 +33,11 @@ export abstract class HttpTransport implements Transport {
   /** Runs one session over `channels` until it ends or a newer generation replaces it. */
   protected abstract run(generation: number, channels: ChannelRequest[]): Promise<void>;
 
+  /** Ends the request in flight as a network failure would (a watchdog saw it stall). */
+  protected abortRequest(): void {
+    this.controller?.abort();
+  }
+
   protected current(generation: number): boolean {
     return !this.finished && generation === this.generation;
   }

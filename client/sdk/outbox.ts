@@ -2,7 +2,10 @@
 // retryably, and go out strictly in order, one at a time, each with its own idempotency key
 // (docs/PROTOCOL.md §13.5) so a resend after a lost answer never duplicates. Every store
 // operation and send runs on one chain, so the store is never written concurrently and a
-// publish() never overtakes an older waiting one.
+// publish() never overtakes an older waiting one. Each entry carries whose it is (the token's
+// subject): a store shared by the users of one browser sends an entry only with its own user's
+// token, and keeps the others for their next session.
+import { subjectOf } from './token.js';
 import { BroadcastyError, type ErrorCode, type OfflineStore, type OutboxHost, type PublishResult, type QueuedPublish } from './types.js';
 
 export interface OutboxOptions {
@@ -21,6 +24,9 @@ export interface OutboxOptions {
 
 /** Failures a later attempt can get past; the rest settle the publish as failed. */
 const RETRYABLE: ReadonlySet<ErrorCode> = new Set(['network', 'timeout', 'server_error', 'rate_limited']);
+/** A retryable failure while online drains again after this, doubling up to the max (a Retry-After wins). */
+const RETRY_MIN_MS = 1000;
+const RETRY_MAX_MS = 30_000;
 
 interface Waiter {
   resolve(result: PublishResult): void;
@@ -35,6 +41,9 @@ export class Outbox {
   private readonly waiters = new Map<string, Waiter>();
   private chain: Promise<void>;
   private closed = false;
+  /** The one scheduled drain after a retryable failure while online (else nothing retries until a reconnect). */
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private retryDelayMs = RETRY_MIN_MS;
 
   constructor(private readonly options: OutboxOptions) {
     this.chain = this.storeOp(async () => {
@@ -47,12 +56,14 @@ export class Outbox {
     if (this.closed) return Promise.reject(new BroadcastyError('closed', 'the client is closed'));
     const settled = new Promise<PublishResult>((resolve, reject) => this.waiters.set(entry.id, { resolve, reject, timeoutMs }));
     const queued = this.serialized(async () => {
-      if (this.options.host.online && this.entries.length === 0) {
-        if (await this.attempt(entry)) return;
-        await this.enqueue(entry);
+      const subject = subjectOf(await this.options.host.token(false));
+      const own = subject === undefined ? entry : { ...entry, subject };
+      if (this.options.host.online && this.ownEntries(subject).length === 0) {
+        if (await this.attempt(own)) return;
+        await this.enqueue(own);
         return;
       }
-      await this.enqueue(entry);
+      await this.enqueue(own);
       if (this.options.host.online) await this.drain();
     });
     // Only a throwing onDropped gets here: the publish must still settle.
@@ -68,9 +79,20 @@ export class Outbox {
     return this.entries.length;
   }
 
+  /** Empties the store, every user's entries; their publish() promises reject with `dropped`. */
+  clear(): Promise<void> {
+    return this.serialized(async () => {
+      const error = new BroadcastyError('dropped', 'the offline queue was cleared (clearOffline())');
+      for (const entry of this.entries) this.settle(entry.id, undefined, error);
+      this.entries = [];
+      await this.storeOp(() => this.options.store.clear());
+    });
+  }
+
   /** Pending publish() promises reject with `closed`; what is stored stays for the next client. */
   close(): void {
     this.closed = true;
+    clearTimeout(this.retryTimer);
     const error = new BroadcastyError('closed', 'the client is closed');
     for (const waiter of this.waiters.values()) waiter.reject(error);
     this.waiters.clear();
@@ -83,14 +105,29 @@ export class Outbox {
     return run;
   }
 
-  /** Oldest first; stops at the first retryable failure (the entry stays for the next flush). */
+  /** The current user's entries, oldest first; stops at the first retryable failure (the entry stays for the next flush). */
   private async drain(): Promise<void> {
-    while (this.entries.length > 0 && !this.closed) {
-      const oldest = this.entries[0];
-      if (!(await this.attempt(oldest))) return;
-      this.entries.shift();
-      await this.storeOp(() => this.options.store.remove(oldest.id));
+    const subject = subjectOf(await this.options.host.token(false));
+    for (const entry of this.ownEntries(subject)) {
+      if (this.closed || !(await this.attempt(entry))) return;
+      this.entries = this.entries.filter((stored) => stored !== entry);
+      await this.storeOp(() => this.options.store.remove(entry.id));
     }
+  }
+
+  /** Another user's entries wait for that user's next session: neither sent nor dropped. */
+  private ownEntries(subject: string | undefined): QueuedPublish[] {
+    return this.entries.filter((entry) => entry.subject === subject);
+  }
+
+  private retryLater(failure: BroadcastyError): void {
+    if (this.retryTimer !== undefined || this.closed || !this.options.host.online) return;
+    const delay = failure.retryAfterMs ?? this.retryDelayMs;
+    this.retryDelayMs = Math.min(this.retryDelayMs * 2, RETRY_MAX_MS);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.options.host.online) void this.flush().catch(() => undefined);
+    }, delay);
   }
 
   /** Stores the entry at the end, first dropping one by the policy when full. */
@@ -115,9 +152,13 @@ export class Outbox {
   private async attempt(entry: QueuedPublish): Promise<boolean> {
     try {
       this.settle(entry.id, await this.sendWithToken(entry));
+      this.retryDelayMs = RETRY_MIN_MS;
     } catch (error) {
       const failure = asBroadcastyError(error);
-      if (RETRYABLE.has(failure.code)) return false;
+      if (RETRYABLE.has(failure.code)) {
+        this.retryLater(failure);
+        return false;
+      }
       this.settle(entry.id, undefined, failure);
     }
     return true;

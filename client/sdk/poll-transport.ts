@@ -1,7 +1,8 @@
 // Long-polling (docs/PROTOCOL.md §15.3): each answer's cursor goes with the next poll; a lost
 // answer is asked again with the same cursor, which the server answers with the same events. A
 // new session (first open, or the channel set changed) names the client's positions in a cursor
-// of no live session, so the server opens one that resumes them (`reset`).
+// of no live session, so the server opens one that resumes them (`reset`). A request unanswered
+// past pollTimeoutMs (a half-open connection) is aborted and counts as a lost answer.
 import { HttpTransport } from './http-transport.js';
 import { authHeaders, cursorOf, type ChannelRequest } from './transport.js';
 import { asFrame } from './wire.js';
@@ -28,22 +29,14 @@ export class PollTransport extends HttpTransport {
     while (this.current(generation)) {
       const query = this.query(channels);
       if (cursor !== undefined) query.set('cursor', cursor);
-      const { response, networkFailed } = await this.get(generation, 'poll', query, authHeaders(this.context));
-      if (response === undefined) {
-        if (!networkFailed) return;
+      const { answer, lost } = await this.ask(generation, query);
+      if (!this.current(generation)) return;
+      if (answer === undefined) {
+        if (!lost) return;
         if (!this.opened || ++failures > RETRIES) return this.finish(generation, 1006, 'poll request failed');
         await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS * failures));
         continue;
       }
-      let answer: PollAnswer;
-      try {
-        answer = (await response.json()) as PollAnswer;
-      } catch {
-        if (!this.current(generation)) return;
-        if (++failures > RETRIES) return this.finish(generation, 1006, 'poll answer unreadable');
-        continue;
-      }
-      if (!this.current(generation)) return;
       failures = 0;
       this.markOpen();
       for (const event of Array.isArray(answer.events) ? answer.events : []) {
@@ -55,6 +48,20 @@ export class PollTransport extends HttpTransport {
         return this.finish(generation, code, typeof answer.closed.reason === 'string' ? answer.closed.reason : 'poll session closed');
       }
       if (typeof answer.cursor === 'string') cursor = answer.cursor;
+    }
+  }
+
+  /** One poll: its answer, or `lost` (network failure, unreadable, no answer within pollTimeoutMs: ask again with the same cursor). */
+  private async ask(generation: number, query: URLSearchParams): Promise<{ answer?: PollAnswer; lost: boolean }> {
+    const watchdog = setTimeout(() => this.current(generation) && this.abortRequest(), this.context.pollTimeoutMs);
+    try {
+      const { response, networkFailed } = await this.get(generation, 'poll', query, authHeaders(this.context));
+      if (response === undefined) return { lost: networkFailed };
+      return { answer: (await response.json()) as PollAnswer, lost: false };
+    } catch {
+      return { lost: true };
+    } finally {
+      clearTimeout(watchdog);
     }
   }
 }

@@ -15,6 +15,7 @@ export class PresenceRoom implements Presence, ChannelListener {
     readonly channel: string,
     private readonly onClose: (room: PresenceRoom) => void,
     private readonly onError: (error: SubscriptionError) => void,
+    private readonly onHandlerError: (event: RosterEvent, error: unknown) => void,
   ) {}
 
   get members(): ReadonlyMap<string, unknown> {
@@ -63,6 +64,13 @@ export class PresenceRoom implements Presence, ChannelListener {
   }
 
   private emit(event: RosterEvent, value: unknown): void {
-    for (const handler of this.handlers[event]) (handler as (value: unknown) => void)(value);
+    for (const handler of this.handlers[event]) {
+      // A throwing app handler must not break the transport's frame loop nor the other handlers.
+      try {
+        (handler as (value: unknown) => void)(value);
+      } catch (error) {
+        this.onHandlerError(event, error);
+      }
+    }
   }
 }

@@ -43,9 +43,11 @@ export function httpPublisher(base: { url: string; appKey: string; fetch: typeof
     const timer = setTimeout(() => abort.abort(), timeoutMs);
     let status: number;
     let text: string;
+    let retryAfter: string | null;
     try {
       const response = await post(endpoint, { method: 'POST', headers, body, signal: abort.signal });
       status = response.status;
+      retryAfter = response.headers.get('retry-after');
       text = await response.text();
     } catch (error) {
       if (abort.signal.aborted) throw new BroadcastyError('timeout', `publish to ${entry.channel}: no answer within ${timeoutMs} ms`);
@@ -55,7 +57,11 @@ export function httpPublisher(base: { url: string; appKey: string; fetch: typeof
     }
     if (status === 200) return resultOf(text);
     const code = ERROR_BY_STATUS[status] ?? (status >= 500 ? 'server_error' : 'bad_request');
-    throw new BroadcastyError(code, code === 'unsupported' ? UNSUPPORTED : `publish to ${entry.channel}: ${status} ${reasonOf(text)}`, status);
+    const error = new BroadcastyError(code, code === 'unsupported' ? UNSUPPORTED : `publish to ${entry.channel}: ${status} ${reasonOf(text)}`, status);
+    // Seconds only: the server never sends the HTTP-date form.
+    const seconds = Number(retryAfter);
+    if (retryAfter !== null && retryAfter.trim() !== '' && Number.isFinite(seconds) && seconds >= 0) error.retryAfterMs = seconds * 1000;
+    throw error;
   };
 }
 

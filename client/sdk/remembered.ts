@@ -1,9 +1,12 @@
 // The transport that worked last, so `auto` starts there next time: localStorage in browsers
-// (`broadcasty:transport:{url}`), this module's memory elsewhere.
+// (`broadcasty:transport:{url}`), this module's memory elsewhere. It is forgotten after an hour,
+// so one transient WebSocket failure does not keep a browser on SSE or polling for good.
 import type { TransportName } from './types.js';
 
-const inMemory = new Map<string, TransportName>();
+/** Remembered as `{name} {time remembered, ms}`. */
+const inMemory = new Map<string, string>();
 const NAMES: readonly string[] = ['ws', 'sse', 'poll'];
+export const REMEMBER_MS = 60 * 60 * 1000;
 
 function storage(): Storage | undefined {
   try {
@@ -14,7 +17,7 @@ function storage(): Storage | undefined {
   }
 }
 
-export function rememberedTransport(url: string): TransportName | undefined {
+export function rememberedTransport(url: string, now: number): TransportName | undefined {
   const key = `broadcasty:transport:${url}`;
   let value: string | null | undefined = inMemory.get(key);
   try {
@@ -22,14 +25,18 @@ export function rememberedTransport(url: string): TransportName | undefined {
   } catch {
     // Storage disabled: memory only.
   }
-  return value !== null && value !== undefined && NAMES.includes(value) ? (value as TransportName) : undefined;
+  // A value without a time (an older SDK's) counts as expired.
+  const [name, at] = (value ?? '').split(' ');
+  const age = now - Number(at);
+  return NAMES.includes(name!) && age >= 0 && age < REMEMBER_MS ? (name as TransportName) : undefined;
 }
 
-export function rememberTransport(url: string, name: TransportName): void {
+export function rememberTransport(url: string, name: TransportName, now: number): void {
   const key = `broadcasty:transport:${url}`;
-  inMemory.set(key, name);
+  const value = `${name} ${now}`;
+  inMemory.set(key, value);
   try {
-    storage()?.setItem(key, name);
+    storage()?.setItem(key, value);
   } catch {
     // Quota or disabled storage: memory still has it.
   }

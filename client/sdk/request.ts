@@ -5,7 +5,7 @@
 import { randomId } from './ids.js';
 import { BroadcastyError, type Message, type PublishOptions, type PublishResult, type RequestOptions, type RespondOptions } from './types.js';
 
-const DEFAULT_TIMEOUT_MS = 10_000;
+export const DEFAULT_TIMEOUT_MS = 10_000;
 const REQUEST_EVENT = 'request';
 const REPLY_EVENT = 'reply';
 
@@ -23,11 +23,12 @@ export class Requests {
     private readonly replyChannel: () => string,
   ) {}
 
-  request<Res = unknown>(options: RequestOptions): Promise<Message<Res>> {
+  /** `waitedMs`: spent before (on the reply channel's subscription); timeoutMs counts from the app's call. */
+  request<Res = unknown>(options: RequestOptions, waitedMs = 0): Promise<Message<Res>> {
     const { channel, event = REQUEST_EVENT, payload, timeoutMs = DEFAULT_TIMEOUT_MS } = options;
     const correlationId = randomId();
     return new Promise<Message<Res>>((resolve, reject) => {
-      const timer = setTimeout(() => this.fail(correlationId, new BroadcastyError('timeout', `request ${event} on ${channel}: no reply within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(() => this.fail(correlationId, new BroadcastyError('timeout', `request ${event} on ${channel}: no reply within ${timeoutMs} ms`)), Math.max(0, timeoutMs - waitedMs));
       this.pending.set(correlationId, { resolve: resolve as (message: Message) => void, reject, timer });
       this.publish({ channel, event, payload, correlationId, meta: { replyTo: this.replyChannel() }, timeoutMs }).catch((error: BroadcastyError) => this.fail(correlationId, error));
     });

@@ -30,6 +30,10 @@ export interface TransportContext {
   token: string | null;
   fetch: typeof fetch;
   WebSocket: WebSocketConstructor | undefined;
+  /** SSE: silence (not even the heartbeat) this long means a dead connection. */
+  sseIdleMs: number;
+  /** Poll: one request without an answer this long counts as a lost answer. */
+  pollTimeoutMs: number;
   /** The channels to carry now, with their resume positions. */
   channels(): ChannelRequest[];
   events: TransportEvents;

@@ -36,6 +36,8 @@ export interface BroadcastyClientOptions {
   /** For runtimes without a global WebSocket (Node 20): e.g. the `ws` package's class. */
   WebSocket?: WebSocketConstructor;
   fetch?: typeof fetch;
+  /** @internal Tests shorten these: SSE without a byte (default 37500 ms, 2.5 heartbeats) and one poll request (default 35000 ms) before the connection counts as lost. */
+  watchdog?: { sseIdleMs?: number; pollTimeoutMs?: number };
   /** Diagnostics; never receives a token. */
   log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 }
@@ -94,6 +96,9 @@ export class BroadcastyError extends Error {
     super(message);
     this.name = 'BroadcastyError';
   }
+
+  /** A 429/503 publish answer's Retry-After, when the server sent one. */
+  retryAfterMs?: number;
 }
 
 export interface SubscribeOptions<T = unknown> {
@@ -191,6 +196,8 @@ export interface QueuedPublish {
   correlationId?: string;
   partitionKey?: string;
   queuedAt: number;
+  /** Whose publish it is: the token's tid and sub (absent for an anonymous client); only a client with the same subject sends it. */
+  subject?: string;
 }
 
 /** Where queued publishes survive a reload or restart. Calls are serialized by the outbox. */

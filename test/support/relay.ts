@@ -1,11 +1,13 @@
 // A TCP relay in front of one or more Broadcasty nodes, as a load balancer would be: each new
 // client connection goes to the next node in turn (so a reconnect lands on another node), and
 // cut() resets every live connection at once, as a network failure does (the client sees 1006,
-// the server a vanished peer).
+// the server a vanished peer); stall() silences them instead, as a half-open TCP connection does
+// (no reset: each end waits on a peer that says nothing).
 import { createServer, Socket, type Server } from 'node:net';
 
 export class Relay {
   private readonly live = new Set<Socket>();
+  private readonly pairs = new Set<[down: Socket, up: Socket]>();
   private turn = 0;
 
   private constructor(
@@ -23,6 +25,9 @@ export class Relay {
           (s === down ? up : down).destroy();
         });
       }
+      const pair: [Socket, Socket] = [down, up];
+      this.pairs.add(pair);
+      down.on('close', () => this.pairs.delete(pair));
       down.pipe(up).pipe(down);
     });
   }
@@ -44,6 +49,17 @@ export class Relay {
 
   cut(): void {
     for (const s of this.live) s.resetAndDestroy();
+  }
+
+  /** The live connections stop carrying bytes both ways but stay open; new ones are relayed as before. */
+  stall(): void {
+    for (const [down, up] of this.pairs) {
+      down.unpipe(up);
+      up.unpipe(down);
+      down.pause();
+      up.pause();
+    }
+    this.pairs.clear();
   }
 
   async stop(): Promise<void> {
