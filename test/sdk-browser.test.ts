@@ -4,17 +4,15 @@
 // SSE, and long-polling each receive public and private (JWT) events; `auto` falls back to SSE
 // when WebSockets fail and remembers it in localStorage, so the reloaded page starts there.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { RunningServer } from '../src/server.js';
-import { chromiumMissing, launchChromium, serveSite, type Site } from './support/chromium.js';
+import { chromiumMissing, launchChromium, type Site } from './support/chromium.js';
 import { sdk, until } from './support/cluster.js';
+import { serveSdkPage } from './support/sdk-client.js';
 import { startTestServer } from './support/in-process.js';
 import { JWT_APP, jwtApp, mintToken } from './support/jwt.js';
 
-const REPO = new URL('..', import.meta.url).pathname;
 const NEWS = 'tenant.acme.news';
 const ORDERS = 'private-tenant.acme.orders';
 
@@ -62,8 +60,7 @@ describe('client SDK in Chromium', { skip: chromiumMissing }, () => {
   let url: string;
 
   before(async () => {
-    execFileSync(process.execPath, [`${REPO}scripts/build-client.mjs`], { stdio: 'inherit' });
-    site = await serveSite({ '/': PAGE, '/broadcasty.js': readFileSync(`${REPO}dist/browser/broadcasty.js`, 'utf8') });
+    site = await serveSdkPage(PAGE);
     server = await startTestServer({ apps: [jwtApp({ allowedOrigins: [site.origin] })] });
     url = `http://127.0.0.1:${server.port}`;
     context = await launchChromium();

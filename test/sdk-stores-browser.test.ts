@@ -4,20 +4,18 @@
 // survives a page reload in order. End to end: a publish made while the server is unreachable waits in
 // IndexedDB; the reloaded page's client sends it on connect, and it arrives once.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { QueuedPublish } from '../client/sdk/types.js';
 import type { RunningServer } from '../src/server.js';
-import { chromiumMissing, launchChromium, serveSite, type Site } from './support/chromium.js';
+import { chromiumMissing, launchChromium, type Site } from './support/chromium.js';
 import { until } from './support/cluster.js';
+import { serveSdkPage } from './support/sdk-client.js';
 import { RawClient, startTestServer } from './support/in-process.js';
 import { subscribeRaw } from './support/jwt-clients.js';
 import { broadcasty, JWT_APP, jwtApp, mintToken } from './support/jwt.js';
 
-const REPO = new URL('..', import.meta.url).pathname;
 const ORDERS = 'private-tenant.acme.orders';
 
 /** `?noidb` hides IndexedDB before the SDK loads, as in browsers that have none; `?idbrefuses` has one whose open() fails. */
@@ -61,9 +59,8 @@ describe('SDK offline stores in Chromium', { skip: chromiumMissing }, () => {
   let page: Page;
 
   before(async () => {
-    execFileSync(process.execPath, [`${REPO}scripts/build-client.mjs`], { stdio: 'inherit' });
     server = await startTestServer({ apps: [jwtApp()], transport: 'node' });
-    site = await serveSite({ '/': PAGE, '/broadcasty.js': readFileSync(`${REPO}dist/browser/broadcasty.js`, 'utf8') });
+    site = await serveSdkPage(PAGE);
     context = await launchChromium();
     page = context.pages()[0] ?? (await context.newPage());
   });

@@ -1,7 +1,11 @@
 // The Broadcasty client SDK (client/sdk) as a Node app uses it: the `ws` package's WebSocket on
 // Node 20, a recorder of every message and error each subscription gets.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { WebSocket } from 'ws';
 import { BroadcastyClient, type BroadcastyClientOptions, type BroadcastyError, type Message, type StreamPosition, type Subscription, type WebSocketConstructor } from '../../client/sdk/index.js';
+
+import { serveSite, type Site } from './chromium.js';
 
 export const NodeWebSocket = WebSocket as unknown as WebSocketConstructor;
 
@@ -34,4 +38,11 @@ export function connected(client: BroadcastyClient, timeoutMs = 15_000): Promise
       resolve();
     });
   });
+}
+
+/** The SDK's browser file, built now by scripts/build-client.mjs, beside a test page on a site of its own origin. */
+export function serveSdkPage(page: string): Promise<Site> {
+  const repo = new URL('../..', import.meta.url).pathname;
+  execFileSync(process.execPath, [`${repo}scripts/build-client.mjs`], { stdio: 'inherit' });
+  return serveSite({ '/': page, '/broadcasty.js': readFileSync(`${repo}dist/browser/broadcasty.js`, 'utf8') });
 }
