@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { pino } from 'pino';
 import type { PublishActivity } from '../src/activity/types.js';
 import type { AuditEntry } from '../src/audit/entry.js';
 import { FileAuditSink } from '../src/audit/file-sink.js';
@@ -116,6 +117,29 @@ describe('audit file sink', () => {
     } finally {
       await writer.stop();
     }
+  });
+
+  it('two processes pruning the same directory at once: every old file goes, and no failure is logged', async () => {
+    const dir = scratchDir('audit-retention-race');
+    const file = join(dir, 'audit.log');
+    const when = new Date(Date.now() - 40 * DAY_MS);
+    for (let n = 0; n < 200; n++) {
+      const name = join(dir, `audit.log.worker${n}`);
+      writeFileSync(name, '{}\n');
+      utimesSync(name, when, when);
+    }
+    writeFileSync(file, '');
+    const warnings: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) });
+    // Each writer prunes as it starts, so both passes run over the same listing together.
+    const writers = [0, 1].map(() => new AuditWriter(new FileAuditSink(file, 4096, 30, log), { flushMs: 10, payloads: false }, log));
+    try {
+      await until(() => readdirSync(dir).length === 1, 15_000, 'every old worker file deleted');
+      assert.deepEqual(readdirSync(dir), ['audit.log']);
+    } finally {
+      await Promise.all(writers.map((writer) => writer.stop()));
+    }
+    assert.deepEqual(warnings, []);
   });
 
   it('cluster workers write and rotate {file}.worker{n} each: no entry lost or interleaved', async () => {

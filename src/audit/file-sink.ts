@@ -20,7 +20,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const PRUNABLE_SUFFIX = /^(?:worker\d+|(?:worker\d+\.)?\d{8}T\d{9}Z(?:-\d+)?)$/;
 
 /** The file this process writes: the setting itself, or a worker's own file. */
-export function processAuditFile(file: string): string {
+function processAuditFile(file: string): string {
   return cluster.isWorker ? `${file}.worker${cluster.worker!.id}` : file;
 }
 
@@ -59,7 +59,7 @@ export class FileAuditSink implements AuditSink {
     for (const name of await readdir(this.dir)) {
       if (!name.startsWith(`${this.name}.`) || !PRUNABLE_SUFFIX.test(name.slice(this.name.length + 1))) continue;
       const path = join(this.dir, name);
-      if (path !== this.file && (await stat(path)).mtimeMs < oldest) await unlink(path);
+      if (path !== this.file) await unlinkIfOlder(path, oldest);
     }
   }
 
@@ -70,6 +70,18 @@ export class FileAuditSink implements AuditSink {
     let target = base;
     for (let n = 2; await exists(target); n++) target = `${base}-${n}`;
     await rename(this.file, target);
+  }
+}
+
+/**
+ * Every worker prunes the same files at about the same moment (at start, then hourly): a file
+ * another worker deleted since the listing is pruned, not a failure that skips the rest.
+ */
+async function unlinkIfOlder(path: string, oldest: number): Promise<void> {
+  try {
+    if ((await stat(path)).mtimeMs < oldest) await unlink(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
 }
 
