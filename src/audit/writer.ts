@@ -13,12 +13,12 @@ export const BATCH = 500;
 /** What waits for a failing sink before the oldest go. */
 export const MAX_BUFFERED = 100_000;
 /** What waiting entries may take in memory (estimated) before the oldest go: with payloads on, 100k entries could be gigabytes. */
-export const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
+const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
 /** A rough share per entry beyond its text: the object, its keys, the array slot. */
 const ENTRY_OVERHEAD_BYTES = 256;
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 
-export const AUDITED_KINDS = (Object.keys(ACTIVITY_KINDS) as ActivityKind[]).filter((kind) => ACTIVITY_KINDS[kind].audited);
+const AUDITED_KINDS = (Object.keys(ACTIVITY_KINDS) as ActivityKind[]).filter((kind) => ACTIVITY_KINDS[kind].audited);
 
 /** Where batches go: stdout, a file, an SQL table. */
 export interface AuditSink {
@@ -29,7 +29,7 @@ export interface AuditSink {
   close(): Promise<void>;
 }
 
-export interface AuditSettings {
+interface AuditSettings {
   flushMs: number;
   payloads: boolean;
 }
@@ -39,9 +39,16 @@ interface Waiting {
   bytes: number;
 }
 
-/** UTF-16 strings: two bytes a character. Estimated once per entry, in accept(). */
+/** Characters of a detail value's text: its strings and string lists (numbers fit in the overhead). */
+const textLength = (value: unknown): number => (typeof value === 'string' ? value.length : Array.isArray(value) ? value.reduce((sum: number, item) => sum + textLength(item), 0) : 0);
+
+/**
+ * UTF-16 strings: two bytes a character. Estimated once per entry, in accept(), from lengths
+ * alone: the sink encodes the entry (and a kept payload) anyway, so encoding it here too would
+ * double the cost of every audited publish.
+ */
 const estimatedBytes = (entry: AuditEntry): number =>
-  ENTRY_OVERHEAD_BYTES + 2 * (JSON.stringify(entry.detail).length + [entry.app_id, entry.actor, entry.channel, entry.event].reduce((sum, text) => sum + (text?.length ?? 0), 0));
+  ENTRY_OVERHEAD_BYTES + 2 * [entry.app_id, entry.actor, entry.channel, entry.event, ...Object.values(entry.detail)].reduce((sum: number, value) => sum + textLength(value), 0);
 
 export class AuditWriter implements ActivitySink {
   readonly kinds = AUDITED_KINDS;
