@@ -23,18 +23,28 @@ const CONNECTIONS: Record<EnvShape, { prefix: string; extra: string[]; vite: str
   pusher: { prefix: 'PUSHER', extra: ['PUSHER_APP_CLUSTER=mt1'], vite: ['APP_KEY', 'HOST', 'PORT', 'SCHEME', 'APP_CLUSTER'], echo: " cluster: 'mt1'," },
 };
 
-/** `redis://:secret@host:6379` → `redis://host:6379`: credentials never reach stdout. */
-function withoutCredentials(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//');
+/** A URL as it may be printed (`redis://:***@host:6379`): a password never reaches stdout. */
+export function withoutPassword(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^:@/]*):[^@/]*@/i, '$1$2:***@');
+}
+
+/** Addresses a server binds to that a client cannot connect to. */
+const ANY_ADDRESS = new Set(['0.0.0.0', '::', '[::]']);
+
+/** The host a client on this machine puts in a URL: loopback for a wildcard bind address, IPv6 in brackets. */
+const reachableHost = (bound: string): string => (ANY_ADDRESS.has(bound) ? '127.0.0.1' : bound.includes(':') && !bound.startsWith('[') ? `[${bound}]` : bound);
+
+/** How a client on this machine reaches the server: what the welcome prints and the CLI commands call. */
+export function clientEndpoint(config: Pick<ServerConfig, 'host' | 'tlsCert'>): { scheme: 'http' | 'https'; host: string } {
+  return { scheme: config.tlsCert === undefined ? 'http' : 'https', host: reachableHost(config.host) };
 }
 
 export function welcomeText({ config, port, shape, envFile, envAppId, metricsPort }: WelcomeInput): string {
-  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
-  const scheme = config.tlsCert ? 'https' : 'http';
+  const { scheme, host } = clientEndpoint(config);
   const app = config.apps.find((a) => a.id === envAppId) ?? config.apps[0];
   const secret = app.secret === DEV_SECRET ? DEV_SECRET : '<the secret from your config>';
-  const engine = config.redisUrl === undefined ? 'in-memory engine' : `Redis engine (${withoutCredentials(config.redisUrl)})`;
-  const metricsHost = config.metricsHost === '0.0.0.0' ? '127.0.0.1' : config.metricsHost;
+  const engine = config.redisUrl === undefined ? 'in-memory engine' : `Redis engine (${withoutPassword(config.redisUrl)})`;
+  const metricsHost = reachableHost(config.metricsHost);
   const heading =
     config.appRegistry === 'static' ? `Laravel .env (app "${app.id}"):` : `Laravel .env (apps come from the ${config.appRegistry} registry; fill in one of them):`;
   const { prefix, extra, vite, echo } = CONNECTIONS[shape];

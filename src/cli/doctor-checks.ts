@@ -5,6 +5,7 @@ import type { Setup } from '../config/load.js';
 import { connectSql } from '../apps/sql-clients.js';
 import type { Dialect } from '../apps/sql-table.js';
 import { connectRedis } from '../redis/connect.js';
+import { withoutPassword } from '../welcome.js';
 import { send } from './http.js';
 
 export interface CheckResult {
@@ -15,11 +16,6 @@ export interface CheckResult {
 }
 
 const PROBE_TIMEOUT_MS = 3000;
-
-/** A URL as it may be printed: the password replaced by ***. */
-export function withoutPassword(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^:@/]*):[^@/]*@/i, '$1$2:***@');
-}
 
 const reason = (error: unknown): string => (error as NodeJS.ErrnoException).code ?? (error as Error).message;
 

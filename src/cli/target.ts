@@ -5,15 +5,13 @@ import type { App } from '../apps/registry.js';
 import { withDotenv } from '../config/dotenv.js';
 import { loadSetup, type Setup } from '../config/load.js';
 import type { ServerConfig } from '../config/schema.js';
+import { clientEndpoint } from '../welcome.js';
 import { UsageError, type Values } from './command.js';
 
 export function loadSettings(values: Values): Setup {
   const { env } = withDotenv(process.env, { envFile: values['env-file'] as string | undefined });
   return loadSetup({ env, configFile: values.config as string | undefined });
 }
-
-/** Addresses a server binds to that a client cannot connect to. */
-const ANY_ADDRESS = new Set(['0.0.0.0', '::', '[::]']);
 
 /** `--url`, else http(s)://{host}:{port}{pathPrefix} of the settings (loopback for a wildcard host). */
 export function serverUrl(values: Values, config: ServerConfig): string {
@@ -22,8 +20,8 @@ export function serverUrl(values: Values, config: ServerConfig): string {
     if (!/^https?:\/\/[^/]+/.test(given)) throw new UsageError(`--url must be an http:// or https:// URL, got ${JSON.stringify(given)}`);
     return given.replace(/\/+$/, '');
   }
-  const host = ANY_ADDRESS.has(config.host) ? '127.0.0.1' : config.host.includes(':') && !config.host.startsWith('[') ? `[${config.host}]` : config.host;
-  return `${config.tlsCert === undefined ? 'http' : 'https'}://${host}:${config.port}${config.pathPrefix}`;
+  const { scheme, host } = clientEndpoint(config);
+  return `${scheme}://${host}:${config.port}${config.pathPrefix}`;
 }
 
 /**
@@ -55,7 +53,7 @@ export async function resolveApp(values: Values, setup: Setup): Promise<App> {
   throw new UsageError(`unknown app ${JSON.stringify(wanted)}${known.length > 0 ? `: the configured apps are ${known.join(', ')}` : ''}`);
 }
 
-export interface AppTarget {
+interface AppTarget {
   setup: Setup;
   app: App;
   baseUrl: string;
@@ -67,7 +65,7 @@ export async function appTarget(values: Values): Promise<AppTarget> {
   return { setup, app: await resolveApp(values, setup), baseUrl: serverUrl(values, setup.config) };
 }
 
-export interface AdminAppTarget {
+interface AdminAppTarget {
   appId: string;
   baseUrl: string;
   /** `--token`, else adminToken; none lets a server without one answer loopback. */
