@@ -4,7 +4,7 @@
 // counts are cleared every minute, and past MAX_ADDRESSES new addresses share one count.
 import type { AuthFailureActivity } from '../activity/types.js';
 
-export const PER_ADDRESS = 60;
+const PER_ADDRESS = 60;
 export const WINDOW_MS = 60_000;
 const MAX_ADDRESSES = 10_000;
 /** The shared count once MAX_ADDRESSES are tracked (its summary has no ip). */

@@ -15,7 +15,7 @@ export class FailedError extends Error {}
 /** Nothing answered at the server's URL: exit 3. */
 export class UnreachableError extends Error {}
 
-export type OptionSet = NonNullable<ParseArgsConfig['options']>;
+type OptionSet = NonNullable<ParseArgsConfig['options']>;
 export type Values = Record<string, string | boolean | string[] | undefined>;
 
 /** Where the settings come from: as `broadcasty start` reads them. */
@@ -55,7 +55,7 @@ export interface Command {
   run(values: Values, positionals: string[]): Promise<number>;
 }
 
-export function helpOf(command: Command): string {
+function helpOf(command: Command): string {
   return `usage: ${command.usage}\n\n${command.summary}\n\n${command.details}\n  -h, --help         this text`;
 }
 

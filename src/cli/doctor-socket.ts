@@ -13,7 +13,7 @@ export class SocketRefused extends Error {
   }
 }
 
-export interface ProbeSocket {
+interface ProbeSocket {
   /** Which client this is, for the report. */
   readonly client: string;
   /** Resolves once subscribed; rejects with SocketRefused. */
@@ -23,7 +23,7 @@ export interface ProbeSocket {
   close(): void;
 }
 
-export interface SocketAddress {
+interface SocketAddress {
   tls: boolean;
   host: string;
   port: number;

@@ -45,7 +45,7 @@ async function runChecks(values: Values): Promise<CheckResult[]> {
   return results;
 }
 
-export function reportText(results: CheckResult[]): string {
+function reportText(results: CheckResult[]): string {
   const width = Math.max(...results.map((result) => result.name.length));
   return results
     .map((result) => {

@@ -7,7 +7,7 @@ import { FailedError, UnreachableError } from './command.js';
 
 const REQUEST_TIMEOUT_MS = 10_000;
 
-export interface Reply {
+interface Reply {
   status: number;
   body: string;
 }
@@ -28,12 +28,12 @@ export async function read(response: Response): Promise<Reply> {
 }
 
 /** The reply's JSON when it is a 200, else FailedError with status and body. */
-export function expectJson(reply: Reply): unknown {
+function expectJson(reply: Reply): unknown {
   if (reply.status !== 200) throw new FailedError(`the server answered ${reply.status}: ${reply.body.trim()}`);
   return JSON.parse(reply.body) as unknown;
 }
 
-export interface PusherRequest {
+interface PusherRequest {
   method: 'GET' | 'POST';
   /** After /apps/{id}, e.g. `/events`. */
   path: string;
@@ -56,7 +56,7 @@ export async function pusherRequest(baseUrl: string, app: App, request: PusherRe
 
 export const pusherApi = async (baseUrl: string, app: App, request: PusherRequest): Promise<unknown> => expectJson(await pusherRequest(baseUrl, app, request));
 
-export interface AdminTarget {
+interface AdminTarget {
   baseUrl: string;
   /** undefined: no Authorization header (a server without adminToken answers loopback). */
   token: string | undefined;

@@ -9,7 +9,7 @@ const ALPHANUMERIC = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const randomText = (length: number): string => Array.from({ length }, () => ALPHANUMERIC[randomInt(ALPHANUMERIC.length)]).join('');
 
 /** Shaped like Pusher's: a numeric id, a 20-character key; the secret and the token are longer than Pusher's. */
-export function appCredentials(): Record<string, string> {
+function appCredentials(): Record<string, string> {
   return {
     BROADCASTY_APP_ID: String(randomInt(100_000, 10_000_000)),
     BROADCASTY_APP_KEY: randomText(20),

@@ -5,7 +5,7 @@ import { adminTarget } from './target.js';
 
 type ByTransport = Record<string, number>;
 
-export interface AppStats {
+interface AppStats {
   app: string;
   at: number;
   connections: { total: number; byTransport: ByTransport };
@@ -23,7 +23,7 @@ const transportsText = (byTransport: ByTransport): string =>
     .map(([transport, count]) => `${transport} ${count}`)
     .join(', ') || 'none';
 
-export function statsText(stats: AppStats): string {
+function statsText(stats: AppStats): string {
   return [
     `app ${stats.app} at ${new Date(stats.at).toISOString()}`,
     `connections      ${stats.connections.total} (${transportsText(stats.connections.byTransport)})`,
