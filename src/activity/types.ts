@@ -65,7 +65,7 @@ export interface WebhookActivity extends Base {
   kind: 'webhook';
   appId: string;
   outcome: 'sent' | 'failed';
-  /** Scheme, host and path of the webhook URL (never its query, which may hold a secret). */
+  /** Scheme and host of the webhook URL (its origin): never the path or query, which may hold a secret. */
   url: string;
   /** The event names the request carried (channel_occupied, member_added, …). */
   events: string[];
