@@ -13,7 +13,7 @@ import { startTestServer } from './support/in-process.js';
 import { JWT_APP, jwtApp, mintToken } from './support/jwt.js';
 import { rememberedTransport, rememberTransport, REMEMBER_MS } from '../client/sdk/remembered.js';
 import { Relay } from './support/relay.js';
-import { connected, record, sdkClient } from './support/sdk-client.js';
+import { connected, NodeWebSocket, record, sdkClient } from './support/sdk-client.js';
 
 const SHORT_APP = { id: 'short-id', key: 'short-key', secret: 'short-secret' };
 const TRANSPORTS = ['ws', 'sse', 'poll'] as const;
@@ -208,6 +208,42 @@ describe('client SDK transports', () => {
       // Without backoff this was hundreds per second; with it a handful (the delays grow to 1 s).
       assert.ok(attempts >= 1 && tokens < 40, `${transport}: ${tokens} connects, ${attempts} WebSockets in 2 s`);
     }
+  });
+
+  it('disconnect() then connect() while getToken() still runs: the stale attempt opens nothing, one connection stays', async () => {
+    let release!: () => void;
+    const late = new Promise<void>((resolve) => (release = resolve));
+    let asked = 0;
+    let sockets = 0;
+    const Counting = class extends (NodeWebSocket as unknown as new (url: string) => object) {
+      constructor(url: string) {
+        super(url);
+        sockets += 1;
+      }
+    } as unknown as WebSocketConstructor;
+    const c = client({
+      appKey: APP.key,
+      transport: 'ws',
+      WebSocket: Counting,
+      getToken: async () => {
+        if (++asked === 1) await late;
+        return null;
+      },
+    });
+    record(c, 'late-token');
+    c.disconnect();
+    const ticks = record(c, 'late-token');
+    await connected(c);
+    release();
+    // The first getToken() resolves now: a macrotask later its open() has built whatever it builds.
+    await sleep(0);
+    assert.deepEqual([asked, sockets], [2, 1]);
+    await until(async () => {
+      await pusher.trigger('late-token', 'tick', 1);
+      return ticks.messages.length > 0;
+    }, 15_000, 'an event on the new connection');
+    const held = [...server.ctx.hub.connections.values()].filter((connection) => connection.subscriptions.has('late-token'));
+    assert.equal(held.length, 1);
   });
 
   it('auto: the remembered transport is forgotten after an hour, so a later client tries WebSockets again', () => {

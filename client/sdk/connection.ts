@@ -49,6 +49,11 @@ export class Connection {
   private token: string | null = null;
   private tokenFetched = false;
   private wanted = false;
+  /**
+   * Bumped by connect() and disconnect(): an open() still awaiting getToken() across them is
+   * stale and builds nothing, or a disconnect() then connect() would leave two transports open.
+   */
+  private generation = 0;
   private retry: ReturnType<typeof setTimeout> | undefined;
   private readonly backoff: Backoff;
   private next: number;
@@ -73,11 +78,13 @@ export class Connection {
   connect(): void {
     if (this.wanted) return;
     this.wanted = true;
+    this.generation += 1;
     void this.open();
   }
 
   disconnect(): void {
     this.wanted = false;
+    this.generation += 1;
     clearTimeout(this.retry);
     this.transport?.close();
     this.transport = undefined;
@@ -103,14 +110,16 @@ export class Connection {
   }
 
   private async open(): Promise<void> {
+    const generation = this.generation;
     this.setState(this.state === 'idle' || this.state === 'closed' ? 'connecting' : 'reconnecting');
     try {
       await this.fetchToken();
     } catch (error) {
+      if (generation !== this.generation) return;
       this.host.error(new BroadcastyError('unauthorized', `getToken() failed: ${error instanceof Error ? error.message : String(error)}`));
       return this.scheduleRetry('backoff');
     }
-    if (!this.wanted) return;
+    if (!this.wanted || generation !== this.generation) return;
     const name = ORDER[this.next]!;
     const attempt = { transport: undefined as Transport | undefined };
     const own = () => this.wanted && this.transport === attempt.transport && attempt.transport !== undefined;
@@ -140,7 +149,11 @@ export class Connection {
   }
 
   private async fetchToken(): Promise<void> {
-    this.token = await this.settings.getToken();
+    const generation = this.generation;
+    const token = await this.settings.getToken();
+    // Asked for before a disconnect(): it may be the previous user's, the newer answer stands.
+    if (generation !== this.generation) return;
+    this.token = token;
     this.tokenFetched = true;
   }
 

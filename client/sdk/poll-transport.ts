@@ -3,6 +3,7 @@
 // new session (first open, or the channel set changed) names the client's positions in a cursor
 // of no live session, so the server opens one that resumes them (`reset`). A request unanswered
 // past pollTimeoutMs (a half-open connection) is aborted and counts as a lost answer.
+import { formatPollCursor } from '../../protocol/cursor.js';
 import { HttpTransport } from './http-transport.js';
 import { authHeaders, cursorOf, type ChannelRequest } from './transport.js';
 import { asFrame } from './wire.js';
@@ -24,7 +25,7 @@ export class PollTransport extends HttpTransport {
 
   protected async run(generation: number, channels: ChannelRequest[]): Promise<void> {
     const positions = cursorOf(channels);
-    let cursor = positions === '' ? undefined : `${NO_SESSION}~0~${positions}`;
+    let cursor = positions === '' ? undefined : formatPollCursor(NO_SESSION, 0, positions);
     let failures = 0;
     while (this.current(generation)) {
       const query = this.query(channels);

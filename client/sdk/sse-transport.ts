@@ -4,7 +4,7 @@
 // …) names the close code of the stream that ends after it. A stream silent past sseIdleMs (the
 // server's heartbeat stopped: a half-open connection) is aborted and counts as dropped.
 import { HttpTransport } from './http-transport.js';
-import { EventStreamParser } from '../../protocol/event-stream.js';
+import { EventStreamParser, readEventStream } from '../../protocol/event-stream.js';
 import { authHeaders, cursorOf, type ChannelRequest } from './transport.js';
 import { asFrame, dataRecord } from './wire.js';
 
@@ -47,19 +47,14 @@ export class SseTransport extends HttpTransport {
       }
       this.context.events.frame(frame);
     });
-    const reader = response.body!.getReader();
-    const decoder = new TextDecoder();
     try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done || !this.current(generation)) break;
+      await readEventStream(response.body!, (text) => {
         alive();
-        parser.push(decoder.decode(value, { stream: true }));
-      }
+        if (this.current(generation)) parser.push(text);
+      });
     } catch {
-      // Aborted (a reopen or close) or cut: which one, `current` tells.
+      // Aborted (a reopen, a close, the watchdog) or cut: which one, `current` tells.
     }
-    reader.cancel().catch(() => undefined);
     this.finish(generation, closeCode, reason);
   }
 }

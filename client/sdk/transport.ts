@@ -2,6 +2,7 @@
 // client owns the channels and their positions; a transport carries them on its wire: the
 // WebSocket sends `pusher:subscribe` with `resume` (docs/PROTOCOL.md §13.3), SSE and poll name
 // the channels in the query and the positions in a resume cursor (§15.4).
+import { formatCursor, type StreamPoint } from '../../protocol/cursor.js';
 import type { ResumeData } from '../positions.js';
 import type { Frame } from './wire.js';
 import type { TransportName, WebSocketConstructor } from './types.js';
@@ -68,16 +69,14 @@ export function sessionQuery(context: TransportContext, channels: ChannelRequest
   return query;
 }
 
-/** The resume cursor (§15.4) of the channels' positions: `{channel}:{partition}:{epoch}:{offset}`, comma-separated. */
+/** The resume cursor (§15.4) of the channels' positions, in the server's own format. */
 export function cursorOf(channels: ChannelRequest[]): string {
-  const entries: string[] = [];
+  const points: StreamPoint[] = [];
   for (const { channel, resume } of channels) {
     if (resume === undefined) continue;
-    for (const { partition, epoch, offset } of Array.isArray(resume) ? resume : [{ ...resume, partition: 0 }]) {
-      entries.push(`${encodeURIComponent(channel)}:${partition}:${encodeURIComponent(epoch)}:${offset}`);
-    }
+    for (const { partition, epoch, offset } of Array.isArray(resume) ? resume : [{ ...resume, partition: 0 }]) points.push({ channel, partition, epoch, offset });
   }
-  return entries.join(',');
+  return formatCursor(points);
 }
 
 export function authHeaders(context: TransportContext): Record<string, string> {

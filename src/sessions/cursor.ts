@@ -1,86 +1,13 @@
-// Cursors (docs/PROTOCOL.md §15.4): the resume cursor an SSE stream puts in `id:` and a poll
-// cursor carries, `{channel}:{partition}:{epoch}:{offset}` per history stream, comma-separated;
-// and the positions a session delivered, which it is built from.
+// Cursors (docs/PROTOCOL.md §15.4): the positions a session delivered, which the resume cursor an
+// SSE stream puts in `id:` and a poll cursor carry. Their format is protocol/cursor.ts, shared
+// with the client SDK.
+import { formatCursor, formatPollCursor as pollCursor, type StreamPoint } from '../../protocol/cursor.js';
 import type { DecodedFrame } from './event-frame.js';
 
-/** Where a client stands in one history stream. */
-export interface StreamPoint {
-  channel: string;
-  partition: number;
-  epoch: string;
-  offset: number;
-}
+export { MAX_CURSOR_ENTRIES, parseCursor, parsePollCursor, type PollCursor, type StreamPoint } from '../../protocol/cursor.js';
 
-/** The limits of `resume` (§13.3): 64 partitions, an epoch of 1–64 characters. */
-export const MAX_CURSOR_ENTRIES = 64;
-const MAX_EPOCH = 64;
-const DIGITS = /^\d{1,16}$/;
-
-/** The points of a resume cursor ('' = none), or what is wrong with it. */
-export function parseCursor(text: string): StreamPoint[] | string {
-  if (text === '') return [];
-  const entries = text.split(',');
-  if (entries.length > MAX_CURSOR_ENTRIES) return `more than ${MAX_CURSOR_ENTRIES} positions`;
-  const points: StreamPoint[] = [];
-  const seen = new Set<string>();
-  for (const entry of entries) {
-    const parts = entry.split(':');
-    if (parts.length !== 4) return `position "${entry.slice(0, 100)}" is not {channel}:{partition}:{epoch}:{offset}`;
-    const [channel, partition, epoch, offset] = [decoded(parts[0]!), integer(parts[1]!), decoded(parts[2]!), integer(parts[3]!)];
-    if (channel === undefined || channel === '') return `position "${entry.slice(0, 100)}" has no channel`;
-    if (partition === undefined || partition >= MAX_CURSOR_ENTRIES) return `position "${entry.slice(0, 100)}": the partition must be an integer 0–${MAX_CURSOR_ENTRIES - 1}`;
-    if (epoch === undefined || epoch === '' || epoch.length > MAX_EPOCH) return `position "${entry.slice(0, 100)}": the epoch must be 1–${MAX_EPOCH} characters`;
-    if (offset === undefined) return `position "${entry.slice(0, 100)}": the offset must be an integer ≥ 0`;
-    const key = `${channel}\u0000${partition}`;
-    if (seen.has(key)) return `position "${entry.slice(0, 100)}" repeats partition ${partition} of ${channel}`;
-    seen.add(key);
-    points.push({ channel, partition, epoch, offset });
-  }
-  return points;
-}
-
-function formatCursor(points: Iterable<StreamPoint>): string {
-  let text = '';
-  for (const p of points) text += `${text === '' ? '' : ','}${encodeURIComponent(p.channel)}:${p.partition}:${encodeURIComponent(p.epoch)}:${p.offset}`;
-  return text;
-}
-
-/** A poll cursor: `{session}~{delivered}~{resume cursor}`. */
-export interface PollCursor {
-  session: string;
-  delivered: number;
-  points: StreamPoint[];
-}
-
-const SESSION_ID = /^[0-9a-f]{16}$/;
-
-export function parsePollCursor(text: string): PollCursor | string {
-  const first = text.indexOf('~');
-  const second = first === -1 ? -1 : text.indexOf('~', first + 1);
-  if (second === -1) return 'not {session}~{delivered}~{positions}';
-  const session = text.slice(0, first);
-  if (!SESSION_ID.test(session)) return 'the session id must be 16 hex characters';
-  const delivered = integer(text.slice(first + 1, second));
-  if (delivered === undefined) return 'the delivered count must be an integer ≥ 0';
-  const points = parseCursor(text.slice(second + 1));
-  return typeof points === 'string' ? points : { session, delivered, points };
-}
-
-export const formatPollCursor = (session: string, delivered: number, positions: StreamPositions): string => `${session}~${delivered}~${positions.cursor}`;
-
-function integer(text: string): number | undefined {
-  if (!DIGITS.test(text)) return undefined;
-  const value = Number(text);
-  return value <= Number.MAX_SAFE_INTEGER ? value : undefined;
-}
-
-function decoded(text: string): string | undefined {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return undefined;
-  }
-}
+/** A poll answer's cursor: the session, how many frames it delivered, where its streams stand. */
+export const formatPollCursor = (session: string, delivered: number, positions: StreamPositions): string => pollCursor(session, delivered, positions.cursor);
 
 /**
  * The position of each history stream a session delivered, as frames leave it: the resume points
