@@ -10,6 +10,7 @@ import type { Logger } from './logger.js';
 import type { Metrics } from './metrics/metrics.js';
 import type { PushService } from './push/service.js';
 import type { Tracing } from './telemetry/tracing.js';
+import type { Webhooks } from './webhooks/index.js';
 
 /**
  * What channels/ and publish/ work with: no hub, no transport, no process state. Channels get
@@ -34,6 +35,8 @@ export interface ServerContext extends ChannelContext {
   metrics: Metrics;
   /** Push notifications (docs/PROTOCOL.md §16): devices, providers, the send queue. */
   push: PushService;
+  /** Webhook delivery (docs/PROTOCOL.md §6): the observer and the queue. */
+  webhooks: Webhooks;
   /** Sockets this process holds before refusing more with 4100. */
   socketLimit: number;
   /** True once SIGTERM started the drain: /ready answers 503 and new sockets get 4200. */

@@ -84,7 +84,8 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
   const tracing = await startTracing(config, log);
   const activity = new ActivityFeed();
   const audit = await startAudit(config, log);
-  if (audit !== undefined) activity.add(audit);
+  // Removed before the audit stops: activity emitted during the rest of the shutdown finds no closed sink.
+  const removeAudit = audit === undefined ? undefined : activity.add(audit);
   const push = await createPush({ config, registry, log, outcomes: metrics.push, activity, tracing });
   const webhooks = await createWebhooks({ config, log, metrics: metrics.webhooks, activity, tracing });
   const observer = new ObserverFanout([...(deps.observers ?? []), webhooks.observer, new MemberActivityReport(activity)]);
@@ -103,6 +104,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
     log,
     metrics,
     push,
+    webhooks,
     activity,
     tracing,
     socketLimit: config.maxSocketsPerProcess ?? fds.socketLimit,
@@ -171,6 +173,7 @@ export async function startServer(config: ServerConfig, deps: ServerDeps = {}): 
       await push.stop();
       await admin.stop();
       await engine.stop();
+      removeAudit?.();
       await audit?.stop();
       await metricsServer?.close();
       await ownRegistry?.close();

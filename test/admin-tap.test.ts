@@ -1,12 +1,14 @@
 // The admin API's live tap (docs/PROTOCOL.md §17.2) on one node: SSE framing and heartbeats, every
 // activity kind a console shows, the kinds/channel/event filters, the 10 KB cap on publish data,
-// app scoping, and the feed going quiet again once the last tap closed.
+// app scoping, the feed going quiet again once the last tap closed, and taps ended at shutdown.
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RunningServer } from '../src/server.js';
 import { TapStream, adminRequest } from './support/admin.js';
 import { APP, rawSubscriber, triggerRaw, until } from './support/cluster.js';
 import { RawClient, startTestServer } from './support/in-process.js';
+import { scratchDir } from './support/scratch.js';
 
 const ADMIN = 'admin-token-0123456789';
 const SCOPED = 'scoped-token-0123456789';
@@ -91,14 +93,17 @@ describe('admin tap', () => {
     everything.close();
   });
 
-  it('caps publish data at 10 KB and marks it truncated', async () => {
+  it('caps publish data at 10 KB and marks it truncated, alike for every tap', async () => {
     const stream = await tap('kinds=publish');
+    const filtered = await tap('kinds=publish&event=big');
     await triggerRaw(port, 'news', 'big', 'x'.repeat(12 * 1024));
     const big = await stream.next((e) => e.data.event === 'big');
     assert.equal(big.data.data.length, 10 * 1024);
     assert.equal(big.data.truncated, true);
     assert.equal(big.data.bytes, 12 * 1024 + 2);
+    assert.deepEqual((await filtered.next((e) => e.data.event === 'big')).data, big.data);
     stream.close();
+    filtered.close();
   });
 
   it('shows a scoped token its own app only, and app-less auth failures to the server-wide token only', async () => {
@@ -127,5 +132,19 @@ describe('admin tap', () => {
     assert.equal(server.ctx.activity.wants.publish, true);
     stream.close();
     await until(() => Object.values(server.ctx.activity.wants).every((wanted) => !wanted), 15_000, 'the sink removed');
+  });
+});
+
+describe('admin tap at shutdown', () => {
+  it('ends a tap still open when the server shuts down, and no activity reaches the stopped audit log', async () => {
+    const file = join(scratchDir('admin-tap-shutdown'), 'audit.log');
+    const server = await startTestServer({ apps: [APP], adminToken: ADMIN, audit: { sink: 'file', file, flushMs: 50 } });
+    const stream = await TapStream.open(server.port, APP.id, '', ADMIN);
+    await triggerRaw(server.port, 'news', 'before', {});
+    await stream.next((e) => e.data.event === 'before');
+    await server.shutdown();
+    await until(() => stream.endedByServer, 15_000, 'the tap ended by the server');
+    // Neither the tap's sink nor the stopped audit log's is left on the feed.
+    assert.ok(Object.values(server.ctx.activity.wants).every((wanted) => !wanted), JSON.stringify(server.ctx.activity.wants));
   });
 });

@@ -11,6 +11,7 @@ import { readPage } from '../history/read.js';
 import { historyFor } from '../history/rules.js';
 import type { HttpAnswer, HttpRequest } from '../transport/types.js';
 import { mayAccess, type AdminActor } from './access.js';
+import { noConnections } from './node-stats.js';
 import type { AdminNode } from './node.js';
 
 export interface AdminInput {
@@ -44,7 +45,7 @@ export const listApps = async ({ actor, ctx }: Pick<AdminInput, 'actor' | 'ctx'>
 
 export const appStats: AdminEndpoint = async ({ app, ctx, admin }) => {
   const nodes = await admin.nodeShares(app.id);
-  const byTransport = admin.emptyTransports();
+  const byTransport = noConnections();
   for (const node of nodes) for (const [name, count] of Object.entries(node.byTransport)) byTransport[name as keyof typeof byTransport] += count;
   return json({
     app: app.id,
@@ -53,7 +54,7 @@ export const appStats: AdminEndpoint = async ({ app, ctx, admin }) => {
     nodes: nodes.map((n) => ({ node: n.node, connections: n.connections, byTransport: n.byTransport, messagesPublished: n.published, at: n.at })),
     channels: (await ctx.engine.channels(app.id)).size,
     messages: { published: nodes.reduce((sum, n) => sum + n.published, 0), perSecond: nodes.reduce((sum, n) => sum + n.perSecond, 0) },
-    webhookQueueDepth: await admin.webhookQueueDepth(),
+    webhookQueueDepth: await ctx.webhooks.queueDepth(),
     pushQueueDepth: await ctx.push.queueDepth(app.id),
   });
 };

@@ -2,9 +2,9 @@
 // §17.1): `/admin/*` behind one token check, then the route's handler; `{consolePath}` serves
 // the console's files. Everything else goes on to `next`.
 import { parseQuery } from '../../protocol/index.js';
-import { HttpError, jsonError } from '../api/reply.js';
+import { errorReply, matchRoute, serverFault } from '../api/error-reply.js';
+import { jsonError } from '../api/reply.js';
 import type { ServerContext } from '../context.js';
-import { EngineUnavailableError } from '../engine/types.js';
 import type { HttpAnswer, HttpRequest } from '../transport/types.js';
 import { mayAccess } from './access.js';
 import { ConsoleFiles } from './console-files.js';
@@ -64,11 +64,7 @@ export function withAdmin(ctx: ServerContext, admin: AdminNode, next: HttpHandle
     try {
       return await answer(ctx, admin, request);
     } catch (error) {
-      if (error instanceof HttpError) return jsonError(error.status, error.message);
-      if (error instanceof URIError) return jsonError(400, 'Malformed percent-encoding in the request path');
-      if (error instanceof EngineUnavailableError) return { ...jsonError(503, error.message), headers: { 'Retry-After': String(error.retryAfterSeconds) } };
-      ctx.log.error({ err: error, request: `${request.method} ${path.slice(0, 200)}` }, 'admin API request failed with 500');
-      return jsonError(500, 'Internal server error');
+      return errorReply(error, jsonError) ?? serverFault(ctx.log, 'admin API', request, error, jsonError);
     }
   };
 }
@@ -83,14 +79,10 @@ async function answer(ctx: ServerContext, admin: AdminNode, request: HttpRequest
   const { actor } = checked;
   const appless = Object.hasOwn(APPLESS, path) ? APPLESS[path] : undefined;
   if (appless !== undefined) return method === 'GET' ? appless({ actor, ctx }) : jsonError(405, `Method ${method} not allowed on ${path}`);
-  let match: RegExpExecArray | null = null;
-  const route = ROUTES.find((r) => r.method === method && (match = r.pattern.exec(path)) !== null);
-  if (route === undefined || match === null) {
-    const known = ROUTES.some((r) => r.pattern.test(path));
-    return known ? jsonError(405, `Method ${method} not allowed on ${path}`) : jsonError(404, `Not found: ${method} ${path}`);
-  }
+  const routed = matchRoute(ROUTES, method, path, jsonError);
+  if (!('route' in routed)) return routed;
+  const { route, match: groups } = routed;
   if (method === 'POST' && !isJson(request)) return jsonError(415, NOT_JSON);
-  const groups: RegExpExecArray = match;
   const params = parseQuery(request.query);
   const appId = decode(groups[1])!;
   // Out of scope answers exactly as unknown: a scoped token learns nothing of other apps.

@@ -7,7 +7,7 @@ import type { ServerContext } from '../context.js';
 import type { HttpRequest } from '../transport/types.js';
 import { AdminAccess, type AdminActor } from './access.js';
 import type { AdminCluster, NodeShare } from './cluster.js';
-import { NodeStats, noConnections, type ByTransport } from './node-stats.js';
+import { NodeStats } from './node-stats.js';
 import { TapHub } from './tap.js';
 
 export class AdminNode {
@@ -36,9 +36,10 @@ export class AdminNode {
     await this.cluster.start();
   }
 
-  /** The server's 1 s sweep: publish-rate samples, and in a cluster this node's snapshot and watch marks. */
+  /** The server's 1 s sweep: publish-rate samples, idle taps' heartbeats, and in a cluster this node's snapshot and watch marks. */
   tick(): void {
     this.stats.tick();
+    this.taps.tick(Date.now(), this.ctx.config.httpHeartbeatSeconds * 1000);
     if (this.cluster === undefined || this.ticking) return;
     this.ticking = true;
     this.cluster
@@ -70,17 +71,6 @@ export class AdminNode {
     return this.cluster.shares(appId, own).catch(() => alone);
   }
 
-  emptyTransports(): ByTransport {
-    return noConnections();
-  }
-
-  /** The webhook queue gauge's value, as /metrics shows it. */
-  async webhookQueueDepth(): Promise<number> {
-    const gauge = this.ctx.metrics.registry.getSingleMetric('broadcasty_webhook_queue_depth');
-    const value = gauge === undefined ? undefined : await gauge.get();
-    return value?.values[0]?.value ?? 0;
-  }
-
   /** An `admin` activity, for whoever watches. */
   record(appId: string, actor: AdminActor, action: string, target: string, request: HttpRequest): void {
     if (this.ctx.activity.wants.admin) this.ctx.activity.emit({ kind: 'admin', appId, action, actor: actor.name, target, ip: request.remoteAddress });
@@ -91,7 +81,9 @@ export class AdminNode {
     if (this.ctx.activity.wants.auth_failure) this.ctx.activity.emit({ kind: 'auth_failure', surface: 'admin', reason: refusalReason(reason), ip: request.remoteAddress });
   }
 
+  /** Open taps end here: their responses are not connections, so the drain does not close them. */
   async stop(): Promise<void> {
+    this.taps.closeAll();
     await this.cluster?.stop();
   }
 }

@@ -1,13 +1,11 @@
 // GET /admin/apps/{id}/tap (docs/PROTOCOL.md §17.2): the app's activity as an SSE stream, framed
-// as the SSE transport frames its events (sessions/sse.ts): `retry` first, `: heartbeat` comments.
+// as the SSE transport frames its events (sessions/sse.ts): `retry` first, `: heartbeat` comments
+// from the server's 1 s sweep (AdminNode.tick), as HTTP sessions get theirs.
 import { ACTIVITY_KINDS, type ActivityKind } from '../activity/types.js';
 import { HttpError } from '../api/reply.js';
+import { HEADERS, RETRY } from '../sessions/sse.js';
 import type { AdminEndpoint } from './endpoints.js';
 import { ALL_KINDS, nameFilter, Tap } from './tap.js';
-
-const RETRY = 'retry: 2000\n\n';
-const HEARTBEAT = ': heartbeat\n\n';
-const HEADERS = { 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' };
 
 function kindsOf(raw: string | undefined): ActivityKind[] {
   if (raw === undefined || raw.trim() === '') return ALL_KINDS;
@@ -17,7 +15,7 @@ function kindsOf(raw: string | undefined): ActivityKind[] {
   return kinds as ActivityKind[];
 }
 
-export const tapStream: AdminEndpoint = async ({ app, actor, params, ctx, admin }) => {
+export const tapStream: AdminEndpoint = async ({ app, actor, params, admin }) => {
   const kinds = kindsOf(params.get('kinds'));
   const channel = nameFilter(params.get('channel'));
   const event = nameFilter(params.get('event'));
@@ -32,13 +30,8 @@ export const tapStream: AdminEndpoint = async ({ app, actor, params, ctx, admin 
       if (out.isClosed) return;
       out.write(RETRY);
       const tap = new Tap(app.id, actor, kinds, channel, event, out);
-      const heartbeat = setInterval(() => out.write(HEARTBEAT), ctx.config.httpHeartbeatSeconds * 1000);
-      heartbeat.unref();
       admin.taps.open(tap);
-      out.onAborted(() => {
-        clearInterval(heartbeat);
-        admin.taps.close(tap);
-      });
+      out.onAborted(() => admin.taps.close(tap));
     },
   };
 };

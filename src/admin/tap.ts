@@ -3,6 +3,7 @@
 // for, so with nobody watching `feed.wants` stays false and emitters do nothing.
 import type { ActivityFeed } from '../activity/feed.js';
 import { ACTIVITY_KINDS, type Activity, type ActivityKind } from '../activity/types.js';
+import { HEARTBEAT } from '../sessions/sse.js';
 import type { ResponseStream } from '../transport/types.js';
 import { mayAccess, type AdminActor } from './access.js';
 
@@ -40,6 +41,8 @@ function channelOf(view: TapView): string | undefined {
 /** One open tap: its filters and its response. */
 export class Tap {
   private readonly kindSet: ReadonlySet<ActivityKind>;
+  /** Date.now() of the last write: the hub's tick sends a heartbeat only to a tap idle that long. */
+  private lastWriteAt = Date.now();
 
   constructor(
     readonly appId: string,
@@ -61,10 +64,22 @@ export class Tap {
     return true;
   }
 
-  send(view: TapView): void {
-    this.out.write(`event: ${view.kind}\ndata: ${JSON.stringify(view)}\n\n`);
+  send(text: string, now: number): void {
+    this.lastWriteAt = now;
+    this.out.write(text);
+  }
+
+  heartbeat(now: number, everyMs: number): void {
+    if (now - this.lastWriteAt >= everyMs) this.send(HEARTBEAT, now);
+  }
+
+  end(): void {
+    this.out.end();
   }
 }
+
+/** The SSE event of one activity; `json` when the view arrived already encoded. */
+const sseEvent = (view: TapView, json: string | undefined): string => `event: ${view.kind}\ndata: ${json ?? JSON.stringify(view)}\n\n`;
 
 /** This node's open taps, and the feed sink that exists only while there is one. */
 export class TapHub {
@@ -91,13 +106,35 @@ export class TapHub {
     return new Set(this.taps.map((t) => t.appId));
   }
 
-  get size(): number {
-    return this.taps.length;
+  /**
+   * Hands an activity (this node's, or another node's relayed through Redis, `json` being its text
+   * when the caller has it) to the taps that want it. The event is encoded once, by the first tap
+   * that takes it: every tap sends the same text, truncated or not, as tapView made the view.
+   */
+  deliver(view: TapView, json?: string): void {
+    let text: string | undefined;
+    let now = 0;
+    for (const tap of this.taps) {
+      if (!tap.wants(view)) continue;
+      if (text === undefined) {
+        text = sseEvent(view, json);
+        now = Date.now();
+      }
+      tap.send(text, now);
+    }
   }
 
-  /** Hands an activity (this node's, or another node's relayed through Redis) to the taps that want it. */
-  deliver(view: TapView): void {
-    for (const tap of this.taps) if (tap.wants(view)) tap.send(view);
+  /** The server's 1 s sweep (through AdminNode.tick): a heartbeat to every tap idle for `everyMs`. */
+  tick(now: number, everyMs: number): void {
+    for (const tap of this.taps) tap.heartbeat(now, everyMs);
+  }
+
+  /** Shutdown: every tap's response ends (the CLI's monitor says the server ended the tap), the feed sink goes. */
+  closeAll(): void {
+    const open = this.taps;
+    this.taps = [];
+    this.resink();
+    for (const tap of open) tap.end();
   }
 
   private resink(): void {

@@ -3,8 +3,8 @@
 // Laravel app's trace goes on into Broadcasty). The endpoint adds what it parsed and hands the
 // span to the pipeline as the parent of its engine publishes.
 import type { Endpoint, EndpointInput } from './endpoint.js';
-import { HttpError } from './reply.js';
-import { EngineUnavailableError } from '../engine/types.js';
+import { errorReply } from './error-reply.js';
+import { text } from './reply.js';
 import type { HttpReply } from '../transport/types.js';
 import { NOOP_SPAN, type TraceSpan } from '../telemetry/tracing.js';
 
@@ -32,11 +32,8 @@ async function traced(endpoint: TracedEndpoint, input: EndpointInput): Promise<H
   }
 }
 
-/** What the router (api/router.ts) answers a thrown error with. */
-function statusOf(error: unknown): number {
-  if (error instanceof HttpError) return error.status;
-  return error instanceof EngineUnavailableError ? 503 : 500;
-}
+/** The status the router (api/router.ts) answers a thrown error with: errorReply's, else its 500. */
+const statusOf = (error: unknown): number => errorReply(error, text)?.status ?? 500;
 
 /** What one published event was: set once the endpoint has parsed it. */
 export function describeEvent(span: TraceSpan, event: string, channels: number, bytes: number): void {

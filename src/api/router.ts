@@ -7,52 +7,41 @@ import type { App } from '../apps/registry.js';
 import type { ServerContext } from '../context.js';
 import { authenticate } from '../auth/request-auth.js';
 import type { Principal } from '../auth/types.js';
-import { EngineUnavailableError } from '../engine/types.js';
 import { beamsError, isBeamsPath } from './beams.js';
 import { readiness } from '../readiness.js';
 import type { HttpReply, HttpRequest } from '../transport/types.js';
 import { countPerIp, guardRequest } from './broadcasty/guard.js';
 import { AccessDenied } from './broadcasty/input.js';
+import { errorReply, matchRoute, serverFault, type Fail } from './error-reply.js';
 import { HttpError, json, jsonError, text } from './reply.js';
-import { isBroadcastyPath, ROUTES, segment, type Route } from './routes.js';
+import { isBroadcastyPath, ROUTES, segment } from './routes.js';
 
 export function createApiRouter(ctx: ServerContext): (request: HttpRequest) => Promise<HttpReply> {
-  // Client input is answered with a 4xx by the handlers; what still throws is the server's fault
-  // (a failing engine or registry): a 500, logged with the request line only (the query holds the
-  // signature, the body the app's data). /ready's 503 is an answer, not a failure.
+  // Client input is answered with a 4xx, an engine outage with a 503; what else throws is the
+  // server's fault (a failing registry, a bug): a 500. /ready's 503 is an answer, not a failure.
   return async (request) => {
+    const fail = failFor(request.path);
     try {
-      return await answer(ctx, request);
+      return await answer(ctx, request, fail);
     } catch (error) {
-      ctx.log.error({ err: error, request: `${request.method} ${request.path.slice(0, 200)}` }, 'HTTP API request failed with 500');
-      return errorReply(request.path)(500, 'Internal server error');
+      return errorReply(error, fail) ?? serverFault(ctx.log, 'HTTP API', request, error, fail);
     }
   };
 }
 
 /** How a path answers its errors: JSON on /broadcasty/* (§14.7), Beams' JSON on its API (§16.4), plain text as Pusher's API (§5.8). */
-const errorReply = (path: string) => (isBroadcastyPath(path) ? jsonError : isBeamsPath(path) ? beamsError : text);
+const failFor = (path: string): Fail => (isBroadcastyPath(path) ? jsonError : isBeamsPath(path) ? beamsError : text);
 
-async function answer(ctx: ServerContext, request: HttpRequest): Promise<HttpReply> {
+async function answer(ctx: ServerContext, request: HttpRequest, fail: Fail): Promise<HttpReply> {
   const { method, path } = request;
   if (method === 'GET' && (path === '/up' || path === '/')) return json({ health: 'OK' });
   if (method === 'GET' && path === '/ready') {
     const ready = readiness(ctx);
     return json(ready.body, ready.status);
   }
-  const fail = errorReply(path);
-  let route: Route | undefined;
-  let match: RegExpExecArray | null = null;
-  for (const candidate of ROUTES) {
-    if (candidate.method === method && (match = candidate.pattern.exec(path)) !== null) {
-      route = candidate;
-      break;
-    }
-  }
-  if (route === undefined || match === null) {
-    const known = ROUTES.some((r) => r.pattern.test(path));
-    return known ? fail(405, `Method ${method} not allowed on ${path}`) : fail(404, `Not found: ${method} ${path}`);
-  }
+  const routed = matchRoute(ROUTES, method, path, fail);
+  if (!('route' in routed)) return routed;
+  const { route, match } = routed;
   let app: App | undefined;
   let principal: Principal | undefined;
   try {
@@ -80,9 +69,7 @@ async function answer(ctx: ServerContext, request: HttpRequest): Promise<HttpRep
     if (app !== undefined && (error instanceof AccessDenied || (error instanceof HttpError && error.status === 401))) {
       refused(ctx, request, app, error.message, error instanceof AccessDenied ? error.channel : undefined, principal);
     }
-    if (error instanceof HttpError) return withRetryAfter(fail(error.status, error.message), error.status === 429 ? 1 : undefined);
-    if (error instanceof URIError) return fail(400, 'Malformed percent-encoding in the request path');
-    if (error instanceof EngineUnavailableError) return withRetryAfter(fail(503, error.message), error.retryAfterSeconds);
+    // Answered by createApiRouter, as an error before the app was known is.
     throw error;
   }
 }
@@ -93,8 +80,6 @@ function refused(ctx: ServerContext, request: HttpRequest, app: App, reason: str
   const actor = principal === undefined ? undefined : `user:${principal.userId}`;
   ctx.activity.emit({ kind: 'auth_failure', appId: app.id, surface: 'http', reason: refusalReason(reason), channel: capped(channel), ip: request.remoteAddress, actor });
 }
-
-const withRetryAfter = (reply: HttpReply, seconds: number | undefined): HttpReply => (seconds === undefined ? reply : { ...reply, headers: { 'Retry-After': String(seconds) } });
 
 /**
  * The app of a /broadcasty/* request: `?app=<key>` (§14.5); apps in hmac mode have no such

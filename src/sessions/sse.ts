@@ -8,10 +8,14 @@ import type { SessionRequest } from './session-request.js';
 import type { HttpSession } from './http-session.js';
 import { newSessionKey, openSubscribed, readSubscribeQuery, refusal, SubscribedWire } from './open-subscribed.js';
 
+// The SSE framing, shared with the admin tap (admin/tap-stream.ts), which streams as this does.
 /** The browser's reconnect delay (ms), sent first. */
-const RETRY = 'retry: 2000\n\n';
+export const RETRY = 'retry: 2000\n\n';
 
-const HEADERS = { 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' };
+export const HEADERS = { 'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no' };
+
+/** A comment line: keeps proxies from timing the idle stream out. */
+export const HEARTBEAT = ': heartbeat\n\n';
 
 export async function sseEndpoint(input: SessionRequest): Promise<HttpAnswer> {
   const query = readSubscribeQuery(input.request);
@@ -44,7 +48,7 @@ function ended(input: SessionRequest, session: HttpSession): void {
 }
 
 class SseWire extends SubscribedWire {
-  readonly heartbeat = ': heartbeat\n\n';
+  readonly heartbeat = HEARTBEAT;
   readonly delivery = 'stream';
 
   frames(frames: readonly string[]): string {

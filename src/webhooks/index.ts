@@ -19,6 +19,8 @@ const MAINTAIN_EVERY = 10;
 
 export interface Webhooks {
   observer: ChannelObserver;
+  /** Jobs waiting in this node's lanes, as the queue-depth gauge shows them (the admin stats read it). */
+  queueDepth(): Promise<number>;
   /** Stops the sweep, lets in-flight POSTs finish briefly, hands Redis claims back. */
   stop(): Promise<void>;
 }
@@ -71,7 +73,8 @@ export async function createWebhooks(ctx: { config: ServerConfig; log: Logger; m
     ctx.activity,
     ctx.tracing,
   );
-  ctx.metrics?.observeDepth(() => queue.depth(targets.laneKeys()));
+  const queueDepth = () => queue.depth(targets.laneKeys());
+  ctx.metrics?.observeDepth(queueDepth);
   const observer = new WebhookObserver(queue, targets, config.webhookDelayMs);
 
   const stopSweep = startLaneSweep(queue, {
@@ -86,6 +89,7 @@ export async function createWebhooks(ctx: { config: ServerConfig; log: Logger; m
 
   return {
     observer,
+    queueDepth,
     async stop() {
       stopSweep();
       const memory = queue instanceof MemoryLaneQueue;

@@ -56,6 +56,8 @@ export interface TapEvent {
 export class TapStream {
   readonly events: TapEvent[] = [];
   raw = '';
+  /** The server ended the response (close() does not set it). */
+  endedByServer = false;
   private readonly parser = new EventStreamParser(({ event, data }) => this.dispatch({ event, data: JSON.parse(data) }));
   private waiters: { predicate: (e: TapEvent) => boolean; resolve: (e: TapEvent) => void }[] = [];
 
@@ -74,7 +76,10 @@ export class TapStream {
     readEventStream(response.body!, (text) => {
       tap.raw += text;
       tap.parser.push(text);
-    }).catch(() => undefined); // Aborted by close().
+    }).then(
+      () => (tap.endedByServer = true),
+      () => undefined, // Aborted by close().
+    );
     return tap;
   }
 
