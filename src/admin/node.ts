@@ -3,18 +3,41 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { refusalReason } from '../activity/auth-failures.js';
+import type { ActivityKind } from '../activity/types.js';
 import type { ServerContext } from '../context.js';
 import type { HttpRequest } from '../transport/types.js';
 import { AdminAccess, type AdminActor } from './access.js';
 import type { AdminCluster, NodeShare } from './cluster.js';
 import { NodeStats, noConnections, type ByTransport } from './node-stats.js';
-import { TapHub } from './tap.js';
+import { TapHub, type Tap } from './tap.js';
+
+/** The hub, plus what the cluster's watch marks carry (cluster.ts): each tapped app's kinds. */
+export class WatchedTapHub extends TapHub {
+  private opened: Tap[] = [];
+
+  override open(tap: Tap): void {
+    this.opened = [...this.opened, tap];
+    super.open(tap);
+  }
+
+  override close(tap: Tap): void {
+    this.opened = this.opened.filter((t) => t !== tap);
+    super.close(tap);
+  }
+
+  /** Apps with at least one open tap here, each with the kinds its taps asked for. */
+  kindsByApp(): Map<string, Set<ActivityKind>> {
+    const apps = new Map<string, Set<ActivityKind>>();
+    for (const tap of this.opened) apps.set(tap.appId, new Set([...(apps.get(tap.appId) ?? []), ...tap.kinds]));
+    return apps;
+  }
+}
 
 export class AdminNode {
   /** Names this process in the stats' `nodes` and on every tapped activity. */
   readonly id = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   readonly access: AdminAccess;
-  readonly taps: TapHub;
+  readonly taps: WatchedTapHub;
   private readonly stats: NodeStats;
   private cluster: AdminCluster | undefined;
   private ticking = false;
@@ -23,7 +46,7 @@ export class AdminNode {
 
   constructor(private readonly ctx: ServerContext) {
     this.access = new AdminAccess(ctx.config);
-    this.taps = new TapHub(ctx.activity, this.id);
+    this.taps = new WatchedTapHub(ctx.activity, this.id);
     this.stats = new NodeStats(ctx.hub.connections, ctx.metrics);
   }
 
