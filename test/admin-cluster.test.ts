@@ -1,10 +1,13 @@
 // The admin API across two nodes sharing a real Redis (docs/PROTOCOL.md §17.1, §17.2): the stats
 // add up every live node's connections, and a tap on node A sees what happened on node B — and on
-// A itself — exactly once, until the last tap closes and every node's feed goes quiet again; a
+// A itself — exactly once, until the last tap closes and every node's feed goes quiet again; only
+// the kinds a tap asked for are relayed, and only by the other nodes; a tap whose channel SUBSCRIBE
+// failed (the connection was reconnecting) hears the other nodes once Redis takes it again; a
 // node killed with -9 leaves no stats behind in Redis, though nobody asks for stats.
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { after, before, describe, it } from 'node:test';
+import { RedisKeys } from '../src/engine/redis-keys.js';
 import type { RunningServer } from '../src/server.js';
 import { TapStream, adminRequest } from './support/admin.js';
 import { APP, rawSubscriber, startNode, triggerRaw, until } from './support/cluster.js';
@@ -13,6 +16,8 @@ import { RedisServer } from './support/redis.js';
 
 const ADMIN = 'admin-token-0123456789';
 const quiet = (server: RunningServer) => Object.values(server.ctx.activity.wants).every((wanted) => !wanted);
+/** The activity kinds a node's emitters build, joined. */
+const wanted = (server: RunningServer) => Object.entries(server.ctx.activity.wants).filter(([, on]) => on).map(([kind]) => kind).join(',');
 
 describe('admin API in a cluster', () => {
   let redis: RedisServer;
@@ -73,6 +78,63 @@ describe('admin API in a cluster', () => {
       onB.close();
     } finally {
       tap.close();
+    }
+  });
+
+  it('a tap of publishes on node A: only node B relays, only publishes, and A puts nothing on the channel', async () => {
+    const channel = new RedisKeys(config.redisPrefix as string).app(APP.id, 'tap');
+    const listener = new Redis(redis.url);
+    const relayedBy: string[] = [];
+    listener.on('message', (_channel: string, message: string) => relayedBy.push((JSON.parse(message) as { node: string; event?: string }).node));
+    await listener.subscribe(channel);
+    const tap = await TapStream.open(a.port, APP.id, 'kinds=publish', ADMIN);
+    try {
+      // The mark asks for every kind until A's next tick tells which ones its tap wants.
+      await until(() => wanted(a) === 'publish' && wanted(b) === 'publish', 15_000, 'both nodes building publishes only');
+      await triggerRaw(a.port, 'orders', 'kept-on-a', {});
+      await triggerRaw(b.port, 'orders', 'relayed-from-b', {});
+      const local = await tap.next((e) => e.data.event === 'kept-on-a');
+      const remote = await tap.next((e) => e.data.event === 'relayed-from-b');
+      await until(() => relayedBy.length > 0, 15_000, 'the relayed publish on the channel');
+      assert.deepEqual(relayedBy, [remote.data.node]);
+      assert.notEqual(local.data.node, remote.data.node);
+    } finally {
+      tap.close();
+      listener.disconnect();
+    }
+  });
+
+  it('a tap whose SUBSCRIBE failed while reconnecting hears node B once Redis takes the connection again', async () => {
+    const inspector = new Redis(redis.url);
+    const channel = new RedisKeys(config.redisPrefix as string).app(APP.id, 'tap');
+    const rejected = async () => Number(/rejected_connections:(\d+)/.exec(await inspector.info('stats'))![1]);
+    let tap: TapStream | undefined;
+    try {
+      // Node A's tap connection exists (an earlier tap opened it) and listens to no channel.
+      await until(async () => ((await inspector.pubsub('NUMSUB', channel)) as [string, number])[1] === 0, 15_000, 'no tap channel subscribed');
+      const clients = (await inspector.client('LIST')) as string;
+      const tapConnection = /id=(\d+) .*name=broadcasty:admin-tap:/.exec(clients);
+      assert.ok(tapConnection, `a tap connection in ${clients}`);
+      // Redis refuses new connections from here on: node A's tap connection, dropped, stays reconnecting.
+      const before = await rejected();
+      await inspector.config('SET', 'maxclients', String(clients.trim().split('\n').length - 2));
+      await inspector.client('KILL', 'ID', tapConnection[1]);
+      await until(async () => (await rejected()) > before, 15_000, 'node A retrying its tap connection');
+      tap = await TapStream.open(a.port, APP.id, 'kinds=publish', ADMIN);
+      await inspector.config('SET', 'maxclients', '10000');
+      let sent = 0;
+      await until(
+        async () => {
+          await triggerRaw(b.port, 'orders', `after-outage-${sent++}`, {});
+          return tap!.matching((e) => String(e.data.event).startsWith('after-outage')).length > 0;
+        },
+        20_000,
+        'a publish on node B in the tap on node A',
+      );
+    } finally {
+      tap?.close();
+      await inspector.config('SET', 'maxclients', '10000');
+      inspector.disconnect();
     }
   });
 

@@ -101,9 +101,11 @@ export class TapHub {
     this.resink();
   }
 
-  /** Apps with at least one open tap here. */
-  apps(): Set<string> {
-    return new Set(this.taps.map((t) => t.appId));
+  /** Apps with at least one open tap here, each with the kinds its taps asked for (the cluster's watch marks). */
+  kindsByApp(): Map<string, Set<ActivityKind>> {
+    const apps = new Map<string, Set<ActivityKind>>();
+    for (const tap of this.taps) apps.set(tap.appId, new Set([...(apps.get(tap.appId) ?? []), ...tap.kinds]));
+    return apps;
   }
 
   /**

@@ -32,10 +32,11 @@
 //   {prefix}:app:{app}:cache:{c}    string last event of a cache channel, with TTL
 //   {prefix}:app:{app}:bus          pub/sub  fan-out and user notices for the app
 //   {prefix}:app:{app}:log          stream   the last busLogLength fan-out messages, for catch-up
-//   {prefix}:app:{app}:tap          pub/sub  the app's activity for admin taps, while it is watched
+//   {prefix}:app:{app}:tap          pub/sub  the app's activity for admin taps: the kinds other nodes watch
 //   {prefix}:admin:nodes            zset  admin node → deadline (ms), pruned on every write (src/admin/cluster.ts)
 //   {prefix}:admin:stats:{node}     string the node's admin figures as JSON with `at`, expires after 5 s
-//   {prefix}:admin:watched          zset  app tapped on some node → deadline (ms), renewed every second
+//   {prefix}:admin:watched          zset  watch mark `app \n node \n kind,kind` (a node's taps of the app and
+//                                         the kinds they asked for) → deadline (ms), renewed every second
 //
 // A stream s is a history channel's partition: the channel name for partition 0, `channel#p`
 // otherwise (streams.ts streamName; Lua: stream_name).
@@ -45,13 +46,15 @@
 import { taggedPrefix } from '../redis/keys.js';
 import type { PresenceJoin, PresenceMember } from './types.js';
 
-export type AppPart = 'channels' | 'presence' | 'members' | 'users' | 'connections' | 'hits' | 'nonce' | 'revoked' | 'stream' | 'history' | 'idem' | 'cache' | 'bus' | 'log';
+export type AppPart = 'channels' | 'presence' | 'members' | 'users' | 'connections' | 'hits' | 'nonce' | 'revoked' | 'stream' | 'history' | 'idem' | 'cache' | 'bus' | 'log' | 'tap';
 
 export class RedisKeys {
   readonly nodes: string;
   readonly reaping: string;
   readonly reaped: string;
   readonly leases: string;
+  readonly adminNodes: string;
+  readonly adminWatched: string;
   /** Passed to every script as ARGV[1] and, for Cluster routing, as its one declared key. */
   readonly prefix: string;
 
@@ -62,10 +65,16 @@ export class RedisKeys {
     this.reaping = `${prefix}:reaping`;
     this.reaped = `${prefix}:reaped`;
     this.leases = `${prefix}:leases`;
+    this.adminNodes = `${prefix}:admin:nodes`;
+    this.adminWatched = `${prefix}:admin:watched`;
   }
 
   node(id: string): string {
     return `${this.prefix}:node:${id}`;
+  }
+
+  adminStats(node: string): string {
+    return `${this.prefix}:admin:stats:${node}`;
   }
 
   app(appId: string, part: AppPart, channel?: string): string {
