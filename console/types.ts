@@ -70,22 +70,8 @@ export interface ChannelDetail {
   history: null | { partitions: number; streams: HistoryStream[] };
 }
 
-export interface HistoryEvent {
-  offset: number;
-  event: string;
-  data: string;
-  user_id?: string;
-}
-
-export interface HistoryPage {
-  channel: string;
-  partition: number;
-  epoch: string;
-  offset: number;
-  first: number;
-  events: HistoryEvent[];
-  next: number | null;
-}
+/** The §13.6 page, as the server types it (type-only: nothing of the server is bundled). */
+export type { HistoryEvent, HistoryPage } from '../src/history/read.js';
 
 /** One tap event: the Activity JSON plus the node it happened on. */
 export interface TapActivity {
