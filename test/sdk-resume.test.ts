@@ -1,26 +1,53 @@
 // The client SDK through failures, with the Redis engine so history outlives a server restart
 // (docs/PROTOCOL.md §13.3, §15.2–§15.4): the `pusher` SDK streams 300 numbered ticks to a history
 // channel while (a) the network between the clients and the server is cut at the relay and (b)
-// the server restarts on the same port; ws, sse and poll subscribers each end with every tick
+// the server restarts on the same port; ws, sse and poll subscribers in Node, and a page in
+// Chromium running the browser file over the browser's own WebSocket, each end with every tick
 // once, in order. Publishes an SDK client makes while the server is down wait in its offline
 // queue and reach every subscriber after the reconnect, once and in order. A bare-number
 // `fromSequence` reads from that offset of the current epoch; a position of a lost epoch is
 // reported as resume_failed with where the stream continues.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { BrowserContext, Page } from 'playwright-core';
 import type PusherServer from 'pusher';
 import type { BroadcastyClient } from '../client/sdk/index.js';
+import { chromiumMissing, launchChromium, type Site } from './support/chromium.js';
 import { runCli, untilListening, freePort, type CliProcess } from './support/cli-process.js';
 import { sdk, sleep, until, writeConfig } from './support/cluster.js';
 import { JWT_APP, jwtApp, mintToken } from './support/jwt.js';
 import { RedisServer } from './support/redis.js';
 import { Relay } from './support/relay.js';
 import { streamFaults } from './support/resume-stream.js';
-import { connected, record, sdkClient, type Recorded } from './support/sdk-client.js';
+import { connected, record, sdkClient, serveSdkPage, type Recorded } from './support/sdk-client.js';
 
 const COUNT = 300;
 const OFFLINE_COUNT = 20;
 const TRANSPORTS = ['ws', 'sse', 'poll'] as const;
+
+/** A page of another origin with the browser file: the ticks its handler got, its errors and connects. */
+const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>resume</title></head><body>
+<script src="/broadcasty.js"></script>
+<script>
+window.ticks = [];
+window.errors = [];
+window.connects = 0;
+window.warm = false;
+window.openClient = (url, appKey, token, channel) => {
+  const client = new Broadcasty.BroadcastyClient({ url, appKey, transport: 'ws', getToken: () => token, offline: { store: 'memory' }, reconnect: { minDelayMs: 50, maxDelayMs: 500 } });
+  client.on('state', (state) => { if (state === 'connected') window.connects++; });
+  client.subscribe({ channel, onMessage: (m) => { if (m.event === 'tick') window.ticks.push(m.data.i); else window.warm = true; }, onError: (e) => window.errors.push(e.code) });
+};
+</script>
+</body></html>`;
+
+interface PageWindow {
+  ticks: number[];
+  errors: string[];
+  connects: number;
+  warm: boolean;
+  openClient(url: string, appKey: string, token: string, channel: string): void;
+}
 
 describe('client SDK resume through a network cut and a server restart (Redis engine)', () => {
   let redis: RedisServer;
@@ -40,14 +67,26 @@ describe('client SDK resume through a network cut and a server restart (Redis en
     await server.exited;
   };
 
+  let site: Site | undefined;
+  let context: BrowserContext | undefined;
+  let page: Page | undefined;
+
   before(async () => {
     redis = await RedisServer.start();
+    site = chromiumMissing ? undefined : await serveSdkPage(PAGE);
+    // The page is of another origin: its WebSocket (no CORS) passes the app's default allowedOrigins, *.
     config = writeConfig({ apps: [jwtApp({ history: [{ channels: ['tenant.acme.stream.*'] }] })], redisUrl: redis.url, redisPrefix: `sdk-resume-${Date.now()}` });
     port = await freePort();
     server = await start();
     relay = await Relay.start([port]);
+    if (site !== undefined) {
+      context = await launchChromium();
+      page = context.pages()[0] ?? (await context.newPage());
+    }
   });
   after(async () => {
+    await context?.close();
+    site?.close();
     for (const c of clients) c.disconnect();
     await relay.stop();
     await stop();
@@ -71,13 +110,19 @@ describe('client SDK resume through a network cut and a server restart (Redis en
       subscribers.push(subscriber);
       await connected(c);
     }
+    if (page !== undefined) {
+      await page.goto(`${site!.origin}/`);
+      const token = await mintToken({ sub: 'reader-chromium', roles: ['member'] }, { expiresIn: 600 });
+      await page.evaluate(([url, key, t, channel]) => (window as unknown as PageWindow).openClient(url, key, t, channel), [`http://127.0.0.1:${relay.port}`, JWT_APP.key, token, stream] as const);
+    }
+    const browserWarm = async () => page === undefined || (await page.evaluate(() => (window as unknown as PageWindow).warm));
     const writer = client('ws', 'writer', ['publisher']).connect();
     await connected(writer);
     // Every subscriber holds a position before the failures start.
     const pusher: PusherServer = sdk(port, JWT_APP);
     await until(async () => {
       await pusher.trigger(stream, 'warm-up', {});
-      return subscribers.every((s) => s.ticks.messages.length > 0);
+      return subscribers.every((s) => s.ticks.messages.length > 0) && (await browserWarm());
     }, 15_000, 'every subscriber receives');
     for (const s of subscribers) s.ticks.messages.length = 0;
 
@@ -110,6 +155,14 @@ describe('client SDK resume through a network cut and a server restart (Redis en
       assert.deepEqual(s.queued.messages.map((m) => m.data.j), Array.from({ length: OFFLINE_COUNT }, (_, j) => j), `${s.transport}: offline publishes`);
       assert.deepEqual([...s.ticks.errors, ...s.queued.errors], [], `${s.transport}: every resume succeeded`);
       assert.ok(s.connects >= 2, `${s.transport}: reconnected (${s.connects} connects)`);
+    }
+    if (page !== undefined) {
+      const seen = () => page!.evaluate(() => ({ ticks: (window as unknown as PageWindow).ticks, errors: (window as unknown as PageWindow).errors, connects: (window as unknown as PageWindow).connects }));
+      await until(async () => (await seen()).ticks.length >= COUNT, 20_000, 'chromium has every tick').catch(() => undefined);
+      const { ticks, errors, connects } = await seen();
+      assert.deepEqual(streamFaults(ticks, COUNT), { received: COUNT, missing: [], repeated: [], outOfOrderAt: [] }, 'chromium');
+      assert.deepEqual(errors, [], 'chromium: every resume succeeded');
+      assert.ok(connects >= 2, `chromium: reconnected (${connects} connects)`);
     }
   });
 
